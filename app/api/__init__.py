@@ -1,0 +1,1 @@
+"""HTTP layer: thin routers, authentication, problem+json errors and metrics."""

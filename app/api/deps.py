@@ -1,0 +1,75 @@
+"""Request dependencies: settings, database and the caller's key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session
+
+from app.api.problems import Problem
+from app.config import Settings
+from app.services.keys import Principal, authenticate
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key. Scopes: `ingest`, `read`, `admin` (admin implies the others).",
+)
+
+ANONYMOUS_ADMIN = Principal("auth-disabled", "auth disabled", frozenset({"admin"}))
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.db.session() as session:
+        yield session
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """A dependency that admits keys allowed ``scope``: 401 without a valid key, 403 without
+    the scope."""
+
+    def dependency(
+        request: Request, secret: Annotated[str | None, Security(api_key_header)]
+    ) -> Principal:
+        if request.app.state.settings.auth_disabled:
+            return ANONYMOUS_ADMIN
+        if not secret:
+            raise Problem(
+                401,
+                "This endpoint needs an API key in the X-API-Key header.",
+                "unauthenticated",
+                headers={"WWW-Authenticate": "APIKey"},
+            )
+        with request.app.state.db.session() as session:
+            principal = authenticate(session, secret)
+        if principal is None:
+            raise Problem(
+                401,
+                "The API key is unknown or revoked.",
+                "unauthenticated",
+                headers={"WWW-Authenticate": "APIKey"},
+            )
+        if not principal.allows(scope):
+            raise Problem(
+                403,
+                f"This key has scopes {sorted(principal.scopes)}; this endpoint needs '{scope}'.",
+                "forbidden",
+            )
+        return principal
+
+    return dependency
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+IngestKey = Annotated[Principal, Depends(require("ingest"))]
+ReadKey = Annotated[Principal, Depends(require("read"))]
+AdminKey = Annotated[Principal, Depends(require("admin"))]

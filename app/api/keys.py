@@ -1,0 +1,96 @@
+"""API key management (scope ``admin``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.responses import Response
+
+from app.api.deps import AdminKey, SessionDep
+from app.api.problems import Problem, problem_responses
+from app.db import keys_repository
+from app.services.keys import create_key
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+ScopeName = Literal["ingest", "read", "admin"]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "trust-safety-pipeline", "scopes": ["ingest", "read"]}]}
+    )
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    scopes: list[ScopeName] = Field(min_length=1, description="`admin` implies the others.")
+
+
+class KeyInfo(BaseModel):
+    key_id: str = Field(examples=["key_3f2a9c0d11b7e4a5"])
+    name: str = Field(examples=["trust-safety-pipeline"])
+    scopes: list[str] = Field(examples=[["ingest", "read"]])
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class KeyCreated(KeyInfo):
+    key: str = Field(description="The secret. Shown only in this answer; store it now.")
+
+
+class KeyList(BaseModel):
+    items: list[KeyInfo]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create an API key",
+    description="Creates a key with the given scopes and returns its secret **once**; the "
+    "service keeps only a digest of it.",
+    response_model=KeyCreated,
+    responses=problem_responses(401, 403, 422),
+)
+def create(body: KeyCreate, session: SessionDep, _key: AdminKey) -> KeyCreated:
+    key, secret = create_key(session, body.name, list(body.scopes))
+    session.commit()
+    return KeyCreated(**KeyInfo.model_validate(key, from_attributes=True).model_dump(), key=secret)
+
+
+@router.get(
+    "",
+    summary="List API keys",
+    description="Every key with its scopes and whether it was revoked. Secrets are never shown.",
+    response_model=KeyList,
+    responses=problem_responses(401, 403),
+)
+def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
+    keys = keys_repository.list_all(session)
+    return KeyList(items=[KeyInfo.model_validate(k, from_attributes=True) for k in keys])
+
+
+@router.delete(
+    "/{key_id}",
+    status_code=204,
+    summary="Revoke an API key",
+    description="Revokes the key at once; requests with it get 401 from then on. The last "
+    "active admin key cannot be revoked (409), so the service never locks its operators out. "
+    "Use an id from `GET /v1/keys`.",
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 409),
+)
+def revoke(
+    key_id: Annotated[str, Path(max_length=64, examples=["key_3f2a9c0d11b7e4a5"])],
+    session: SessionDep,
+    _key: AdminKey,
+) -> Response:
+    key = keys_repository.get(session, key_id)
+    if key is None or key.revoked_at is not None:
+        raise Problem(404, f"No active key with id {key_id}.", "not-found")
+    if "admin" in key.scopes and keys_repository.active_admin_count(session) <= 1:
+        raise Problem(409, "This is the last active admin key; create another first.", "conflict")
+    keys_repository.revoke(session, key_id, datetime.now(UTC))
+    session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,73 @@
+"""Prometheus metrics: requests and latency by route template, ingested items by kind.
+
+Each worker process keeps its own registry; scrape each worker (or run one worker per
+container) to see all of them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+disable_created_metrics()
+
+REQUESTS = Counter(
+    "mrd_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "mrd_http_request_duration_seconds",
+    "Time to answer HTTP requests.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+INGESTED = Counter(
+    "mrd_ingest_items_total", "Ingested items by kind and outcome.", ["kind", "outcome"]
+)
+
+
+def record_ingest(kind: str, accepted: int, duplicates: int, rejected: int) -> None:
+    for outcome, count in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+        if count:
+            INGESTED.labels(kind, outcome).inc(count)
+
+
+def metrics_response() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request under its route template (not its raw path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - start)

@@ -1,0 +1,80 @@
+"""Operations endpoints (no key): liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.responses import Response
+
+from app.api.metrics import metrics_response
+from app.api.problems import Problem, problem_responses
+from app.db.migrations import current_revision
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    description="Answers 200 while the process is alive. It does not touch the database.",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    description="200 when the database answers and its schema is at the newest migration; "
+    "503 otherwise (run `mrd migrate`).",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {"status": "ready", "database": "ok", "schema_revision": "0001"}
+                }
+            }
+        },
+        **problem_responses(503),
+    },
+)
+def readyz(request: Request) -> dict[str, Any]:
+    expected = request.app.state.head_revision
+    try:
+        revision = current_revision(request.app.state.db.engine)
+    except SQLAlchemyError as exc:
+        raise Problem(
+            503, f"The database is unreachable ({type(exc).__name__}).", "not-ready"
+        ) from None
+    if revision != expected:
+        raise Problem(
+            503,
+            f"The database schema is at {revision or 'no revision'}, not {expected}: "
+            "run `mrd migrate`.",
+            "not-ready",
+        )
+    return {"status": "ready", "database": "ok", "schema_revision": revision}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Prometheus text format: `mrd_http_requests_total` and "
+    "`mrd_http_request_duration_seconds` by method and route template, "
+    "`mrd_ingest_items_total` by kind and outcome (accepted, duplicate, rejected).",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "example": 'mrd_ingest_items_total{kind="reports",outcome="accepted"} 2.0\n'
+                }
+            }
+        }
+    },
+)
+def metrics() -> Response:
+    return metrics_response()

@@ -1,0 +1,40 @@
+"""Service settings, read from ``MRD_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with (see docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="MRD_", extra="ignore")
+
+    database_url: str = "sqlite:///./mrd.db"
+    bootstrap_api_key: str | None = None
+    auth_disabled: bool = False
+    analysis_interval_s: float = Field(60.0, gt=0)
+    webhook_allow_private: bool = False
+    max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_json: bool = False
+    future_tolerance_s: float = Field(
+        86_400.0,
+        ge=0,
+        description="How far in the future an ingested timestamp may lie (clock skew).",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process, read once from the environment."""
+    return Settings()

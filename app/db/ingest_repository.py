@@ -1,0 +1,207 @@
+"""Bulk writes of ingested entities: one statement per batch, dialect-aware upserts.
+
+Every write is ``INSERT ... ON CONFLICT``: reports are never overwritten (a re-sent
+``event_id`` is a duplicate), the other entities are upserted by their key. An upsert
+only touches a row when a sent value differs from the stored one, so re-sending a
+batch writes nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, false, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.db.models import (
+    Account,     Decision,
+    Edge,
+    Post,
+    PostHashtag,
+    PostMention,
+    sqlite_micros,
+)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table)
+
+
+REPORT_COLUMNS = (
+    "event_id",
+    "reporter_id",
+    "target_id",
+    "reason",
+    "created_at",
+    "content_id",
+    "text",
+    "ingested_at",
+)
+
+
+def insert_reports(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert reports whose ``event_id`` is new; returns how many were new.
+
+    The hot path of the service, so it skips SQLAlchemy's per-value processing: COPY
+    into a temporary table on PostgreSQL, one prepared ``executemany`` on SQLite.
+    """
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        return _copy_reports_postgresql(conn, rows)
+    return _insert_reports_sqlite(conn, rows)
+
+
+def _insert_reports_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    columns = ", ".join(REPORT_COLUMNS)
+    placeholders = ", ".join("?" * len(REPORT_COLUMNS))
+    ingested_at = sqlite_micros(rows[0]["ingested_at"])
+    params = [
+        (
+            r["event_id"],
+            r["reporter_id"],
+            r["target_id"],
+            r["reason"],
+            sqlite_micros(r["created_at"]),
+            r["content_id"],
+            r["text"],
+            ingested_at,
+        )
+        for r in rows
+    ]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            f"INSERT INTO reports ({columns}) VALUES ({placeholders}) "
+            "ON CONFLICT (event_id) DO NOTHING",
+            params,
+        )
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def _copy_reports_postgresql(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    columns = ", ".join(REPORT_COLUMNS)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS reports_incoming "
+            "(LIKE reports INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY reports_incoming ({columns}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(tuple(r[c] for c in REPORT_COLUMNS))
+        cursor.execute(
+            f"INSERT INTO reports ({columns}) SELECT {columns} FROM reports_incoming "
+            "ON CONFLICT (event_id) DO NOTHING"
+        )
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    replaced: Iterable[str] = (),
+    kept_when_null: Iterable[str] = (),
+) -> int:
+    """Upsert ``rows`` (unique by ``keys``); returns how many rows were new or changed.
+
+    ``replaced`` columns take the sent value; ``kept_when_null`` columns keep the stored
+    value when the sent one is null. ``updated_at`` moves only when something changed.
+    """
+    if not rows:
+        return 0
+    ins = _insert(conn, table)
+    replaced, kept_when_null = list(replaced), list(kept_when_null)
+    set_: dict[str, Any] = {c: ins.excluded[c] for c in replaced}
+    set_ |= {c: func.coalesce(ins.excluded[c], table.c[c]) for c in kept_when_null}
+    set_["updated_at"] = ins.excluded["updated_at"]
+    changes: list[ColumnElement[bool]] = [
+        ins.excluded[c].is_distinct_from(table.c[c]) for c in replaced
+    ]
+    changes += [
+        ins.excluded[c].is_not(None) & ins.excluded[c].is_distinct_from(table.c[c])
+        for c in kept_when_null
+    ]
+    stmt = ins.on_conflict_do_update(
+        index_elements=list(keys), set_=set_, where=or_(false(), *changes)
+    )
+    result = conn.execute(stmt.returning(table.c[keys[0]]), list(rows))
+    return len(result.all())
+
+
+def upsert_accounts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    columns = [
+        "handle",
+        "display_name",
+        "created_at",
+        "followers_count",
+        "following_count",
+        "verified",
+        "labels",
+        "status",
+        "status_changed_at",
+    ]
+    return upsert(conn, Account.__table__, rows, ["account_id"], kept_when_null=columns)
+
+
+def upsert_edges(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    return upsert(
+        conn,
+        Edge.__table__,
+        rows,
+        ["src", "dst", "kind"],
+        replaced=["weight"],
+        kept_when_null=["created_at"],
+    )
+
+
+def upsert_decisions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    return upsert(
+        conn,
+        Decision.__table__,
+        rows,
+        ["decision_id"],
+        replaced=["target_id", "outcome", "decided_at"],
+        kept_when_null=["content_id"],
+    )
+
+
+def upsert_posts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Upsert posts; their mentions and hashtags, where sent, replace the stored ones."""
+    columns = ["post_id", "author_id", "created_at", "text", "reshare_of", "reply_to", "updated_at"]
+    changed = upsert(
+        conn,
+        Post.__table__,
+        [{c: row[c] for c in columns} for row in rows],
+        ["post_id"],
+        replaced=["author_id", "created_at"],
+        kept_when_null=["text", "reshare_of", "reply_to"],
+    )
+    _replace_links(conn, PostMention.__table__, "account_id", rows, "mentions")
+    _replace_links(conn, PostHashtag.__table__, "hashtag", rows, "hashtags")
+    return changed
+
+
+def _replace_links(
+    conn: Connection, table: Table, column: str, rows: Sequence[dict[str, Any]], field: str
+) -> None:
+    sent = [row for row in rows if row.get(field) is not None]
+    if not sent:
+        return
+    conn.execute(delete(table).where(table.c.post_id.in_([row["post_id"] for row in sent])))
+    links = [
+        {"post_id": row["post_id"], column: value}
+        for row in sent
+        for value in dict.fromkeys(row[field])
+    ]
+    if links:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(), links)

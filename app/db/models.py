@@ -1,0 +1,225 @@
+"""Tables of the service. Alembic migrations create them; these models describe them.
+
+Timestamps are stored as UTC. Ids are the clients' own strings; reports also get a
+monotonic integer ``seq`` so analysis can read "everything after the last run" cheaply.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID_LENGTH = 128
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every dialect.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time type: there the value is an
+    integer of microseconds since the epoch, which sorts correctly and keeps the
+    (id, time) indices small, so bulk ingest writes fewer pages.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime cannot be stored")
+        return sqlite_micros(value) if dialect.name == "sqlite" else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return EPOCH + timedelta(microseconds=value)
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def sqlite_micros(value: datetime) -> int:
+    """A timestamp as SQLite stores it: whole microseconds since the epoch, UTC."""
+    delta = value - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+# JSONB on PostgreSQL so values can be compared when deciding whether an upsert changes
+# anything; a Python None is stored as SQL NULL so COALESCE keeps the stored value.
+Labels = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {datetime: UtcDateTime}
+
+
+class Report(Base):
+    """One report/flag event filed by ``reporter_id`` against ``target_id``."""
+
+    __tablename__ = "reports"
+
+    seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    reporter_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    target_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    content_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    text: Mapped[str | None] = mapped_column(Text)
+    ingested_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_reports_target_created", "target_id", "created_at"),
+        Index("ix_reports_reporter_created", "reporter_id", "created_at"),
+    )
+
+
+class Account(Base):
+    """Account metadata; upserted by ``account_id``."""
+
+    __tablename__ = "accounts"
+
+    account_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    handle: Mapped[str | None] = mapped_column(String(256))
+    display_name: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime | None]
+    followers_count: Mapped[int | None] = mapped_column(BigInteger)
+    following_count: Mapped[int | None] = mapped_column(BigInteger)
+    verified: Mapped[bool | None] = mapped_column(Boolean)
+    labels: Mapped[list[str] | None] = mapped_column(Labels)
+    status: Mapped[str | None] = mapped_column(String(16))
+    status_changed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Edge(Base):
+    """A directed interaction ``src -> dst`` of one kind; ``weight`` is set, not added."""
+
+    __tablename__ = "edges"
+
+    src: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    dst: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    weight: Mapped[int] = mapped_column(BigInteger, default=1)
+    created_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_edges_dst_kind", "dst", "kind"),)
+
+
+class Post(Base):
+    """A post; its mentions and hashtags live in their own tables."""
+
+    __tablename__ = "posts"
+
+    post_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    author_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[datetime]
+    text: Mapped[str | None] = mapped_column(Text)
+    reshare_of: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    reply_to: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_posts_author_created", "author_id", "created_at"),
+        Index("ix_posts_reshare_of", "reshare_of"),
+    )
+
+
+class PostMention(Base):
+    __tablename__ = "post_mentions"
+
+    post_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+
+    __table_args__ = (Index("ix_post_mentions_account", "account_id"),)
+
+
+class PostHashtag(Base):
+    __tablename__ = "post_hashtags"
+
+    post_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    hashtag: Mapped[str] = mapped_column(String(280), primary_key=True)
+
+    __table_args__ = (Index("ix_post_hashtags_hashtag", "hashtag"),)
+
+
+class Decision(Base):
+    """A moderator's verdict on a target (or one of its contents)."""
+
+    __tablename__ = "decisions"
+
+    decision_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    outcome: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime]
+    content_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_decisions_target_decided", "target_id", "decided_at"),)
+
+
+class ApiKey(Base):
+    """An API key. Only a SHA-256 digest of the secret is kept."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    lookup: Mapped[str] = mapped_column(String(16), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AnalysisRun(Base):
+    """One full analysis run: queued, running, then succeeded or failed."""
+
+    __tablename__ = "analysis_runs"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,98 @@
+"""The FastAPI application: ``create_app()`` wires settings, database and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import __version__
+from app.api import ingest, keys, operations
+from app.api.metrics import MetricsMiddleware
+from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers
+from app.config import Settings, get_settings
+from app.db.engine import Database
+from app.db.migrations import head_revision
+from app.logs import configure_logging
+from app.services.keys import ensure_bootstrap_key
+
+log = logging.getLogger("mrd")
+
+DESCRIPTION = """
+Detects **coordinated mass-reporting** campaigns: orchestrated waves of reports that
+silence journalists, analysts and counter-extremism accounts, told apart from organic
+waves of reports on genuinely violating content.
+
+Send reports, accounts, graph edges, posts and moderator decisions to the ingest
+endpoints; read waves, lockstep groups, account risk and the three-tier network; ask
+`POST /v1/enforcement/check` before suspending a mass-reported account.
+
+Authenticate with an API key in the `X-API-Key` header (the **Authorize** button).
+Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def announce_bootstrap_key(settings: Settings, db: Database) -> None:
+    """Create the bootstrap/initial admin key and print a generated one once."""
+    with db.session() as session:
+        secret = ensure_bootstrap_key(session, settings.bootstrap_api_key)
+        session.commit()
+    if secret:
+        log.warning("No API key existed; created admin key (shown once): %s", secret)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auth_disabled:
+            log.warning("MRD_AUTH_DISABLED=1: every request is admitted without a key.")
+        try:
+            announce_bootstrap_key(settings, app.state.db)
+        except SQLAlchemyError:
+            log.error("The database is not migrated; run `mrd migrate`. /readyz answers 503.")
+        yield
+        app.state.db.dispose()
+
+    app = FastAPI(
+        title="Mass-report detector",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings.database_url)
+    app.state.head_revision = head_revision(settings.database_url)
+
+    install_problem_handlers(app)
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(ingest.router)
+    app.include_router(keys.router)
+    app.include_router(operations.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=[
+                    {"name": "ingest", "description": "Send report events and context."},
+                    {"name": "keys", "description": "Manage API keys (scope admin)."},
+                    {"name": "operations", "description": "Health, readiness, metrics."},
+                ],
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

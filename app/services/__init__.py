@@ -1,0 +1,1 @@
+"""Use cases behind the API and the CLI: ingest, keys, analysis runs."""

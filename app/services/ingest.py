@@ -1,0 +1,114 @@
+"""Ingest: validate a batch, shape rows, store them in one transaction.
+
+The caller answers only after :func:`ingest_batch` returns, i.e. after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.db import ingest_repository as repo
+from app.db.engine import Database
+from app.entities import (
+    ACCOUNTS,
+    DECISIONS,
+    EDGES,
+    POSTS,
+    REPORTS,
+    EntityKind,
+    validate_batch,
+)
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch: stored, already known, and refused items."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self, kind: EntityKind) -> dict[str, Any]:
+        if kind.counts_duplicates:
+            return {
+                "accepted": self.accepted,
+                "duplicates": self.duplicates,
+                "rejected": self.rejected,
+            }
+        return {"accepted": self.accepted, "rejected": self.rejected}
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """How validated items of one kind become rows and are written."""
+
+    defaults: dict[str, Any]
+    write: Callable[[Connection, Sequence[dict[str, Any]]], int]
+    stamp: str
+
+
+_WRITERS: dict[str, _Writer] = {
+    REPORTS.name: _Writer({"content_id": None, "text": None}, repo.insert_reports, "ingested_at"),
+    ACCOUNTS.name: _Writer(
+        dict.fromkeys(
+            [
+                "handle",
+                "display_name",
+                "created_at",
+                "followers_count",
+                "following_count",
+                "verified",
+                "labels",
+                "status",
+                "status_changed_at",
+            ]
+        ),
+        repo.upsert_accounts,
+        "updated_at",
+    ),
+    EDGES.name: _Writer({"weight": 1, "created_at": None}, repo.upsert_edges, "updated_at"),
+    POSTS.name: _Writer(
+        dict.fromkeys(["text", "mentions", "hashtags", "reshare_of", "reply_to"]),
+        repo.upsert_posts,
+        "updated_at",
+    ),
+    DECISIONS.name: _Writer({"content_id": None}, repo.upsert_decisions, "updated_at"),
+}
+
+
+def _unique_rows(kind: EntityKind, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per key. Reports keep the first copy (a re-sent event is a duplicate);
+    upserted entities merge copies in order, later non-null values winning, exactly as
+    if they had been sent one after another."""
+    merged: dict[Any, dict[str, Any]] = {}
+    for item in items:
+        key = kind.key(item)
+        if key not in merged:
+            merged[key] = item
+        elif kind is not REPORTS:
+            merged[key] = merged[key] | {k: v for k, v in item.items() if v is not None}
+    return list(merged.values())
+
+
+def ingest_batch(
+    db: Database,
+    kind: EntityKind,
+    raw_items: Sequence[Any],
+    future_tolerance_s: float,
+) -> IngestResult:
+    """Validate and store one batch; valid items are committed even if others fail."""
+    now = datetime.now(UTC)
+    batch = validate_batch(kind, raw_items, now, future_tolerance_s)
+    writer = _WRITERS[kind.name]
+    rows = [
+        writer.defaults | item | {writer.stamp: now} for item in _unique_rows(kind, batch.items)
+    ]
+    written = db.run_write(lambda conn: writer.write(conn, rows)) if rows else 0
+    if kind.counts_duplicates:
+        return IngestResult(written, len(batch.items) - written, batch.rejected)
+    return IngestResult(len(batch.items), 0, batch.rejected)

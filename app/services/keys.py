@@ -1,0 +1,89 @@
+"""API keys: creation, verification in constant time, bootstrap on start.
+
+A key is a random secret shown once; the database keeps only its SHA-256 digest
+(secrets are 256-bit random, so a plain digest cannot be brute-forced). The first
+16 hex digits of the digest index the row; the full digest is compared with
+``hmac.compare_digest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from app.db import keys_repository
+from app.db.models import ApiKey
+
+Scope = Literal["ingest", "read", "admin"]
+SCOPES: tuple[Scope, ...] = ("ingest", "read", "admin")
+log = logging.getLogger("mrd.keys")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id and what it may do."""
+
+    key_id: str
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+def digest_of(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(
+    session: Session, name: str, scopes: list[str], secret: str | None = None
+) -> tuple[ApiKey, str]:
+    """Store a new key; returns the row and the secret (which is never stored)."""
+    secret = secret or "mrd_" + secrets.token_urlsafe(32)
+    digest = digest_of(secret)
+    key = ApiKey(
+        key_id="key_" + secrets.token_hex(8),
+        name=name,
+        lookup=digest[:16],
+        digest=digest,
+        scopes=sorted(set(scopes), key=SCOPES.index),
+        created_at=datetime.now(UTC),
+    )
+    keys_repository.add(session, key)
+    session.flush()
+    return key, secret
+
+
+def authenticate(session: Session, secret: str) -> Principal | None:
+    digest = digest_of(secret)
+    for key in keys_repository.active_with_lookup(session, digest[:16]):
+        if hmac.compare_digest(key.digest, digest):
+            return Principal(key.key_id, key.name, frozenset(key.scopes))
+    return None
+
+
+def ensure_bootstrap_key(session: Session, bootstrap_secret: str | None) -> str | None:
+    """Make ``MRD_BOOTSTRAP_API_KEY`` an admin key, or create one if no key exists.
+
+    Returns the secret of a key created here with a random secret, so the caller can
+    print it once; otherwise None.
+    """
+    if bootstrap_secret:
+        existing = keys_repository.by_digest(session, digest_of(bootstrap_secret))
+        if existing is None:
+            create_key(session, "bootstrap", ["admin"], secret=bootstrap_secret)
+        elif existing.revoked_at is not None or "admin" not in existing.scopes:
+            existing.revoked_at = None
+            existing.scopes = ["admin"]
+        return None
+    if keys_repository.count(session) == 0:
+        _, secret = create_key(session, "initial-admin", ["admin"])
+        return secret
+    return None
