@@ -44,6 +44,19 @@ class KeyList(BaseModel):
     items: list[KeyInfo]
 
 
+KEY_EXAMPLE = {
+    "key_id": "key_3f2a9c0d11b7e4a5",
+    "name": "trust-safety-pipeline",
+    "scopes": ["ingest", "read"],
+    "created_at": "2026-11-21T09:00:00Z",
+    "revoked_at": None,
+}
+
+
+def _example(value: object) -> dict[str, object]:
+    return {"content": {"application/json": {"example": value}}}
+
+
 @router.post(
     "",
     status_code=201,
@@ -51,7 +64,10 @@ class KeyList(BaseModel):
     description="Creates a key with the given scopes and returns its secret **once**; the "
     "service keeps only a digest of it.",
     response_model=KeyCreated,
-    responses=problem_responses(401, 403, 422),
+    responses={
+        201: _example(KEY_EXAMPLE | {"key": "mrd_q3VtY2hhbmdlLW1lLXRoaXMtaXMtYW4tZXhhbXBsZQ"}),
+        **problem_responses(401, 403, 422),
+    },
 )
 def create(body: KeyCreate, session: SessionDep, _key: AdminKey) -> KeyCreated:
     key, secret = create_key(session, body.name, list(body.scopes))
@@ -64,7 +80,7 @@ def create(body: KeyCreate, session: SessionDep, _key: AdminKey) -> KeyCreated:
     summary="List API keys",
     description="Every key with its scopes and whether it was revoked. Secrets are never shown.",
     response_model=KeyList,
-    responses=problem_responses(401, 403),
+    responses={200: _example({"items": [KEY_EXAMPLE]}), **problem_responses(401, 403)},
 )
 def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
     keys = keys_repository.list_all(session)

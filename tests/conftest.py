@@ -1,0 +1,126 @@
+"""Shared fixtures: a migrated database per backend and a real HTTP server on it.
+
+Every API test runs against SQLite; when ``MRD_TEST_POSTGRES_URL`` is set (``.ci/run``
+sets it) the same tests run against PostgreSQL as well.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import delete, select
+
+from app.config import Settings
+from app.db.engine import Database
+from app.db.migrations import upgrade_to_head
+from app.db.models import Base
+from app.main import announce_bootstrap_key, create_app
+
+ADMIN_KEY = "test-admin-key-0123456789"
+POSTGRES_URL = os.environ.get("MRD_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+# Columns the service stamps itself; they are not part of what a client stored.
+SERVICE_COLUMNS = {"seq", "ingested_at", "updated_at"}
+
+
+class LiveServer:
+    """A uvicorn server for ``app`` on a free loopback port, in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.sock.close()
+
+
+def database_url(backend: str, tmp_dir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_dir / 'mrd-test.db'}"
+    assert POSTGRES_URL
+    return POSTGRES_URL
+
+
+def clear_database(db: Database, keys: bool = False) -> None:
+    """Delete all stored data (and the API keys too when ``keys``)."""
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if keys or table.name != "api_keys":
+                conn.execute(delete(table))
+
+
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything clients stored, table by table, without service-stamped columns."""
+    state: dict[str, list[tuple[Any, ...]]] = {}
+    with db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in ("api_keys", "analysis_runs"):
+                continue
+            columns = [c for c in table.columns if c.name not in SERVICE_COLUMNS]
+            rows = conn.execute(select(*columns)).all()
+            state[table.name] = sorted((tuple(r) for r in rows), key=repr)
+    return state
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def service(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    url = database_url(backend, tmp_path_factory.mktemp(backend))
+    upgrade_to_head(url)
+    settings = Settings(database_url=url, bootstrap_api_key=ADMIN_KEY)
+    with LiveServer(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture
+def db(service: LiveServer) -> Iterator[Database]:
+    """The service's database, emptied after each test (the admin key is restored)."""
+    database: Database = service.app.state.db
+    yield database
+    clear_database(database, keys=True)
+    announce_bootstrap_key(service.app.state.settings, database)
+
+
+@pytest.fixture
+def client(service: LiveServer, db: Database) -> Iterator[httpx.Client]:
+    """An HTTP client of the live service, authenticated as admin."""
+    with httpx.Client(base_url=service.url, headers={"X-API-Key": ADMIN_KEY}, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(service: LiveServer, db: Database) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=service.url, timeout=60) as c:
+        yield c

@@ -1,0 +1,116 @@
+"""API keys: scopes, hashing, bootstrap, revocation, disabled auth."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.config import Settings
+from app.db.engine import Database
+from app.db.migrations import upgrade_to_head
+from app.db.models import ApiKey
+from app.main import create_app
+from app.services.keys import ensure_bootstrap_key
+from tests.conftest import ADMIN_KEY, LiveServer
+
+REPORT = {"event_id": "e1", "reporter_id": "r", "target_id": "t", "reason": "spam", "created_at": 1501322400}
+
+
+def make_key(client: httpx.Client, *scopes: str) -> dict[str, object]:
+    response = client.post("/v1/keys", json={"name": "k", "scopes": list(scopes)})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_missing_and_unknown_keys_are_401(anonymous: httpx.Client) -> None:
+    for headers in ({}, {"X-API-Key": "not-a-key"}):
+        response = anonymous.post("/v1/reports", json={"reports": [REPORT]}, headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_scopes_are_enforced_and_admin_implies_all(client: httpx.Client, anonymous: httpx.Client) -> None:
+    read_key = make_key(client, "read")["key"]
+    ingest_key = make_key(client, "ingest")["key"]
+    body = {"reports": [REPORT]}
+    assert anonymous.post("/v1/reports", json=body, headers={"X-API-Key": read_key}).status_code == 403
+    assert anonymous.post("/v1/reports", json=body, headers={"X-API-Key": ingest_key}).status_code == 200
+    assert anonymous.get("/v1/keys", headers={"X-API-Key": ingest_key}).status_code == 403
+    assert client.post("/v1/reports", json=body).status_code == 200
+
+
+def test_keys_are_stored_hashed_and_listed_without_secrets(client: httpx.Client, db: Database) -> None:
+    created = make_key(client, "ingest", "read")
+    assert created["scopes"] == ["ingest", "read"]
+    secret = str(created["key"])
+    with db.sessions() as session:
+        rows = session.scalars(select(ApiKey)).all()
+    assert all(secret not in (r.digest, r.lookup, r.name) for r in rows)
+    listing = client.get("/v1/keys").json()["items"]
+    assert {k["key_id"] for k in listing} >= {created["key_id"]}
+    assert all("key" not in k for k in listing)
+    assert secret not in str(listing)
+
+
+def test_revoked_key_is_refused(client: httpx.Client, anonymous: httpx.Client) -> None:
+    created = make_key(client, "read", "ingest")
+    assert client.delete(f"/v1/keys/{created['key_id']}").status_code == 204
+    response = anonymous.post("/v1/reports", json={"reports": [REPORT]}, headers={"X-API-Key": str(created["key"])})
+    assert response.status_code == 401
+    assert client.delete(f"/v1/keys/{created['key_id']}").status_code == 404
+
+
+def test_last_admin_key_cannot_be_revoked(client: httpx.Client) -> None:
+    [admin] = [k for k in client.get("/v1/keys").json()["items"] if "admin" in k["scopes"]]
+    assert client.delete(f"/v1/keys/{admin['key_id']}").status_code == 409
+    second = make_key(client, "admin")
+    assert client.delete(f"/v1/keys/{admin['key_id']}").status_code == 204
+    with httpx.Client(base_url=str(client.base_url), headers={"X-API-Key": str(second["key"])}) as other:
+        assert other.get("/v1/keys").status_code == 200
+
+
+def test_invalid_key_requests_are_422(client: httpx.Client) -> None:
+    response = client.post("/v1/keys", json={"name": "", "scopes": ["root"]})
+    assert response.status_code == 422
+    assert {tuple(e["loc"]) for e in response.json()["errors"]} == {("body", "name"), ("body", "scopes", 0)}
+
+
+def test_generated_admin_key_is_printed_once(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    upgrade_to_head(url)
+    db = Database(url)
+    with db.sessions() as session:
+        secret = ensure_bootstrap_key(session, None)
+        session.commit()
+        assert secret and secret.startswith("mrd_")
+        assert ensure_bootstrap_key(session, None) is None
+    db.dispose()
+
+    url2 = f"sqlite:///{tmp_path / 'fresh2.db'}"
+    upgrade_to_head(url2)
+    with caplog.at_level(logging.WARNING, logger="mrd"), LiveServer(create_app(Settings(database_url=url2))) as server:
+        [printed] = [r.getMessage() for r in caplog.records if "admin key" in r.getMessage()]
+        secret = printed.rsplit(" ", 1)[-1]
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": secret}) as http:
+            assert http.get("/v1/keys").status_code == 200
+
+
+def test_bootstrap_key_is_admin(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'boot.db'}"
+    upgrade_to_head(url)
+    with LiveServer(create_app(Settings(database_url=url, bootstrap_api_key="boot-secret"))) as server:
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": "boot-secret"}) as http:
+            [key] = http.get("/v1/keys").json()["items"]
+            assert key["scopes"] == ["admin"]
+
+
+def test_auth_disabled_admits_everyone(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    url = f"sqlite:///{tmp_path / 'open.db'}"
+    upgrade_to_head(url)
+    with caplog.at_level(logging.WARNING, logger="mrd"), LiveServer(create_app(Settings(database_url=url, auth_disabled=True))) as server:
+        assert any("MRD_AUTH_DISABLED" in r.getMessage() for r in caplog.records)
+        with httpx.Client(base_url=server.url) as http:
+            assert http.post("/v1/reports", json={"reports": [REPORT]}).status_code == 200

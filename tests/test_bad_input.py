@@ -1,0 +1,149 @@
+"""Bad input gets a clear problem+json answer (or a per-item rejection) and stores nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+
+from app.config import Settings
+from app.db.engine import Database
+from tests.conftest import ADMIN_KEY, LiveServer, snapshot
+from app.main import create_app
+from app.db.migrations import upgrade_to_head
+
+GOOD = {
+    "event_id": "e1",
+    "reporter_id": "r1",
+    "target_id": "t1",
+    "reason": "spam",
+    "created_at": "2017-07-29T10:00:00Z",
+}
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    assert "Traceback" not in response.text
+    return body
+
+
+def assert_nothing_stored(db: Database) -> None:
+    assert all(rows == [] for rows in snapshot(db).values())
+
+
+def test_malformed_json_is_400(client: httpx.Client, db: Database) -> None:
+    response = client.post("/v1/reports", content=b'{"reports": [', headers={"Content-Type": "application/json"})
+    assert "not valid JSON" in str(assert_problem(response, 400)["detail"])
+    assert_nothing_stored(db)
+
+
+def test_wrong_content_type_is_415(client: httpx.Client, db: Database) -> None:
+    response = client.post("/v1/reports", content=orjson.dumps({"reports": [GOOD]}), headers={"Content-Type": "text/plain"})
+    assert_problem(response, 415)
+    assert_nothing_stored(db)
+
+
+@pytest.mark.parametrize("body", [[GOOD], {"report": [GOOD]}, {"reports": GOOD}, {"reports": []}, "x", 5, None])
+def test_wrong_envelope_is_422(client: httpx.Client, db: Database, body: object) -> None:
+    response = client.post("/v1/reports", content=orjson.dumps(body), headers={"Content-Type": "application/json"})
+    problem = assert_problem(response, 422)
+    assert problem["errors"]
+    assert_nothing_stored(db)
+
+
+def test_too_many_items_is_413(client: httpx.Client, db: Database) -> None:
+    reports = [GOOD | {"event_id": f"e{i}"} for i in range(10_001)]
+    assert_problem(client.post("/v1/reports", json={"reports": reports}), 413)
+    edges = [{"src": "a", "dst": f"b{i}", "kind": "follow"} for i in range(50_001)]
+    assert_problem(client.post("/v1/edges", json={"edges": edges}), 413)
+    assert_nothing_stored(db)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("created_at", "2017-07-29T10:00:00", "timezone"),
+        ("created_at", "2999-01-01T00:00:00Z", "future"),
+        ("created_at", 4e10, "future"),
+        ("created_at", "1501322400", "RFC 3339"),
+        ("created_at", True, "RFC 3339"),
+        ("created_at", "yesterday", "datetime"),
+        ("reporter_id", "bad\x01id", "control characters"),
+        ("reporter_id", "tab\there", "control characters"),
+        ("reporter_id", "", "at least 1"),
+        ("reporter_id", "x" * 129, "at most 128"),
+        ("reporter_id", ["list"], "string"),
+        ("text", "x" * 100_000, "at most 2000"),
+        ("text", "nul\x00byte", "NUL"),
+        ("reason", "r" * 65, "at most 64"),
+        ("event_id", None, "string"),
+    ],
+)
+def test_bad_fields_are_rejected_per_item(
+    client: httpx.Client, db: Database, field: str, value: object, message: str
+) -> None:
+    answer = client.post("/v1/reports", json={"reports": [GOOD | {field: value}]}).json()
+    assert answer["accepted"] == 0
+    [rejection] = answer["rejected"]
+    assert rejection["index"] == 0
+    assert any(e["loc"] == [field] and message.lower() in e["msg"].lower() for e in rejection["errors"]), rejection
+    assert_nothing_stored(db)
+
+
+@pytest.mark.parametrize(
+    ("kind", "item"),
+    [
+        ("accounts", {"account_id": "a", "status": "banned"}),
+        ("accounts", {"account_id": "a", "followers_count": -1}),
+        ("accounts", {"account_id": "a", "labels": "journalist"}),
+        ("accounts", {"account_id": "a", "handle": "h" * 100_000}),
+        ("edges", {"src": "a", "dst": "b", "kind": "block"}),
+        ("edges", {"src": "a", "dst": "b", "kind": "follow", "weight": 0}),
+        ("posts", {"post_id": "p", "author_id": "a"}),
+        ("posts", {"post_id": "p", "author_id": "a", "created_at": 1501322400, "mentions": ["ok", "\x07"]}),
+        ("decisions", {"decision_id": "d", "target_id": "t", "outcome": "maybe", "decided_at": 1501322400}),
+    ],
+)
+def test_bad_items_of_every_kind_are_rejected(client: httpx.Client, db: Database, kind: str, item: dict[str, object]) -> None:
+    answer = client.post(f"/v1/{kind}", json={kind: [item]}).json()
+    assert answer["accepted"] == 0
+    assert answer["rejected"][0]["index"] == 0
+    assert_nothing_stored(db)
+
+
+@pytest.fixture(scope="module")
+def small_limit_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('limits') / 'limits.db'}"
+    upgrade_to_head(url)
+    settings = Settings(database_url=url, bootstrap_api_key=ADMIN_KEY, max_body_bytes=4096)
+    with LiveServer(create_app(settings)) as server:
+        yield server
+
+
+def test_oversize_body_is_413_and_stores_nothing(small_limit_service: LiveServer) -> None:
+    headers = {"X-API-Key": ADMIN_KEY, "Content-Type": "application/json"}
+    reports = [GOOD | {"event_id": f"e{i}"} for i in range(100)]
+    body = orjson.dumps({"reports": reports})
+    assert len(body) > 4096
+    with httpx.Client(base_url=small_limit_service.url, headers=headers) as http:
+        assert_problem(http.post("/v1/reports", content=body), 413)
+
+        def chunks() -> Iterator[bytes]:
+            yield body[:2000]
+            yield body[2000:]
+
+        assert_problem(http.post("/v1/reports", content=chunks()), 413)
+        assert http.post("/v1/reports", content=orjson.dumps({"reports": reports[:5]})).json()["accepted"] == 5
+    assert_nothing_stored_but(small_limit_service.app.state.db, 5)
+
+
+def assert_nothing_stored_but(db: Database, reports: int) -> None:
+    state = snapshot(db)
+    assert len(state["reports"]) == reports
+    assert all(rows == [] for name, rows in state.items() if name != "reports")

@@ -1,0 +1,55 @@
+"""Alembic migrations are the only source of the schema, and they match the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from app.db.engine import make_engine, normalise_url
+from app.db.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
+from app.db.models import Base
+from tests.conftest import POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("MRD_TEST_POSTGRES_URL is not set")
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = "mrd_migration_check"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = normalise_url(POSTGRES_URL).rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_models_and_migrations_agree(fresh_url: str) -> None:
+    upgrade_to_head(fresh_url)
+    engine = make_engine(fresh_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    assert current_revision(engine) == head_revision(fresh_url)
+    engine.dispose()
+
+
+def test_downgrade_and_upgrade_again(fresh_url: str) -> None:
+    upgrade_to_head(fresh_url)
+    command.downgrade(alembic_config(fresh_url), "base")
+    engine = make_engine(fresh_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade_to_head(fresh_url)
+    assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(engine).get_table_names())
+    engine.dispose()
