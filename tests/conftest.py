@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,10 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import delete, select
+from sqlalchemy import create_engine, delete, select, text
 
 from app.config import Settings
-from app.db.engine import Database
+from app.db.engine import Database, normalise_url
 from app.db.migrations import upgrade_to_head
 from app.db.models import Base
 from app.main import announce_bootstrap_key, create_app
@@ -88,6 +89,22 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             rows = conn.execute(select(*columns)).all()
             state[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return state
+
+
+@contextmanager
+def fresh_postgres_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside the test one; dropped afterwards."""
+    assert POSTGRES_URL
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield normalise_url(POSTGRES_URL).rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

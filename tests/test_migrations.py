@@ -8,12 +8,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
-from app.db.engine import make_engine, normalise_url
+from app.db.engine import make_engine
 from app.db.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
 from app.db.models import Base
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, fresh_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,16 +23,8 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path):
         return
     if not POSTGRES_URL:
         pytest.skip("MRD_TEST_POSTGRES_URL is not set")
-    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = "mrd_migration_check"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = normalise_url(POSTGRES_URL).rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with fresh_postgres_database("mrd_migration_check") as url:
+        yield url
 
 
 def test_models_and_migrations_agree(fresh_url: str) -> None:

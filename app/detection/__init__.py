@@ -1,0 +1,1 @@
+"""Detection algorithms: plain arrays and dataclasses in, plain results out."""

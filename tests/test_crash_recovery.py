@@ -1,0 +1,134 @@
+"""SIGKILL the server in the middle of an ingest run: every acknowledged report survives,
+exactly once, and re-sending everything afterwards stores nothing twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.db.engine import Database
+from app.db.models import Report
+from tests.conftest import BACKENDS, fresh_postgres_database
+
+KEY = "crash-test-admin-key"
+BATCH = 500
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_service(url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = os.environ | {"MRD_DATABASE_URL": url, "MRD_BOOTSTRAP_API_KEY": KEY, "MRD_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "service exited during start-up"
+            assert time.monotonic() < deadline, "service did not become ready"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def batch_of(number: int) -> list[dict[str, object]]:
+    return [
+        {
+            "event_id": f"crash-{number}-{i}",
+            "reporter_id": f"acct-{(number * BATCH + i) % 977}",
+            "target_id": f"target-{i % 13}",
+            "reason": "terrorism",
+            "created_at": 1_500_000_000 + number * BATCH + i,
+            "text": "بلغوا عن هذا الحساب",
+        }
+        for i in range(BATCH)
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigkill_during_ingest_loses_no_acknowledged_report(backend: str, tmp_path: Path) -> None:
+    database = (
+        nullcontext(f"sqlite:///{tmp_path / 'crash.db'}")
+        if backend == "sqlite"
+        else fresh_postgres_database("mrd_crash_check")
+    )
+    with database as url:
+        port = free_port()
+        acknowledged: list[str] = []
+        sent_batches: list[int] = []
+        stop = threading.Event()
+
+        def ingest_forever() -> None:
+            number = 0
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}) as http:
+                while not stop.is_set():
+                    reports = batch_of(number)
+                    sent_batches.append(number)
+                    try:
+                        response = http.post("/v1/reports", json={"reports": reports}, timeout=10)
+                    except httpx.TransportError:
+                        return
+                    if response.status_code == 200 and response.json()["accepted"] == BATCH:
+                        acknowledged.extend(r["event_id"] for r in reports)  # type: ignore[misc]
+                    number += 1
+
+        with running_service(url, port) as process:
+            client = threading.Thread(target=ingest_forever)
+            client.start()
+            while len(acknowledged) < 20 * BATCH:
+                time.sleep(0.01)
+                assert client.is_alive()
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            stop.set()
+            client.join(timeout=30)
+
+        with running_service(url, port):
+            db = Database(url)
+            with db.sessions() as session:
+                stored = session.scalars(select(Report.event_id)).all()
+            assert len(stored) == len(set(stored)), "a report was stored twice"
+            missing = set(acknowledged) - set(stored)
+            assert not missing, f"{len(missing)} acknowledged reports were lost"
+
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}) as http:
+                totals = {"accepted": 0, "duplicates": 0}
+                for number in sent_batches:
+                    answer = http.post("/v1/reports", json={"reports": batch_of(number)}, timeout=30).json()
+                    totals["accepted"] += answer["accepted"]
+                    totals["duplicates"] += answer["duplicates"]
+            with db.sessions() as session:
+                count = session.scalar(select(func.count()).select_from(Report))
+                distinct = session.scalar(select(func.count(Report.event_id.distinct())))
+            db.dispose()
+            assert count == distinct == len(sent_batches) * BATCH
+            assert totals["duplicates"] == len(stored)
+            assert totals["duplicates"] >= len(acknowledged)
