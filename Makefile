@@ -26,6 +26,8 @@ migrate: $(VENV)/.installed
 	$(BIN)/mrd migrate
 
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check app tests bench alembic
+	$(BIN)/mypy app
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

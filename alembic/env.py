@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from alembic import context
 from sqlalchemy import Connection
 
+from alembic import context
 from app.config import get_settings
 from app.db.engine import make_engine, normalise_url
 from app.db.models import Base

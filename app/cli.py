@@ -63,9 +63,7 @@ def migrate() -> None:
 @keys_cli.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="What the key is for, e.g. the calling system.")],
-    scope: Annotated[
-        list[str], typer.Option(help="ingest, read or admin; repeat for several.")
-    ],
+    scope: Annotated[list[str], typer.Option(help="ingest, read or admin; repeat for several.")],
 ) -> None:
     """Create an API key and print its secret (shown only this once)."""
     from app.db.engine import Database
@@ -73,7 +71,9 @@ def keys_create(
 
     unknown = sorted(set(scope) - set(SCOPES))
     if unknown:
-        raise typer.BadParameter(f"unknown scope(s) {unknown}; use {list(SCOPES)}", param_hint="--scope")
+        raise typer.BadParameter(
+            f"unknown scope(s) {unknown}; use {list(SCOPES)}", param_hint="--scope"
+        )
     settings = get_settings()
     db = Database(settings.database_url)
     with db.session() as session:

@@ -203,7 +203,8 @@ def friendly_message(error: Mapping[str, Any]) -> str:
     """pydantic's message, reworded where it would puzzle a client."""
     kind = error["type"]
     if kind == "string_pattern_mismatch":
-        return _PATTERN_MESSAGES.get(error.get("ctx", {}).get("pattern"), error["msg"])
+        pattern = error.get("ctx", {}).get("pattern")
+        return _PATTERN_MESSAGES.get(pattern, str(error["msg"]))
     if kind == "timezone_aware":
         return (
             "timestamp has no timezone: add one (e.g. 'Z' or '+03:00') "
@@ -214,7 +215,9 @@ def friendly_message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
-def validate_batch(kind: EntityKind, raw: Sequence[Any], now: datetime, future_tolerance_s: float) -> ValidatedBatch:
+def validate_batch(
+    kind: EntityKind, raw: Sequence[Any], now: datetime, future_tolerance_s: float
+) -> ValidatedBatch:
     """Validate a batch in one pass; only when some items fail are the rest re-validated."""
     context = {"latest": now + timedelta(seconds=future_tolerance_s)}
     try:

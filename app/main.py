@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     {"name": "operations", "description": "Health, readiness, metrics."},
                 ],
             )
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -65,7 +65,9 @@ async def send_all(url: str, key: str, bodies: list[bytes], concurrency: int) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--api-key", default=os.environ.get("MRD_API_KEY", ""))
     parser.add_argument("-n", "--reports", type=int, default=200_000)
@@ -79,10 +81,14 @@ def main() -> None:
     elapsed = time.perf_counter() - began
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    print(f"reports:        {args.reports} in batches of {args.batch} ({args.concurrency} in flight)")
+    print(
+        f"reports:        {args.reports} in batches of {args.batch} ({args.concurrency} in flight)"
+    )
     print(f"elapsed:        {elapsed:.2f} s")
     print(f"throughput:     {args.reports / elapsed:,.0f} reports/s")
-    print(f"batch latency:  p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    print(
+        f"batch latency:  p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,15 @@ from app.db.migrations import upgrade_to_head
 from app.db.models import ApiKey
 from app.main import create_app
 from app.services.keys import ensure_bootstrap_key
-from tests.conftest import ADMIN_KEY, LiveServer
+from tests.conftest import LiveServer
 
-REPORT = {"event_id": "e1", "reporter_id": "r", "target_id": "t", "reason": "spam", "created_at": 1501322400}
+REPORT = {
+    "event_id": "e1",
+    "reporter_id": "r",
+    "target_id": "t",
+    "reason": "spam",
+    "created_at": 1501322400,
+}
 
 
 def make_key(client: httpx.Client, *scopes: str) -> dict[str, object]:
@@ -32,17 +38,26 @@ def test_missing_and_unknown_keys_are_401(anonymous: httpx.Client) -> None:
         assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_scopes_are_enforced_and_admin_implies_all(client: httpx.Client, anonymous: httpx.Client) -> None:
+def test_scopes_are_enforced_and_admin_implies_all(
+    client: httpx.Client, anonymous: httpx.Client
+) -> None:
     read_key = make_key(client, "read")["key"]
     ingest_key = make_key(client, "ingest")["key"]
     body = {"reports": [REPORT]}
-    assert anonymous.post("/v1/reports", json=body, headers={"X-API-Key": read_key}).status_code == 403
-    assert anonymous.post("/v1/reports", json=body, headers={"X-API-Key": ingest_key}).status_code == 200
+    assert (
+        anonymous.post("/v1/reports", json=body, headers={"X-API-Key": read_key}).status_code == 403
+    )
+    assert (
+        anonymous.post("/v1/reports", json=body, headers={"X-API-Key": ingest_key}).status_code
+        == 200
+    )
     assert anonymous.get("/v1/keys", headers={"X-API-Key": ingest_key}).status_code == 403
     assert client.post("/v1/reports", json=body).status_code == 200
 
 
-def test_keys_are_stored_hashed_and_listed_without_secrets(client: httpx.Client, db: Database) -> None:
+def test_keys_are_stored_hashed_and_listed_without_secrets(
+    client: httpx.Client, db: Database
+) -> None:
     created = make_key(client, "ingest", "read")
     assert created["scopes"] == ["ingest", "read"]
     secret = str(created["key"])
@@ -58,7 +73,9 @@ def test_keys_are_stored_hashed_and_listed_without_secrets(client: httpx.Client,
 def test_revoked_key_is_refused(client: httpx.Client, anonymous: httpx.Client) -> None:
     created = make_key(client, "read", "ingest")
     assert client.delete(f"/v1/keys/{created['key_id']}").status_code == 204
-    response = anonymous.post("/v1/reports", json={"reports": [REPORT]}, headers={"X-API-Key": str(created["key"])})
+    response = anonymous.post(
+        "/v1/reports", json={"reports": [REPORT]}, headers={"X-API-Key": str(created["key"])}
+    )
     assert response.status_code == 401
     assert client.delete(f"/v1/keys/{created['key_id']}").status_code == 404
 
@@ -68,14 +85,19 @@ def test_last_admin_key_cannot_be_revoked(client: httpx.Client) -> None:
     assert client.delete(f"/v1/keys/{admin['key_id']}").status_code == 409
     second = make_key(client, "admin")
     assert client.delete(f"/v1/keys/{admin['key_id']}").status_code == 204
-    with httpx.Client(base_url=str(client.base_url), headers={"X-API-Key": str(second["key"])}) as other:
+    with httpx.Client(
+        base_url=str(client.base_url), headers={"X-API-Key": str(second["key"])}
+    ) as other:
         assert other.get("/v1/keys").status_code == 200
 
 
 def test_invalid_key_requests_are_422(client: httpx.Client) -> None:
     response = client.post("/v1/keys", json={"name": "", "scopes": ["root"]})
     assert response.status_code == 422
-    assert {tuple(e["loc"]) for e in response.json()["errors"]} == {("body", "name"), ("body", "scopes", 0)}
+    assert {tuple(e["loc"]) for e in response.json()["errors"]} == {
+        ("body", "name"),
+        ("body", "scopes", 0),
+    }
 
 
 def test_generated_admin_key_is_printed_once(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
@@ -91,7 +113,10 @@ def test_generated_admin_key_is_printed_once(tmp_path, caplog: pytest.LogCapture
 
     url2 = f"sqlite:///{tmp_path / 'fresh2.db'}"
     upgrade_to_head(url2)
-    with caplog.at_level(logging.WARNING, logger="mrd"), LiveServer(create_app(Settings(database_url=url2))) as server:
+    with (
+        caplog.at_level(logging.WARNING, logger="mrd"),
+        LiveServer(create_app(Settings(database_url=url2))) as server,
+    ):
         [printed] = [r.getMessage() for r in caplog.records if "admin key" in r.getMessage()]
         secret = printed.rsplit(" ", 1)[-1]
         with httpx.Client(base_url=server.url, headers={"X-API-Key": secret}) as http:
@@ -101,16 +126,23 @@ def test_generated_admin_key_is_printed_once(tmp_path, caplog: pytest.LogCapture
 def test_bootstrap_key_is_admin(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'boot.db'}"
     upgrade_to_head(url)
-    with LiveServer(create_app(Settings(database_url=url, bootstrap_api_key="boot-secret"))) as server:
-        with httpx.Client(base_url=server.url, headers={"X-API-Key": "boot-secret"}) as http:
-            [key] = http.get("/v1/keys").json()["items"]
-            assert key["scopes"] == ["admin"]
+    with (
+        LiveServer(
+            create_app(Settings(database_url=url, bootstrap_api_key="boot-secret"))
+        ) as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": "boot-secret"}) as http,
+    ):
+        [key] = http.get("/v1/keys").json()["items"]
+        assert key["scopes"] == ["admin"]
 
 
 def test_auth_disabled_admits_everyone(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
     url = f"sqlite:///{tmp_path / 'open.db'}"
     upgrade_to_head(url)
-    with caplog.at_level(logging.WARNING, logger="mrd"), LiveServer(create_app(Settings(database_url=url, auth_disabled=True))) as server:
+    with (
+        caplog.at_level(logging.WARNING, logger="mrd"),
+        LiveServer(create_app(Settings(database_url=url, auth_disabled=True))) as server,
+    ):
         assert any("MRD_AUTH_DISABLED" in r.getMessage() for r in caplog.records)
         with httpx.Client(base_url=server.url) as http:
             assert http.post("/v1/reports", json={"reports": [REPORT]}).status_code == 200

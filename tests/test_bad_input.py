@@ -10,9 +10,9 @@ import pytest
 
 from app.config import Settings
 from app.db.engine import Database
-from tests.conftest import ADMIN_KEY, LiveServer, snapshot
-from app.main import create_app
 from app.db.migrations import upgrade_to_head
+from app.main import create_app
+from tests.conftest import ADMIN_KEY, LiveServer, snapshot
 
 GOOD = {
     "event_id": "e1",
@@ -38,20 +38,30 @@ def assert_nothing_stored(db: Database) -> None:
 
 
 def test_malformed_json_is_400(client: httpx.Client, db: Database) -> None:
-    response = client.post("/v1/reports", content=b'{"reports": [', headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/v1/reports", content=b'{"reports": [', headers={"Content-Type": "application/json"}
+    )
     assert "not valid JSON" in str(assert_problem(response, 400)["detail"])
     assert_nothing_stored(db)
 
 
 def test_wrong_content_type_is_415(client: httpx.Client, db: Database) -> None:
-    response = client.post("/v1/reports", content=orjson.dumps({"reports": [GOOD]}), headers={"Content-Type": "text/plain"})
+    response = client.post(
+        "/v1/reports",
+        content=orjson.dumps({"reports": [GOOD]}),
+        headers={"Content-Type": "text/plain"},
+    )
     assert_problem(response, 415)
     assert_nothing_stored(db)
 
 
-@pytest.mark.parametrize("body", [[GOOD], {"report": [GOOD]}, {"reports": GOOD}, {"reports": []}, "x", 5, None])
+@pytest.mark.parametrize(
+    "body", [[GOOD], {"report": [GOOD]}, {"reports": GOOD}, {"reports": []}, "x", 5, None]
+)
 def test_wrong_envelope_is_422(client: httpx.Client, db: Database, body: object) -> None:
-    response = client.post("/v1/reports", content=orjson.dumps(body), headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/v1/reports", content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+    )
     problem = assert_problem(response, 422)
     assert problem["errors"]
     assert_nothing_stored(db)
@@ -92,7 +102,9 @@ def test_bad_fields_are_rejected_per_item(
     assert answer["accepted"] == 0
     [rejection] = answer["rejected"]
     assert rejection["index"] == 0
-    assert any(e["loc"] == [field] and message.lower() in e["msg"].lower() for e in rejection["errors"]), rejection
+    assert any(
+        e["loc"] == [field] and message.lower() in e["msg"].lower() for e in rejection["errors"]
+    ), rejection
     assert_nothing_stored(db)
 
 
@@ -106,11 +118,24 @@ def test_bad_fields_are_rejected_per_item(
         ("edges", {"src": "a", "dst": "b", "kind": "block"}),
         ("edges", {"src": "a", "dst": "b", "kind": "follow", "weight": 0}),
         ("posts", {"post_id": "p", "author_id": "a"}),
-        ("posts", {"post_id": "p", "author_id": "a", "created_at": 1501322400, "mentions": ["ok", "\x07"]}),
-        ("decisions", {"decision_id": "d", "target_id": "t", "outcome": "maybe", "decided_at": 1501322400}),
+        (
+            "posts",
+            {
+                "post_id": "p",
+                "author_id": "a",
+                "created_at": 1501322400,
+                "mentions": ["ok", "\x07"],
+            },
+        ),
+        (
+            "decisions",
+            {"decision_id": "d", "target_id": "t", "outcome": "maybe", "decided_at": 1501322400},
+        ),
     ],
 )
-def test_bad_items_of_every_kind_are_rejected(client: httpx.Client, db: Database, kind: str, item: dict[str, object]) -> None:
+def test_bad_items_of_every_kind_are_rejected(
+    client: httpx.Client, db: Database, kind: str, item: dict[str, object]
+) -> None:
     answer = client.post(f"/v1/{kind}", json={kind: [item]}).json()
     assert answer["accepted"] == 0
     assert answer["rejected"][0]["index"] == 0
@@ -139,7 +164,12 @@ def test_oversize_body_is_413_and_stores_nothing(small_limit_service: LiveServer
             yield body[2000:]
 
         assert_problem(http.post("/v1/reports", content=chunks()), 413)
-        assert http.post("/v1/reports", content=orjson.dumps({"reports": reports[:5]})).json()["accepted"] == 5
+        assert (
+            http.post("/v1/reports", content=orjson.dumps({"reports": reports[:5]})).json()[
+                "accepted"
+            ]
+            == 5
+        )
     assert_nothing_stored_but(small_limit_service.app.state.db, 5)
 
 

@@ -34,7 +34,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_service(url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = os.environ | {"MRD_DATABASE_URL": url, "MRD_BOOTSTRAP_API_KEY": KEY, "MRD_LOG_LEVEL": "WARNING"}
+    env = os.environ | {
+        "MRD_DATABASE_URL": url,
+        "MRD_BOOTSTRAP_API_KEY": KEY,
+        "MRD_LOG_LEVEL": "WARNING",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
         env=env,
@@ -88,7 +92,9 @@ def test_sigkill_during_ingest_loses_no_acknowledged_report(backend: str, tmp_pa
 
         def ingest_forever() -> None:
             number = 0
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}) as http:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}
+            ) as http:
                 while not stop.is_set():
                     reports = batch_of(number)
                     sent_batches.append(number)
@@ -119,10 +125,14 @@ def test_sigkill_during_ingest_loses_no_acknowledged_report(backend: str, tmp_pa
             missing = set(acknowledged) - set(stored)
             assert not missing, f"{len(missing)} acknowledged reports were lost"
 
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}) as http:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}
+            ) as http:
                 totals = {"accepted": 0, "duplicates": 0}
                 for number in sent_batches:
-                    answer = http.post("/v1/reports", json={"reports": batch_of(number)}, timeout=30).json()
+                    answer = http.post(
+                        "/v1/reports", json={"reports": batch_of(number)}, timeout=30
+                    ).json()
                     totals["accepted"] += answer["accepted"]
                     totals["duplicates"] += answer["duplicates"]
             with db.sessions() as session:

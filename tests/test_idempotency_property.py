@@ -13,7 +13,9 @@ from tests.conftest import clear_database, snapshot
 
 IDS = st.sampled_from([f"acct-{i}" for i in range(8)] + ["حساب-١", "ansar_3", "ansar_5"])
 TIMES = st.integers(min_value=1_400_000_000, max_value=1_600_000_000)
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
 
 account = st.fixed_dictionaries(
     {"account_id": IDS},
@@ -21,7 +23,9 @@ account = st.fixed_dictionaries(
         "handle": TEXT,
         "followers_count": st.integers(0, 10**6),
         "verified": st.booleans(),
-        "labels": st.lists(st.sampled_from(["journalist", "government", "counter_extremism"]), max_size=2),
+        "labels": st.lists(
+            st.sampled_from(["journalist", "government", "counter_extremism"]), max_size=2
+        ),
         "status": st.sampled_from(["active", "suspended", "deleted"]),
         "created_at": TIMES,
     },
@@ -31,8 +35,16 @@ edge = st.fixed_dictionaries(
     optional={"weight": st.integers(1, 50), "created_at": TIMES},
 )
 post = st.fixed_dictionaries(
-    {"post_id": st.integers(0, 30).map(lambda i: f"post-{i}"), "author_id": IDS, "created_at": TIMES},
-    optional={"text": TEXT, "mentions": st.lists(IDS, max_size=3), "hashtags": st.lists(st.sampled_from(["حملة", "news"]), max_size=2)},
+    {
+        "post_id": st.integers(0, 30).map(lambda i: f"post-{i}"),
+        "author_id": IDS,
+        "created_at": TIMES,
+    },
+    optional={
+        "text": TEXT,
+        "mentions": st.lists(IDS, max_size=3),
+        "hashtags": st.lists(st.sampled_from(["حملة", "news"]), max_size=2),
+    },
 )
 report = st.fixed_dictionaries(
     {
@@ -60,7 +72,13 @@ KEYS = {
     "reports": lambda x: x["event_id"],
     "decisions": lambda x: x["decision_id"],
 }
-STRATEGIES = {"accounts": account, "edges": edge, "posts": post, "reports": report, "decisions": decision}
+STRATEGIES = {
+    "accounts": account,
+    "edges": edge,
+    "posts": post,
+    "reports": report,
+    "decisions": decision,
+}
 
 
 @st.composite
@@ -76,7 +94,11 @@ def batches(draw: st.DrawFn) -> tuple[list[tuple[str, list[Any]]], list[tuple[st
         (kind, draw(st.lists(st.sampled_from(items), min_size=1, max_size=len(items))))
         for kind, items in draw(st.lists(st.sampled_from(canonical), max_size=6))
     ]
-    mix = draw(st.permutations(canonical + fragments + draw(st.lists(st.sampled_from(canonical), max_size=4))))
+    mix = draw(
+        st.permutations(
+            canonical + fragments + draw(st.lists(st.sampled_from(canonical), max_size=4))
+        )
+    )
     return canonical, mix
 
 
@@ -86,9 +108,15 @@ def send(client: httpx.Client, sequence: list[tuple[str, list[Any]]]) -> None:
         assert answer["rejected"] == [], answer
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(plan=batches())
-def test_any_mix_of_resent_batches_gives_the_same_state(client: httpx.Client, db: Database, plan: Any) -> None:
+def test_any_mix_of_resent_batches_gives_the_same_state(
+    client: httpx.Client, db: Database, plan: Any
+) -> None:
     canonical, mix = plan
     clear_database(db)
     send(client, canonical)

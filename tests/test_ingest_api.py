@@ -24,7 +24,9 @@ def report(event_id: str, **extra: object) -> dict[str, object]:
     } | extra
 
 
-def test_reports_are_stored_and_resent_reports_are_duplicates(client: httpx.Client, db: Database) -> None:
+def test_reports_are_stored_and_resent_reports_are_duplicates(
+    client: httpx.Client, db: Database
+) -> None:
     batch = {"reports": [report("e1"), report("e2", text=ARABIC, content_id="c9")]}
     first = client.post("/v1/reports", json=batch)
     assert first.status_code == 200
@@ -42,7 +44,9 @@ def test_reports_are_stored_and_resent_reports_are_duplicates(client: httpx.Clie
     assert rows["e1"].created_at == datetime(2017, 7, 29, 10, tzinfo=UTC)
 
 
-def test_valid_items_are_stored_when_others_are_rejected(client: httpx.Client, db: Database) -> None:
+def test_valid_items_are_stored_when_others_are_rejected(
+    client: httpx.Client, db: Database
+) -> None:
     batch = [
         report("ok-1"),
         report("bad-1", created_at="2017-07-29T10:00:00"),
@@ -66,7 +70,9 @@ def test_valid_items_are_stored_when_others_are_rejected(client: httpx.Client, d
 
 
 def test_timestamps_with_offsets_are_stored_in_utc(client: httpx.Client, db: Database) -> None:
-    client.post("/v1/reports", json={"reports": [report("e1", created_at="2017-07-29T13:00:00+03:00")]})
+    client.post(
+        "/v1/reports", json={"reports": [report("e1", created_at="2017-07-29T13:00:00+03:00")]}
+    )
     with db.sessions() as session:
         assert session.scalars(select(Report.created_at)).one() == datetime(
             2017, 7, 29, 10, tzinfo=UTC
@@ -110,15 +116,37 @@ def test_account_upsert_keeps_fields_not_sent(client: httpx.Client, db: Database
 def test_resending_upserts_changes_nothing(client: httpx.Client, db: Database) -> None:
     batches = {
         "accounts": [{"account_id": "a1", "handle": "h", "labels": ["journalist"]}],
-        "edges": [{"src": "a1", "dst": "a2", "kind": "follow"}, {"src": "a1", "dst": "a2", "kind": "retweet", "weight": 3}],
-        "posts": [{"post_id": "p1", "author_id": "a1", "created_at": 1501322400, "mentions": ["a2"], "hashtags": ["حملة"]}],
-        "decisions": [{"decision_id": "d1", "target_id": "a2", "outcome": "violation", "decided_at": 1501322400}],
+        "edges": [
+            {"src": "a1", "dst": "a2", "kind": "follow"},
+            {"src": "a1", "dst": "a2", "kind": "retweet", "weight": 3},
+        ],
+        "posts": [
+            {
+                "post_id": "p1",
+                "author_id": "a1",
+                "created_at": 1501322400,
+                "mentions": ["a2"],
+                "hashtags": ["حملة"],
+            }
+        ],
+        "decisions": [
+            {
+                "decision_id": "d1",
+                "target_id": "a2",
+                "outcome": "violation",
+                "decided_at": 1501322400,
+            }
+        ],
     }
     for kind, items in batches.items():
         assert client.post(f"/v1/{kind}", json={kind: items}).status_code == 200
+
     def stamps() -> list[object]:
         with db.sessions() as session:
-            return [*session.scalars(select(Account.updated_at)), *session.scalars(select(Edge.updated_at))]
+            return [
+                *session.scalars(select(Account.updated_at)),
+                *session.scalars(select(Edge.updated_at)),
+            ]
 
     stamps_before = stamps()
     before = snapshot(db)
@@ -151,7 +179,9 @@ def test_duplicate_keys_in_one_batch_merge_in_order(client: httpx.Client, db: Da
     assert (account.handle, account.followers_count) == ("second", 3)
 
 
-def test_posts_store_mentions_and_hashtags_and_replace_them(client: httpx.Client, db: Database) -> None:
+def test_posts_store_mentions_and_hashtags_and_replace_them(
+    client: httpx.Client, db: Database
+) -> None:
     post = {
         "post_id": "p1",
         "author_id": "inst-1",
@@ -172,7 +202,12 @@ def test_posts_store_mentions_and_hashtags_and_replace_them(client: httpx.Client
 
 
 def test_decisions_are_upserted(client: httpx.Client, db: Database) -> None:
-    decision = {"decision_id": "d1", "target_id": "t1", "outcome": "violation", "decided_at": 1501322400}
+    decision = {
+        "decision_id": "d1",
+        "target_id": "t1",
+        "outcome": "violation",
+        "decided_at": 1501322400,
+    }
     client.post("/v1/decisions", json={"decisions": [decision]})
     client.post("/v1/decisions", json={"decisions": [decision | {"outcome": "no_violation"}]})
     with db.sessions() as session:
@@ -182,7 +217,17 @@ def test_decisions_are_upserted(client: httpx.Client, db: Database) -> None:
 def test_numeric_ids_are_accepted_as_strings(client: httpx.Client, db: Database) -> None:
     answer = client.post(
         "/v1/reports",
-        json={"reports": [{"event_id": 1, "reporter_id": 22, "target_id": 333, "reason": "spam", "created_at": 1501322400}]},
+        json={
+            "reports": [
+                {
+                    "event_id": 1,
+                    "reporter_id": 22,
+                    "target_id": 333,
+                    "reason": "spam",
+                    "created_at": 1501322400,
+                }
+            ]
+        },
     ).json()
     assert answer["accepted"] == 1
     with db.sessions() as session:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from alembic import command
 from app.db.engine import make_engine
 from app.db.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
 from app.db.models import Base

@@ -51,7 +51,9 @@ def test_every_operation_has_summary_description_and_examples(spec: dict[str, An
         success = next(v for k, v in operation["responses"].items() if k.startswith("2"))
         if method != "delete":
             content = success.get("content", {})
-            assert any("example" in m or "examples" in m.get("schema", {}) for m in content.values()), (method, path)
+            assert any(
+                "example" in m or "examples" in m.get("schema", {}) for m in content.values()
+            ), (method, path)
         errors = [k for k in operation["responses"] if k.startswith(("4", "5"))]
         if path.startswith("/v1"):
             assert "401" in errors and "403" in errors, (method, path)
@@ -59,7 +61,10 @@ def test_every_operation_has_summary_description_and_examples(spec: dict[str, An
 
 def test_api_key_security_scheme_is_declared(spec: dict[str, Any]) -> None:
     schemes = spec["components"]["securitySchemes"]
-    assert any(s["type"] == "apiKey" and s["name"] == "X-API-Key" and s["in"] == "header" for s in schemes.values())
+    assert any(
+        s["type"] == "apiKey" and s["name"] == "X-API-Key" and s["in"] == "header"
+        for s in schemes.values()
+    )
     assert spec["paths"]["/v1/reports"]["post"]["security"]
 
 

@@ -23,7 +23,10 @@ def test_healthz_and_readyz(anonymous: httpx.Client) -> None:
 
 def test_readyz_is_503_until_migrated(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'unmigrated.db'}"
-    with LiveServer(create_app(Settings(database_url=url))) as server, httpx.Client(base_url=server.url) as http:
+    with (
+        LiveServer(create_app(Settings(database_url=url))) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
         response = http.get("/readyz")
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
@@ -38,15 +41,26 @@ def test_readyz_is_503_until_migrated(tmp_path: Path) -> None:
 
 def test_readyz_is_503_when_database_unreachable() -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
-    with LiveServer(create_app(Settings(database_url=url))) as server, httpx.Client(base_url=server.url) as http:
+    with (
+        LiveServer(create_app(Settings(database_url=url))) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
         response = http.get("/readyz")
         assert response.status_code == 503
         assert "unreachable" in response.json()["detail"]
 
 
 def test_metrics_count_requests_by_route_template_and_items(client: httpx.Client) -> None:
-    report = {"event_id": "m1", "reporter_id": "r", "target_id": "t", "reason": "spam", "created_at": 1501322400}
-    client.post("/v1/reports", json={"reports": [report, report | {"event_id": "m2", "created_at": "bad"}]})
+    report = {
+        "event_id": "m1",
+        "reporter_id": "r",
+        "target_id": "t",
+        "reason": "spam",
+        "created_at": 1501322400,
+    }
+    client.post(
+        "/v1/reports", json={"reports": [report, report | {"event_id": "m2", "created_at": "bad"}]}
+    )
     client.delete("/v1/keys/key_does_not_exist")
     body = client.get("/metrics").text
     assert 'mrd_http_requests_total{method="POST",route="/v1/reports",status="200"}' in body
@@ -58,7 +72,10 @@ def test_metrics_count_requests_by_route_template_and_items(client: httpx.Client
 
 
 def test_unknown_route_and_wrong_method_are_problems(anonymous: httpx.Client) -> None:
-    for response, status in ((anonymous.get("/v1/nothing-here"), 404), (anonymous.put("/healthz"), 405)):
+    for response, status in (
+        (anonymous.get("/v1/nothing-here"), 404),
+        (anonymous.put("/healthz"), 405),
+    ):
         assert response.status_code == status
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["status"] == status

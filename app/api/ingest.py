@@ -35,13 +35,17 @@ class Rejection(BaseModel):
 
 class IngestAnswer(BaseModel):
     accepted: int = Field(description="Valid items stored (or already stored identically).")
-    rejected: list[Rejection] = Field(description="Items refused, with why; nothing of them stored.")
+    rejected: list[Rejection] = Field(
+        description="Items refused, with why; nothing of them stored."
+    )
 
 
 class IngestAnswerWithDuplicates(BaseModel):
     accepted: int = Field(description="Items newly stored (or changed).")
     duplicates: int = Field(description="Items already stored: re-sent, never counted twice.")
-    rejected: list[Rejection] = Field(description="Items refused, with why; nothing of them stored.")
+    rejected: list[Rejection] = Field(
+        description="Items refused, with why; nothing of them stored."
+    )
 
 
 JSON_TYPES = ("application/json",)
@@ -195,7 +199,7 @@ DESCRIPTIONS = {
 }
 
 COMMON_DESCRIPTION = (
-    "\n\nSend `{\"%s\": [...]}` with 1 to %d items. Each item is validated on its own: "
+    '\n\nSend `{"%s": [...]}` with 1 to %d items. Each item is validated on its own: '
     "refused items are listed under `rejected` with their index and errors while the valid "
     "ones are stored. The answer comes only after the stored items are durably committed. "
     "Timestamps are RFC 3339 with a timezone or epoch seconds; a body that is not JSON "

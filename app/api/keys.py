@@ -21,7 +21,9 @@ ScopeName = Literal["ingest", "read", "admin"]
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "trust-safety-pipeline", "scopes": ["ingest", "read"]}]}
+        json_schema_extra={
+            "examples": [{"name": "trust-safety-pipeline", "scopes": ["ingest", "read"]}]
+        }
     )
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]

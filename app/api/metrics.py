@@ -19,7 +19,7 @@ from prometheus_client import (
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REQUESTS = Counter(
     "mrd_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
@@ -36,7 +36,11 @@ INGESTED = Counter(
 
 
 def record_ingest(kind: str, accepted: int, duplicates: int, rejected: int) -> None:
-    for outcome, count in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+    for outcome, count in (
+        ("accepted", accepted),
+        ("duplicate", duplicates),
+        ("rejected", rejected),
+    ):
         if count:
             INGESTED.labels(kind, outcome).inc(count)
 

@@ -130,7 +130,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = GroupCommitWriter(self.engine) if self.engine.dialect.name == "sqlite" else None
+        self._writer = (
+            GroupCommitWriter(self.engine) if self.engine.dialect.name == "sqlite" else None
+        )
 
     def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction and return its result after the commit.

@@ -16,13 +16,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.models import (
-    Account,     Decision,
+    Account,
+    Base,
+    Decision,
     Edge,
     Post,
     PostHashtag,
     PostMention,
     sqlite_micros,
 )
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -150,13 +158,13 @@ def upsert_accounts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
         "status",
         "status_changed_at",
     ]
-    return upsert(conn, Account.__table__, rows, ["account_id"], kept_when_null=columns)
+    return upsert(conn, _table(Account), rows, ["account_id"], kept_when_null=columns)
 
 
 def upsert_edges(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     return upsert(
         conn,
-        Edge.__table__,
+        _table(Edge),
         rows,
         ["src", "dst", "kind"],
         replaced=["weight"],
@@ -167,7 +175,7 @@ def upsert_edges(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
 def upsert_decisions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     return upsert(
         conn,
-        Decision.__table__,
+        _table(Decision),
         rows,
         ["decision_id"],
         replaced=["target_id", "outcome", "decided_at"],
@@ -180,14 +188,14 @@ def upsert_posts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     columns = ["post_id", "author_id", "created_at", "text", "reshare_of", "reply_to", "updated_at"]
     changed = upsert(
         conn,
-        Post.__table__,
+        _table(Post),
         [{c: row[c] for c in columns} for row in rows],
         ["post_id"],
         replaced=["author_id", "created_at"],
         kept_when_null=["text", "reshare_of", "reply_to"],
     )
-    _replace_links(conn, PostMention.__table__, "account_id", rows, "mentions")
-    _replace_links(conn, PostHashtag.__table__, "hashtag", rows, "hashtags")
+    _replace_links(conn, _table(PostMention), "account_id", rows, "mentions")
+    _replace_links(conn, _table(PostHashtag), "hashtag", rows, "hashtags")
     return changed
 
 
