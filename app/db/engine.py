@@ -32,7 +32,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # A larger page cache and rarer checkpoints: bulk ingest dirties index pages all
     # over the B-trees, and each page is then written back once instead of many times.
-    cursor.execute("PRAGMA cache_size=-32768")
+    cursor.execute("PRAGMA cache_size=-131072")
     cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -130,6 +130,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.dialect = self.engine.dialect.name
         self._writer = (
             GroupCommitWriter(self.engine) if self.engine.dialect.name == "sqlite" else None
         )

@@ -8,7 +8,7 @@ batch writes nothing at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, false, func, or_
@@ -50,22 +50,20 @@ REPORT_COLUMNS = (
 )
 
 
-def insert_reports(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert reports whose ``event_id`` is new; returns how many were new.
+Write = Callable[[Connection], int]
+Preparer = Callable[[str, Sequence[dict[str, Any]]], Write]
+
+
+def insert_reports(dialect: str, rows: Sequence[dict[str, Any]]) -> Write:
+    """The write that inserts reports whose ``event_id`` is new (it returns how many).
 
     The hot path of the service, so it skips SQLAlchemy's per-value processing: COPY
-    into a temporary table on PostgreSQL, one prepared ``executemany`` on SQLite.
+    into a temporary table on PostgreSQL, one prepared ``executemany`` on SQLite. The
+    SQLite parameters are built here, in the caller's thread, so the single writer
+    thread only executes and commits.
     """
-    if not rows:
-        return 0
-    if conn.dialect.name == "postgresql":
-        return _copy_reports_postgresql(conn, rows)
-    return _insert_reports_sqlite(conn, rows)
-
-
-def _insert_reports_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    columns = ", ".join(REPORT_COLUMNS)
-    placeholders = ", ".join("?" * len(REPORT_COLUMNS))
+    if dialect == "postgresql":
+        return lambda conn: _copy_reports_postgresql(conn, rows)
     ingested_at = sqlite_micros(rows[0]["ingested_at"])
     params = [
         (
@@ -80,13 +78,19 @@ def _insert_reports_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> 
         )
         for r in rows
     ]
+    return lambda conn: _executemany_sqlite(conn, SQLITE_INSERT_REPORTS, params)
+
+
+SQLITE_INSERT_REPORTS = (
+    f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(REPORT_COLUMNS))}) ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+def _executemany_sqlite(conn: Connection, sql: str, params: list[tuple[Any, ...]]) -> int:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(
-            f"INSERT INTO reports ({columns}) VALUES ({placeholders}) "
-            "ON CONFLICT (event_id) DO NOTHING",
-            params,
-        )
+        cursor.executemany(sql, params)
         return int(cursor.rowcount)
     finally:
         cursor.close()
@@ -213,3 +217,8 @@ def _replace_links(
     ]
     if links:
         conn.execute(_insert(conn, table).on_conflict_do_nothing(), links)
+
+
+def deferred(write_rows: Callable[[Connection, Sequence[dict[str, Any]]], int]) -> Preparer:
+    """A preparer for writes that need no preparation outside the transaction."""
+    return lambda _dialect, rows: lambda conn: write_rows(conn, rows)

@@ -5,12 +5,10 @@ The caller answers only after :func:`ingest_batch` returns, i.e. after the commi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import Connection
 
 from app.db import ingest_repository as repo
 from app.db.engine import Database
@@ -48,7 +46,7 @@ class _Writer:
     """How validated items of one kind become rows and are written."""
 
     defaults: dict[str, Any]
-    write: Callable[[Connection, Sequence[dict[str, Any]]], int]
+    prepare: repo.Preparer
     stamp: str
 
 
@@ -68,16 +66,20 @@ _WRITERS: dict[str, _Writer] = {
                 "status_changed_at",
             ]
         ),
-        repo.upsert_accounts,
+        repo.deferred(repo.upsert_accounts),
         "updated_at",
     ),
-    EDGES.name: _Writer({"weight": 1, "created_at": None}, repo.upsert_edges, "updated_at"),
+    EDGES.name: _Writer(
+        {"weight": 1, "created_at": None}, repo.deferred(repo.upsert_edges), "updated_at"
+    ),
     POSTS.name: _Writer(
         dict.fromkeys(["text", "mentions", "hashtags", "reshare_of", "reply_to"]),
-        repo.upsert_posts,
+        repo.deferred(repo.upsert_posts),
         "updated_at",
     ),
-    DECISIONS.name: _Writer({"content_id": None}, repo.upsert_decisions, "updated_at"),
+    DECISIONS.name: _Writer(
+        {"content_id": None}, repo.deferred(repo.upsert_decisions), "updated_at"
+    ),
 }
 
 
@@ -108,7 +110,7 @@ def ingest_batch(
     rows = [
         writer.defaults | item | {writer.stamp: now} for item in _unique_rows(kind, batch.items)
     ]
-    written = db.run_write(lambda conn: writer.write(conn, rows)) if rows else 0
+    written = db.run_write(writer.prepare(db.dialect, rows)) if rows else 0
     if kind.counts_duplicates:
         return IngestResult(written, len(batch.items) - written, batch.rejected)
     return IngestResult(len(batch.items), 0, batch.rejected)
