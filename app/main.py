@@ -17,7 +17,7 @@ from app.api.metrics import MetricsMiddleware
 from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers
 from app.config import Settings, get_settings
 from app.db.engine import Database
-from app.db.migrations import head_revision
+from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
 from app.services.keys import ensure_bootstrap_key
 
@@ -46,6 +46,13 @@ def announce_bootstrap_key(settings: Settings, db: Database) -> None:
         log.warning("No API key existed; created admin key (shown once): %s", secret)
 
 
+def schema_is_current(db: Database, head: str | None) -> bool:
+    try:
+        return current_revision(db.engine) == head
+    except SQLAlchemyError:
+        return False
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -54,10 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auth_disabled:
             log.warning("MRD_AUTH_DISABLED=1: every request is admitted without a key.")
-        try:
+        if schema_is_current(app.state.db, app.state.head_revision):
             announce_bootstrap_key(settings, app.state.db)
-        except SQLAlchemyError:
-            log.error("The database is not migrated; run `mrd migrate`. /readyz answers 503.")
+        else:
+            log.error("The database schema is not at the newest migration: run `mrd migrate`.")
         yield
         app.state.db.dispose()
 

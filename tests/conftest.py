@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -89,6 +91,47 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             rows = conn.execute(select(*columns)).all()
             state[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return state
+
+
+SERVICE_KEY = "service-test-admin-key"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_service(url: str, port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``mrd serve`` in a child process, as an operator runs it; killed on leaving."""
+    env = os.environ | {
+        "MRD_DATABASE_URL": url,
+        "MRD_BOOTSTRAP_API_KEY": SERVICE_KEY,
+        "MRD_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "service exited during start-up"
+            assert time.monotonic() < deadline, "service did not become ready"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
 
 
 @contextmanager

@@ -3,15 +3,10 @@ exactly once, and re-sending everything afterwards stores nothing twice."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
@@ -20,47 +15,10 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import Report
-from tests.conftest import BACKENDS, fresh_postgres_database
+from tests.conftest import BACKENDS, free_port, fresh_postgres_database, running_service
+from tests.conftest import SERVICE_KEY as KEY
 
-KEY = "crash-test-admin-key"
 BATCH = 500
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running_service(url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = os.environ | {
-        "MRD_DATABASE_URL": url,
-        "MRD_BOOTSTRAP_API_KEY": KEY,
-        "MRD_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "service exited during start-up"
-            assert time.monotonic() < deadline, "service did not become ready"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
 
 
 def batch_of(number: int) -> list[dict[str, object]]:

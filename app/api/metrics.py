@@ -1,7 +1,8 @@
 """Prometheus metrics: requests and latency by route template, ingested items by kind.
 
-Each worker process keeps its own registry; scrape each worker (or run one worker per
-container) to see all of them.
+With several worker processes (``mrd serve --workers N``) each worker writes its
+figures to ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` adds them up, so any worker
+answers for all of them.
 """
 
 from __future__ import annotations
@@ -9,12 +10,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import os
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    CollectorRegistry,
     Counter,
     Histogram,
     disable_created_metrics,
     generate_latest,
+    multiprocess,
 )
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +51,10 @@ def record_ingest(kind: str, accepted: int, duplicates: int, rejected: int) -> N
 
 
 def metrics_response() -> Response:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

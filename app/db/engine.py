@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.writer import GroupCommitWriter
 
 
 def normalise_url(url: str) -> str:
@@ -54,73 +53,6 @@ def make_engine(url: str) -> Engine:
 
 
 T = TypeVar("T")
-WriteWork = Callable[[Connection], Any]
-
-
-class GroupCommitWriter:
-    """One thread that writes for the whole process, several batches per commit.
-
-    SQLite admits one writer at a time, and a commit's cost is mostly the index pages
-    it writes and syncs, whether it carries one batch or several. Batches that wait
-    while a commit is under way are therefore written together in the next
-    transaction; each caller is answered only after that commit. If a group fails,
-    each of its batches is retried in a transaction of its own, so one bad batch
-    never fails the others.
-    """
-
-    def __init__(self, engine: Engine, max_group: int = 16) -> None:
-        self._engine = engine
-        self._max_group = max_group
-        self._queue: queue.Queue[tuple[WriteWork, Future[Any]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in a write transaction; returns once that transaction committed."""
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="mrd-writer", daemon=True)
-                self._thread.start()
-        future: Future[T] = Future()
-        self._queue.put((work, future))
-        return future.result()
-
-    def close(self) -> None:
-        with self._start_lock:
-            if self._thread is not None:
-                self._queue.put(None)
-                self._thread.join()
-                self._thread = None
-
-    def _run(self) -> None:
-        # One connection for the thread's life keeps SQLite's page cache warm.
-        with self._engine.connect() as conn:
-            while (first := self._queue.get()) is not None:
-                group = [first]
-                while len(group) < self._max_group:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        self._queue.put(None)
-                        break
-                    group.append(item)
-                self._write_group(conn, group)
-
-    def _write_group(self, conn: Connection, group: list[tuple[WriteWork, Future[Any]]]) -> None:
-        try:
-            with conn.begin():
-                results = [work(conn) for work, _ in group]
-        except Exception as exc:
-            if len(group) > 1:
-                for item in group:
-                    self._write_group(conn, [item])
-            else:
-                group[0][1].set_exception(exc)
-            return
-        for (_, future), result in zip(group, results, strict=True):
-            future.set_result(result)
 
 
 class Database:
@@ -131,9 +63,7 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.dialect = self.engine.dialect.name
-        self._writer = (
-            GroupCommitWriter(self.engine) if self.engine.dialect.name == "sqlite" else None
-        )
+        self._writer = GroupCommitWriter(self.engine) if self.dialect == "sqlite" else None
 
     def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction and return its result after the commit.
