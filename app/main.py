@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -53,8 +54,15 @@ def schema_is_current(db: Database, head: str | None) -> bool:
         return False
 
 
+# Database calls release the GIL; a thread coming back from one (above all SQLite's
+# single writer thread) waits up to the switch interval for threads that are busy
+# validating batches. Python's default of 5 ms makes that wait dominate ingest.
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
     configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager

@@ -7,10 +7,9 @@ answers for all of them.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
-
-import os
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,

@@ -78,20 +78,32 @@ def insert_reports(dialect: str, rows: Sequence[dict[str, Any]]) -> Write:
         )
         for r in rows
     ]
-    return lambda conn: _executemany_sqlite(conn, SQLITE_INSERT_REPORTS, params)
+    return lambda conn: _insert_many_sqlite(conn, params)
 
 
-SQLITE_INSERT_REPORTS = (
-    f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(REPORT_COLUMNS))}) ON CONFLICT (event_id) DO NOTHING"
-)
+SQLITE_ROWS_PER_STATEMENT = 2000  # 2000 rows x 8 columns stays under SQLite's 32766 variables
+_SQLITE_ROW = f"({', '.join('?' * len(REPORT_COLUMNS))})"
 
 
-def _executemany_sqlite(conn: Connection, sql: str, params: list[tuple[Any, ...]]) -> int:
+def _sqlite_insert_sql(rows: int) -> str:
+    return (
+        f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) VALUES "
+        + ", ".join([_SQLITE_ROW] * rows)
+        + " ON CONFLICT (event_id) DO NOTHING"
+    )
+
+
+def _insert_many_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
+    """Multi-row INSERT statements: SQLite runs each in one call, so the writer thread
+    releases and retakes the GIL once per statement instead of once per row."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    inserted = 0
     try:
-        cursor.executemany(sql, params)
-        return int(cursor.rowcount)
+        for start in range(0, len(params), SQLITE_ROWS_PER_STATEMENT):
+            chunk = params[start : start + SQLITE_ROWS_PER_STATEMENT]
+            cursor.execute(_sqlite_insert_sql(len(chunk)), [v for row in chunk for v in row])
+            inserted += cursor.rowcount
+        return inserted
     finally:
         cursor.close()
 
