@@ -3,9 +3,11 @@
 Each entity is a ``TypedDict`` so pydantic-core validates a list of them in one call
 and hands back plain dicts (no model object per row). Unknown fields are ignored so
 clients may send richer records than the contract names.
+
+(No ``from __future__ import annotations`` here: a TypedDict must see ``NotRequired``
+itself to know which keys are optional.)
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field

@@ -163,18 +163,9 @@ def upsert(
 
 
 def upsert_accounts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    columns = [
-        "handle",
-        "display_name",
-        "created_at",
-        "followers_count",
-        "following_count",
-        "verified",
-        "labels",
-        "status",
-        "status_changed_at",
-    ]
-    return upsert(conn, _table(Account), rows, ["account_id"], kept_when_null=columns)
+    table = _table(Account)
+    columns = [c.name for c in table.columns if c.name not in ("account_id", "updated_at")]
+    return upsert(conn, table, rows, ["account_id"], kept_when_null=columns)
 
 
 def upsert_edges(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:

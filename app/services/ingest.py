@@ -45,42 +45,24 @@ class IngestResult:
 class _Writer:
     """How validated items of one kind become rows and are written."""
 
-    defaults: dict[str, Any]
     prepare: repo.Preparer
     stamp: str
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 _WRITERS: dict[str, _Writer] = {
-    REPORTS.name: _Writer({"content_id": None, "text": None}, repo.insert_reports, "ingested_at"),
-    ACCOUNTS.name: _Writer(
-        dict.fromkeys(
-            [
-                "handle",
-                "display_name",
-                "created_at",
-                "followers_count",
-                "following_count",
-                "verified",
-                "labels",
-                "status",
-                "status_changed_at",
-            ]
-        ),
-        repo.deferred(repo.upsert_accounts),
-        "updated_at",
-    ),
-    EDGES.name: _Writer(
-        {"weight": 1, "created_at": None}, repo.deferred(repo.upsert_edges), "updated_at"
-    ),
-    POSTS.name: _Writer(
-        dict.fromkeys(["text", "mentions", "hashtags", "reshare_of", "reply_to"]),
-        repo.deferred(repo.upsert_posts),
-        "updated_at",
-    ),
-    DECISIONS.name: _Writer(
-        {"content_id": None}, repo.deferred(repo.upsert_decisions), "updated_at"
-    ),
+    REPORTS.name: _Writer(repo.insert_reports, "ingested_at"),
+    ACCOUNTS.name: _Writer(repo.deferred(repo.upsert_accounts), "updated_at"),
+    EDGES.name: _Writer(repo.deferred(repo.upsert_edges), "updated_at", {"weight": 1}),
+    POSTS.name: _Writer(repo.deferred(repo.upsert_posts), "updated_at"),
+    DECISIONS.name: _Writer(repo.deferred(repo.upsert_decisions), "updated_at"),
 }
+
+
+def _row_template(kind: EntityKind) -> dict[str, Any]:
+    """Every optional field present (bulk statements need the same keys in each row)."""
+    optional: frozenset[str] = kind.item_type.__optional_keys__  # type: ignore[attr-defined]
+    return dict.fromkeys(sorted(optional)) | _WRITERS[kind.name].defaults
 
 
 def _unique_rows(kind: EntityKind, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -107,9 +89,8 @@ def ingest_batch(
     now = datetime.now(UTC)
     batch = validate_batch(kind, raw_items, now, future_tolerance_s)
     writer = _WRITERS[kind.name]
-    rows = [
-        writer.defaults | item | {writer.stamp: now} for item in _unique_rows(kind, batch.items)
-    ]
+    template = _row_template(kind)
+    rows = [template | item | {writer.stamp: now} for item in _unique_rows(kind, batch.items)]
     written = db.run_write(writer.prepare(db.dialect, rows)) if rows else 0
     if kind.counts_duplicates:
         return IngestResult(written, len(batch.items) - written, batch.rejected)
