@@ -8,7 +8,6 @@ clients may send richer records than the contract names.
 itself to know which keys are optional.)
 """
 
-
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta

@@ -8,10 +8,12 @@ batch writes nothing at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, false, func, or_
+from psycopg.types.json import Jsonb
+from sqlalchemy import JSON, Connection, Table, column, delete, false, func, or_, select
+from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -108,24 +110,36 @@ def _insert_many_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         cursor.close()
 
 
-def _copy_reports_postgresql(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    columns = ", ".join(REPORT_COLUMNS)
+def _copy_into_staging(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> str:
+    """COPY ``rows`` into a temporary table shaped like ``table``, emptied at commit;
+    returns its name. PostgreSQL's fastest way in for a batch."""
+    staging = f"{table}_incoming"
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS reports_incoming "
-            "(LIKE reports INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(f"COPY reports_incoming ({columns}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(tuple(r[c] for c in REPORT_COLUMNS))
-        cursor.execute(
-            f"INSERT INTO reports ({columns}) SELECT {columns} FROM reports_incoming "
-            "ON CONFLICT (event_id) DO NOTHING"
-        )
-        return int(cursor.rowcount)
+        with cursor.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
     finally:
         cursor.close()
+    return staging
+
+
+def _copy_reports_postgresql(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    staging = _copy_into_staging(
+        conn, "reports", REPORT_COLUMNS, (tuple(r[c] for c in REPORT_COLUMNS) for r in rows)
+    )
+    columns = ", ".join(REPORT_COLUMNS)
+    result = conn.exec_driver_sql(
+        f"INSERT INTO reports ({columns}) SELECT {columns} FROM {staging} "
+        "ON CONFLICT (event_id) DO NOTHING"
+    )
+    return int(result.rowcount)
 
 
 def upsert(
@@ -140,11 +154,21 @@ def upsert(
 
     ``replaced`` columns take the sent value; ``kept_when_null`` columns keep the stored
     value when the sent one is null. ``updated_at`` moves only when something changed.
+    On PostgreSQL the rows arrive through COPY into a staging table; SQLite takes them
+    as one multi-row statement.
     """
     if not rows:
         return 0
-    ins = _insert(conn, table)
     replaced, kept_when_null = list(replaced), list(kept_when_null)
+    columns = [*keys, *replaced, *kept_when_null, "updated_at"]
+    postgres = conn.dialect.name == "postgresql"
+    ins: Any
+    if postgres:
+        staging = _copy_into_staging(conn, table.name, columns, _copy_values(table, columns, rows))
+        staged: Any = select(*(column(c) for c in columns)).select_from(sql_table(staging))
+        ins = postgresql.insert(table).from_select(columns, staged)
+    else:
+        ins = sqlite.insert(table)
     set_: dict[str, Any] = {c: ins.excluded[c] for c in replaced}
     set_ |= {c: func.coalesce(ins.excluded[c], table.c[c]) for c in kept_when_null}
     set_["updated_at"] = ins.excluded["updated_at"]
@@ -157,9 +181,20 @@ def upsert(
     ]
     stmt = ins.on_conflict_do_update(
         index_elements=list(keys), set_=set_, where=or_(false(), *changes)
-    )
-    result = conn.execute(stmt.returning(table.c[keys[0]]), list(rows))
+    ).returning(table.c[keys[0]])
+    result = conn.execute(stmt) if postgres else conn.execute(stmt, list(rows))
     return len(result.all())
+
+
+def _copy_values(
+    table: Table, columns: Sequence[str], rows: Iterable[dict[str, Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """Row tuples for COPY; JSON values are wrapped so psycopg sends them as jsonb."""
+    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    for row in rows:
+        yield tuple(
+            Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c] for c in columns
+        )
 
 
 def upsert_accounts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:

@@ -1,0 +1,136 @@
+"""Scenario parameters: a baseline world and the named variations adversaries use.
+
+Counts are for scale 1 and grow linearly with ``--scale`` (scale 10 gives about a
+million reports). Defaults follow the published figures in docs/scenarios.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Every knob of the simulated world. Counts are per unit of scale."""
+
+    name: str = "baseline"
+    description: str = "Published structure: fast directed waves, organic waves, background."
+    days: int = 28
+    start: str = "2017-07-01T00:00:00Z"
+
+    # Populations (per unit of scale).
+    organic_users: int = 12_000
+    communities: int = 12
+    organic_follow_mean: float = 14.0
+    new_account_share: float = 0.03
+    tier1: int = 12
+    tier2: int = 36
+    tier3: int = 2_400
+    hubs_per_supporter: tuple[int, int] = (1, 3)
+    supporter_follow_supporters: int = 12
+    supporter_follow_organic: int = 3
+    organic_follow_supporter_prob: float = 0.04
+    supporter_follower_median: float = 200.0
+    supporter_follower_sigma: float = 1.75
+    supporter_age_days_mean: float = 60.0
+    victims: int = 120
+    labelled_victim_share: float = 0.4
+    violators: int = 150
+
+    # Orchestrated waves.
+    orchestrated_waves: int = 60
+    participation: tuple[float, float] = (0.35, 0.8)
+    extra_hub_share: float = 0.15
+    wave_lag_minutes: tuple[float, float] = (5.0, 45.0)
+    arrival_scale_minutes: tuple[float, float] = (10.0, 40.0)
+    arrival_shape: float = 1.5
+    reason_concentration: float = 0.9
+    template_share: float = 0.8
+    directive_share: float = 1.0
+    cell_size: tuple[int, int] | None = None
+
+    # Organic waves.
+    organic_waves: int = 90
+    organic_size_median: float = 150.0
+    organic_size_sigma: float = 1.1
+    organic_delay_median_minutes: float = 180.0
+    organic_delay_sigma: float = 1.0
+    official_target_share: float = 0.2
+    huge_organic_waves: int = 0
+    huge_organic_size: tuple[int, int] = (3_000, 6_000)
+    huge_delay_median_minutes: float = 25.0
+
+    # Background and decisions.
+    background_reports: int = 55_000
+    supporter_background_factor: float = 1.0
+    supporters_join_organic_share: float = 0.0
+    decided_victim_share: float = 0.5
+    decided_violator_share: float = 0.5
+
+    # Suspension and re-creation.
+    suspended_supporter_share: float = 0.08
+    recreated_share: float = 0.7
+
+    def scaled(self, count: int | float, scale: float) -> int:
+        return max(1, round(count * scale))
+
+
+BASELINE = Scenario()
+
+SCENARIOS: dict[str, Scenario] = {
+    "baseline": BASELINE,
+    "slow_waves": replace(
+        BASELINE,
+        name="slow_waves",
+        description="Directed waves spread over a day or two instead of minutes.",
+        wave_lag_minutes=(30.0, 360.0),
+        arrival_scale_minutes=(300.0, 900.0),
+        arrival_shape=1.2,
+    ),
+    "camouflage": replace(
+        BASELINE,
+        name="camouflage",
+        description="Supporters file many ordinary reports, join organic waves and follow "
+        "popular organic accounts to hide among ordinary users.",
+        supporter_background_factor=8.0,
+        supporters_join_organic_share=0.3,
+        supporter_follow_organic=15,
+        reason_concentration=0.6,
+        template_share=0.4,
+    ),
+    "old_accounts": replace(
+        BASELINE,
+        name="old_accounts",
+        description="Brigades made of old, established accounts.",
+        supporter_age_days_mean=1_500.0,
+        supporter_follower_median=600.0,
+    ),
+    "offplatform": replace(
+        BASELINE,
+        name="offplatform",
+        description="Orders are given off-platform: no directive post precedes the waves.",
+        directive_share=0.0,
+    ),
+    "small_cells": replace(
+        BASELINE,
+        name="small_cells",
+        description="Very small cells: 5 to 15 reporters per directed wave.",
+        orchestrated_waves=150,
+        cell_size=(5, 15),
+    ),
+    "huge_organic": replace(
+        BASELINE,
+        name="huge_organic",
+        description="Some organic waves are huge and fast: thousands of reports in an hour.",
+        huge_organic_waves=6,
+        organic_follow_mean=18.0,
+    ),
+}
+
+
+def scenario_names() -> list[str]:
+    return list(SCENARIOS)
+
+
+def describe(scenario: Scenario) -> dict[str, object]:
+    return {f.name: getattr(scenario, f.name) for f in fields(scenario)}
