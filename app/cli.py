@@ -204,5 +204,56 @@ def load(
         raise typer.Exit(3)
 
 
+@cli.command()
+def evaluate(
+    folder: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Simulated data set.")
+    ],
+    predictions: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Analysis output (mrd analyze)."),
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Base URL of a service that analysed the data set.")
+    ] = None,
+    api_key: Annotated[str, typer.Option(envvar="MRD_API_KEY", help="A key with scope read.")] = "",
+    out: Annotated[Path | None, typer.Option(help="Where to write the metrics as JSON.")] = None,
+) -> None:
+    """Score an analysis against the data set's truth.json (see docs/evaluation.md)."""
+    import httpx
+    import orjson
+
+    from app.datasets import read_truth
+    from app.evaluate import TARGETS, evaluate, fetch_predictions, meets_target
+
+    if (predictions is None) == (url is None):
+        raise typer.BadParameter("give exactly one of --predictions FILE or --url URL")
+    truth = read_truth(folder)
+    if predictions is not None:
+        predicted = orjson.loads(predictions.read_bytes())
+    else:
+        with httpx.Client(base_url=str(url), headers={"X-API-Key": api_key}, timeout=120) as client:
+            predicted = fetch_predictions(client, folder, truth)
+    metrics = evaluate(folder, truth, predicted)
+    table = Table(
+        title=f"{truth.get('scenario')} seed {truth.get('seed')} scale {truth.get('scale')}"
+    )
+    for column in ("metric", "value", "target", ""):
+        table.add_column(column)
+    for name, value in metrics.items():
+        if isinstance(value, float) or value is None:
+            verdict = meets_target(name, value)
+            shown = "n/a" if value is None else f"{value:.4f}"
+            target = " ".join(map(str, TARGETS[name])) if name in TARGETS else ""
+            mark = {True: "[green]ok[/]", False: "[red]miss[/]", None: ""}[verdict]
+            table.add_row(name, shown, target, mark)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            table.add_row(name, f"{value:,}", "", "")
+    Console().print(table)
+    destination = out or folder / "evaluation.json"
+    destination.write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
+    typer.echo(f"Metrics written to {destination}")
+
+
 def main() -> None:
     cli()

@@ -50,10 +50,18 @@ def test_simulate_then_load(service: LiveServer, db: Database, tmp_path: Path) -
     assert "duplicates" in again.stdout
 
 
-def test_load_reports_rejections_and_refusals(service: LiveServer, db: Database, tmp_path: Path) -> None:
+def test_load_reports_rejections_and_refusals(
+    service: LiveServer, db: Database, tmp_path: Path
+) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
-    good = {"event_id": "e1", "reporter_id": "a", "target_id": "b", "reason": "spam", "created_at": 1501322400}
+    good = {
+        "event_id": "e1",
+        "reporter_id": "a",
+        "target_id": "b",
+        "reason": "spam",
+        "created_at": 1501322400,
+    }
     bad = good | {"event_id": "e2", "created_at": "2017-07-29T10:00:00"}
     (folder / "reports.ndjson").write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(bad) + b"\n")
     partly = mrd("load", str(folder), "--url", service.url)
@@ -62,7 +70,17 @@ def test_load_reports_rejections_and_refusals(service: LiveServer, db: Database,
     assert stored(db, Report) == 1
 
     refused = subprocess.run(
-        [sys.executable, "-m", "app", "load", str(folder), "--url", service.url, "--api-key", "wrong"],
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "load",
+            str(folder),
+            "--url",
+            service.url,
+            "--api-key",
+            "wrong",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

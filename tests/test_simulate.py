@@ -80,7 +80,11 @@ def test_truth_waves_match_the_reports(world: World) -> None:
 
 def test_accounts_report_only_while_they_exist(world: World) -> None:
     created = {a["account_id"]: epoch(a["created_at"]) for a in world.accounts}
-    suspended = {a["account_id"]: epoch(a["status_changed_at"]) for a in world.accounts if a["status"] == "suspended"}
+    suspended = {
+        a["account_id"]: epoch(a["status_changed_at"])
+        for a in world.accounts
+        if a["status"] == "suspended"
+    }
     for report in world.reports:
         at = epoch(report["created_at"])
         assert created[report["reporter_id"]] <= at
@@ -113,7 +117,9 @@ def test_recreated_accounts_return_after_suspension_under_a_variant_handle(world
         assert old["status"] == "suspended"
         assert epoch(old["status_changed_at"]) < epoch(new["created_at"])
         assert new["handle"] != old["handle"]
-        assert new["handle"].replace("_", "").rstrip("0123456789") == old["handle"].replace("_", "").rstrip("0123456789")
+        assert new["handle"].replace("_", "").rstrip("0123456789") == old["handle"].replace(
+            "_", ""
+        ).rstrip("0123456789")
 
 
 def wave_sizes(world: World, orchestrated: bool) -> list[int]:
