@@ -255,5 +255,23 @@ def evaluate(
     typer.echo(f"Metrics written to {destination}")
 
 
+@cli.command("import-tweets")
+def import_tweets_command(
+    csv_file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="tweets.csv of the Kaggle set.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder to write the data set to.")],
+) -> None:
+    """Turn the "How ISIS Uses Twitter" CSV into a data set (accounts, posts, edges)."""
+    from app.importers.tweets import import_tweets, read_rows
+
+    total = sum(1 for _ in read_rows(csv_file))
+    with _progress() as progress:
+        task = progress.add_task("reading tweets", total=total)
+        counts = import_tweets(csv_file, out, lambda done: progress.update(task, completed=done))
+    summary = ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
+    typer.echo(f"Wrote {summary} to {out}.")
+
+
 def main() -> None:
     cli()
