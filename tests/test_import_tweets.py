@@ -110,3 +110,15 @@ def test_real_file_through_the_command(tmp_path: Path) -> None:
     assert {"sparksofirhabi3", "sparksofirhabi4", "sparksofirhabi5"} <= accounts
     assert sum(1 for p in posts if p.get("reshare_of")) > 100
     assert sum(1 for e in read_entities(out, "edges") if e["kind"] == "retweet") > 1000
+
+
+def test_overlong_usernames_get_ids_within_the_limit(tmp_path: Path) -> None:
+    source = tmp_path / "tweets.csv"
+    write_csv(
+        source, [{"name": "x", "username": "`" * 300, "time": "3/2/2016 21:08", "tweets": "hi"}]
+    )
+    import_tweets(source, tmp_path / "out")
+    [account] = read_entities(tmp_path / "out", "accounts")
+    [post] = read_entities(tmp_path / "out", "posts")
+    assert len(account["account_id"]) <= 128 and len(account["handle"]) <= 256
+    assert post["author_id"] == account["account_id"]

@@ -12,6 +12,7 @@ The data has no reports and no labels.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,15 @@ class Tweet:
     author: str
     time: datetime
     text: str
+
+
+def account_key(username: str) -> str:
+    """The account id for a handle: lower case, and within the 128-character id limit
+    (the file has one corrupt username hundreds of characters long)."""
+    key = username.lower()
+    if len(key) <= 128:
+        return key
+    return f"{key[:100]}~{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
 
 def parse_time(value: str) -> datetime:
@@ -57,11 +67,11 @@ def import_tweets(
     tweets: list[Tweet] = []
     for number, row in enumerate(read_rows(path), start=1):
         username = row["username"].strip()
-        key = username.lower()
-        handles.setdefault(key, username)
+        key = account_key(username)
+        handles.setdefault(key, username[:256])
         authors[key] = {
             "account_id": key,
-            "handle": username,
+            "handle": username[:256],
             "display_name": row["name"].strip() or None,
             "followers_count": _count(row.get("followers")),
         }
