@@ -61,7 +61,7 @@ class Scenario:
     huge_delay_median_minutes: float = 25.0
 
     # Background and decisions.
-    background_reports: int = 55_000
+    background_reports: int = 70_000
     supporter_background_factor: float = 1.0
     supporters_join_organic_share: float = 0.0
     decided_victim_share: float = 0.5

@@ -214,8 +214,9 @@ class _Builder:
             rng.choice(amplifiers, size=len(watchers), p=pop[amplifiers] / pop[amplifiers].sum())
         )
 
-        # Tier 3 gathers around hubs (tier 2); hub sizes are heavy-tailed.
-        hub_weight = rng.pareto(1.0, size=len(self.tier2)) + 1.0
+        # Tier 3 gathers around hubs (tier 2). Hub sizes vary several-fold but keep a
+        # finite variance, so the average hub (and wave) stays the same at any scale.
+        hub_weight = rng.pareto(2.5, size=len(self.tier2)) + 1.0
         hub_p = hub_weight / hub_weight.sum()
         lo, hi = s.hubs_per_supporter
         per_supporter = rng.integers(lo, hi + 1, size=len(self.tier3))
@@ -393,13 +394,11 @@ class _Builder:
     # ---------------------------------------------------------- orchestrated
     def orchestrated_waves(self) -> None:
         rng, s = self.rng, self.s
-        hub_size = np.array([len(self._hub_members(h)) for h in self.tier2.tolist()], dtype=float)
-        hub_p = (hub_size + 1) / (hub_size + 1).sum()
         cells = {}
         if s.cell_size is not None:
             cells = {h: self._hub_members(h)[: s.cell_size[1] + 5] for h in self.tier2.tolist()}
         for _ in range(self.n(s.orchestrated_waves)):
-            hub = int(rng.choice(self.tier2, p=hub_p))
+            hub = int(rng.choice(self.tier2))
             victim = int(rng.choice(self.victims))
             start = int(rng.integers(self.t0 + DAY, self.t_end - 3 * DAY))
             members = cells.get(hub, self._hub_members(hub))
@@ -422,7 +421,7 @@ class _Builder:
                 directive = self.posts.add(
                     hub, start, body.format(handle=self.handles[victim], tag=tag), [victim], [tag]
                 )
-                self._reshares(directive, reporters, start, len(reporters) // 5)
+                self._reshares(directive, reporters, start, min(30, len(reporters) // 5))
             lag = rng.uniform(*s.wave_lag_minutes) * MINUTE
             scale = rng.uniform(*s.arrival_scale_minutes) * MINUTE
             times = start + lag + rng.gamma(s.arrival_shape, scale, size=len(reporters))
@@ -533,12 +532,8 @@ class _Builder:
                 self.celebrities, size=min(3, len(self.celebrities)), replace=False
             )
         else:
-            spreaders = self._reshares(
-                post,
-                followers[self.role[followers] == ORGANIC],
-                start,
-                max(3, len(followers) // 20),
-            )
+            fans = followers[self.role[followers] == ORGANIC]
+            spreaders = self._reshares(post, fans, start, int(np.clip(len(fans) // 20, 3, 40)))
         seen = [followers, *(self.followers(int(a)) for a in spreaders)]
         return np.unique(np.concatenate(seen))
 
