@@ -26,13 +26,13 @@ migrate: $(VENV)/.installed
 	$(BIN)/mrd migrate
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check app tests bench alembic
+	$(BIN)/ruff check app tests bench alembic docs
 	$(BIN)/mypy app
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check app tests bench alembic
-	$(BIN)/ruff format --check app tests bench alembic
+	$(BIN)/ruff check app tests bench alembic docs
+	$(BIN)/ruff format --check app tests bench alembic docs
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy app

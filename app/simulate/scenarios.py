@@ -84,7 +84,7 @@ SCENARIOS: dict[str, Scenario] = {
         name="slow_waves",
         description="Directed waves spread over a day or two instead of minutes.",
         wave_lag_minutes=(30.0, 360.0),
-        arrival_scale_minutes=(300.0, 900.0),
+        arrival_scale_minutes=(240.0, 600.0),
         arrival_shape=1.2,
     ),
     "camouflage": replace(
