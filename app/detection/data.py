@@ -1,0 +1,281 @@
+"""The detector's input: every entity as integer-indexed numpy columns.
+
+One builder turns records (dicts shaped like the API's entities, from NDJSON files,
+the database or a request body) into these columns. Account ids, reasons and
+content ids are interned to small integers; every account mentioned anywhere gets
+an index, whether or not its metadata was sent. Times are float epoch seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+EDGE_KINDS = ("follow", "retweet", "quote", "reply", "mention", "like")
+STATUSES = ("active", "suspended", "deleted")
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def to_epoch(value: Any) -> float:
+    """RFC 3339 text, an aware datetime or epoch seconds as float seconds (NaN for None)."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+class Interner:
+    """Stable small integers for strings, in order of first sight."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def __call__(self, name: Any) -> int:
+        key = str(name)
+        found = self.index.get(key)
+        if found is None:
+            found = self.index[key] = len(self.names)
+            self.names.append(key)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    ids: list[str]
+    handle: list[str | None]
+    created: FloatArray
+    followers: FloatArray
+    suspended_at: FloatArray
+    status: IntArray
+    labelled: BoolArray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Reports:
+    event_id: list[str]
+    reporter: IntArray
+    target: IntArray
+    time: FloatArray
+    reason: IntArray
+    content: IntArray
+    text: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.event_id)
+
+
+@dataclass(frozen=True)
+class Edges:
+    src: IntArray
+    dst: IntArray
+    kind: IntArray
+    weight: FloatArray
+    time: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+
+@dataclass(frozen=True)
+class Posts:
+    post_id: list[str]
+    author: IntArray
+    time: FloatArray
+    reshare_of: IntArray
+    reply_to: IntArray
+    mention_post: IntArray
+    mention_account: IntArray
+    hashtag_post: IntArray
+    hashtag: IntArray
+    hashtags: list[str]
+
+    def __len__(self) -> int:
+        return len(self.post_id)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    target: IntArray
+    violation: BoolArray
+    time: FloatArray
+    content: IntArray
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+
+@dataclass(frozen=True)
+class Data:
+    """Everything the pipeline reads. ``now`` is the analysis time: the latest event
+    unless the caller says otherwise."""
+
+    accounts: Accounts
+    reports: Reports
+    edges: Edges
+    posts: Posts
+    decisions: Decisions
+    reasons: list[str]
+    contents: list[str]
+    now: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _ints(values: list[int]) -> IntArray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _floats(values: list[float]) -> FloatArray:
+    return np.asarray(values, dtype=np.float64)
+
+
+def build_data(
+    accounts: Iterable[Mapping[str, Any]] = (),
+    edges: Iterable[Mapping[str, Any]] = (),
+    posts: Iterable[Mapping[str, Any]] = (),
+    reports: Iterable[Mapping[str, Any]] = (),
+    decisions: Iterable[Mapping[str, Any]] = (),
+    now: float | None = None,
+) -> Data:
+    """Columns from entity records (later records of the same key win)."""
+    account = Interner()
+    reason = Interner()
+    content = Interner()
+    meta: dict[int, Mapping[str, Any]] = {}
+    for row in accounts:
+        meta[account(row["account_id"])] = row
+
+    edge_rows: dict[tuple[int, int, int], tuple[float, float]] = {}
+    for row in edges:
+        key = (account(row["src"]), account(row["dst"]), EDGE_KINDS.index(row["kind"]))
+        edge_rows[key] = (float(row.get("weight") or 1), to_epoch(row.get("created_at")))
+
+    post_index = Interner()
+    post_rows: dict[int, Mapping[str, Any]] = {}
+    for row in posts:
+        post_rows[post_index(row["post_id"])] = row
+        account(row["author_id"])
+    tag = Interner()
+    author, post_time, reshare, reply = [], [], [], []
+    mention_post, mention_account, tag_post, tag_value = [], [], [], []
+    for number in range(len(post_index)):
+        row = post_rows.get(number, {})
+        author.append(account(row["author_id"]) if row else -1)
+        post_time.append(to_epoch(row.get("created_at")))
+        reshare.append(post_index(row["reshare_of"]) if row.get("reshare_of") else -1)
+        reply.append(post_index(row["reply_to"]) if row.get("reply_to") else -1)
+        for mentioned in row.get("mentions") or ():
+            mention_post.append(number)
+            mention_account.append(account(mentioned))
+        for hashtag in row.get("hashtags") or ():
+            tag_post.append(number)
+            tag_value.append(tag(str(hashtag).lstrip("#").lower()))
+    # Posts referred to (reshared, replied to) but never sent exist with no author.
+    missing = len(post_index) - len(author)
+    author += [-1] * missing
+    post_time += [float("nan")] * missing
+    reshare += [-1] * missing
+    reply += [-1] * missing
+
+    seen_events: set[str] = set()
+    event_ids: list[str] = []
+    reporter, target, report_time, report_reason, report_content, texts = [], [], [], [], [], []
+    for row in reports:
+        event = str(row["event_id"])
+        if event in seen_events:
+            continue
+        seen_events.add(event)
+        event_ids.append(event)
+        reporter.append(account(row["reporter_id"]))
+        target.append(account(row["target_id"]))
+        report_time.append(to_epoch(row["created_at"]))
+        report_reason.append(reason(row["reason"]))
+        report_content.append(content(row["content_id"]) if row.get("content_id") else -1)
+        texts.append(row.get("text") or None)
+
+    decision_rows: dict[str, Mapping[str, Any]] = {}
+    for row in decisions:
+        decision_rows[str(row["decision_id"])] = row
+    decided = list(decision_rows.values())
+    decided_target = [account(d["target_id"]) for d in decided]
+    decided_content = [content(d["content_id"]) if d.get("content_id") else -1 for d in decided]
+
+    total = len(account)
+    created = np.full(total, np.nan)
+    followers = np.full(total, np.nan)
+    suspended_at = np.full(total, np.nan)
+    status = np.zeros(total, dtype=np.int64)
+    labelled = np.zeros(total, dtype=bool)
+    handles: list[str | None] = [None] * total
+    for index, row in meta.items():
+        created[index] = to_epoch(row.get("created_at"))
+        if row.get("followers_count") is not None:
+            followers[index] = float(row["followers_count"])
+        if row.get("status"):
+            status[index] = STATUSES.index(row["status"])
+            if row["status"] != "active":
+                suspended_at[index] = to_epoch(row.get("status_changed_at"))
+        labelled[index] = bool(row.get("labels"))
+        handles[index] = row.get("handle")
+
+    times = [t for t in report_time if t == t]
+    latest = max(times) if times else 0.0
+    return Data(
+        accounts=Accounts(
+            list(account.names), handles, created, followers, suspended_at, status, labelled
+        ),
+        reports=Reports(
+            event_ids,
+            _ints(reporter),
+            _ints(target),
+            _floats(report_time),
+            _ints(report_reason),
+            _ints(report_content),
+            texts,
+        ),
+        edges=Edges(
+            _ints([k[0] for k in edge_rows]),
+            _ints([k[1] for k in edge_rows]),
+            _ints([k[2] for k in edge_rows]),
+            _floats([v[0] for v in edge_rows.values()]),
+            _floats([v[1] for v in edge_rows.values()]),
+        ),
+        posts=Posts(
+            list(post_index.names),
+            _ints(author),
+            _floats(post_time),
+            _ints(reshare),
+            _ints(reply),
+            _ints(mention_post),
+            _ints(mention_account),
+            _ints(tag_post),
+            _ints(tag_value),
+            list(tag.names),
+        ),
+        decisions=Decisions(
+            _ints(decided_target),
+            np.asarray([d["outcome"] == "violation" for d in decided], dtype=bool),
+            _floats([to_epoch(d["decided_at"]) for d in decided]),
+            _ints(decided_content),
+        ),
+        reasons=list(reason.names),
+        contents=list(content.names),
+        now=latest if now is None else now,
+    )
