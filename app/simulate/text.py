@@ -178,25 +178,110 @@ def vary(template: str, rng: np.random.Generator) -> str:
     return text
 
 
+EXTRA_WORDS = (
+    "video",
+    "picture",
+    "comment",
+    "account",
+    "user",
+    "post",
+    "link",
+    "page",
+    "group",
+    "keeps",
+    "posting",
+    "showing",
+    "sharing",
+    "promoting",
+    "attacking",
+    "insulting",
+    "children",
+    "women",
+    "people",
+    "community",
+    "religion",
+    "country",
+    "election",
+    "war",
+    "blood",
+    "weapons",
+    "drugs",
+    "money",
+    "fake",
+    "scam",
+    "bot",
+    "disgusting",
+    "illegal",
+    "dangerous",
+    "harmful",
+    "terrible",
+    "awful",
+    "again",
+    "today",
+    "yesterday",
+    "always",
+    "remove",
+    "delete",
+    "check",
+    "look",
+    "stop",
+    "ban",
+    "report",
+    "why",
+    "still",
+    "here",
+    "حساب",
+    "فيديو",
+    "صورة",
+    "تعليق",
+    "رابط",
+    "صفحة",
+    "ينشر",
+    "يهاجم",
+    "يشتم",
+    "أطفال",
+    "نساء",
+    "الناس",
+    "دين",
+    "بلد",
+    "حرب",
+    "دم",
+    "سلاح",
+    "مخدرات",
+    "مال",
+    "مزيف",
+    "احتيال",
+    "خطير",
+    "مقرف",
+    "غير",
+    "قانوني",
+    "مرة",
+    "أخرى",
+    "اليوم",
+    "دائما",
+    "احذفوا",
+    "أوقفوا",
+)
+VOCABULARY = (
+    tuple(dict.fromkeys(w for phrase in ORGANIC_PHRASES for w in phrase.split())) + EXTRA_WORDS
+)
+
+
 def organic_texts(rng: np.random.Generator, count: int, share: float = 0.5) -> list[str | None]:
-    """Texts of ``count`` organic reports: a ``share`` of them composed freely from the
-    phrase pool, the others empty."""
+    """Texts of ``count`` organic reports: a ``share`` of them written freely (three to
+    nine words from a wide vocabulary, sometimes after a stock phrase), the others empty.
+    People who report on their own rarely write the same thing."""
     has_text = rng.random(count) < share
-    first = rng.integers(len(ORGANIC_PHRASES), size=count)
-    second = rng.integers(len(ORGANIC_PHRASES), size=count)
-    two = rng.random(count) < 0.5
-    word = np.where(rng.random(count) < 0.4, rng.integers(len(ORGANIC_WORDS), size=count), -1)
+    lengths = rng.integers(3, 10, size=count)
+    words = rng.integers(len(VOCABULARY), size=(count, 9))
+    phrase = np.where(rng.random(count) < 0.3, rng.integers(len(ORGANIC_PHRASES), size=count), -1)
     texts: list[str | None] = []
     for i in range(count):
         if not has_text[i]:
             texts.append(None)
             continue
-        parts = [ORGANIC_PHRASES[first[i]]]
-        if two[i] and second[i] != first[i]:
-            parts.append(ORGANIC_PHRASES[second[i]])
-        if word[i] >= 0:
-            parts.append(ORGANIC_WORDS[word[i]])
-        texts.append(", ".join(parts))
+        body = " ".join(VOCABULARY[w] for w in words[i, : lengths[i]])
+        texts.append(f"{ORGANIC_PHRASES[phrase[i]]}: {body}" if phrase[i] >= 0 else body)
     return texts
 
 
