@@ -141,6 +141,8 @@ def find_waves(
     first = marked[new_wave]
     last = np.append(marked[np.flatnonzero(new_wave)[1:] - 1], marked[-1])
     first, last = _trim(time, first, last, params.trim_factor, params.trim_floor_s)
+    big_enough = last - first + 1 >= params.min_reports
+    first, last = first[big_enough], last[big_enough]
     lengths = last - first + 1
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     positions = np.repeat(first, lengths) + offsets

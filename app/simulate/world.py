@@ -490,11 +490,12 @@ class _Builder:
             exposed = exposed[self.role[exposed] == ORGANIC]
             exposed = exposed[~np.isin(exposed, self.victims)]
             if len(exposed) < size:
-                # Trending content reaches people with no follow path to it.
-                community = self.community[target]
-                nearby = organic_pool[self.community[organic_pool] == community]
-                pool = np.setdiff1d(np.concatenate([nearby, organic_pool]), exposed)
-                extra = rng.choice(pool, size=min(size - len(exposed), len(pool)), replace=False)
+                # Trending content also reaches people with no follow path to it: at
+                # most as many as saw it through follows, except in huge viral waves.
+                missing = size - len(exposed)
+                trending = missing if is_huge else min(missing, max(5, len(exposed)))
+                pool = np.setdiff1d(organic_pool, exposed)
+                extra = rng.choice(pool, size=min(trending, len(pool)), replace=False)
                 exposed = np.concatenate([exposed, extra])
             reporters = rng.choice(exposed, size=min(size, len(exposed)), replace=False)
             if s.supporters_join_organic_share and not official:
@@ -533,7 +534,7 @@ class _Builder:
             )
         else:
             fans = followers[self.role[followers] == ORGANIC]
-            spreaders = self._reshares(post, fans, start, int(np.clip(len(fans) // 20, 3, 40)))
+            spreaders = self._reshares(post, fans, start, int(np.clip(len(fans) // 3, 5, 80)))
         seen = [followers, *(self.followers(int(a)) for a in spreaders)]
         return np.unique(np.concatenate(seen))
 

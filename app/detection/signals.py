@@ -1,0 +1,311 @@
+"""Stage 2: signals that explain each wave, each a plain number with a name.
+
+Organic reporters saw the content: they follow the target or someone who shared it,
+they are diverse, mostly old accounts, and write their own words. Directed reporters
+were told: they follow the account that named the target, follow the same hub, are
+often new, repeat the campaign's reason and text, and strike other targets together.
+No single signal decides; the score stage weighs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix
+
+from app.detection.data import EDGE_KINDS, Data, FloatArray, IntArray
+from app.detection.text import near_duplicate_groups, normalise
+from app.detection.waves import Waves
+
+DAY = 86_400.0
+FOLLOW = EDGE_KINDS.index("follow")
+ENGAGE = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "reply", "like"))
+
+SIGNALS = (
+    "log_reports",
+    "peak_hour_share",
+    "duration_hours",
+    "new_account_share",
+    "median_account_age_days",
+    "exposure_share",
+    "directed_share",
+    "follow_within_share",
+    "common_upstream_share",
+    "reason_concentration",
+    "duplicate_text_share",
+    "repeat_overlap",
+    "unfounded_rate",
+)
+
+
+@dataclass(frozen=True)
+class WaveSignals:
+    """One row per wave, one column per name in ``SIGNALS``."""
+
+    values: FloatArray
+
+    def column(self, name: str) -> FloatArray:
+        column: FloatArray = self.values[:, SIGNALS.index(name)]
+        return column
+
+
+def _pair_keys(a: IntArray, b: IntArray, n: int) -> IntArray:
+    keys: IntArray = a.astype(np.int64) * n + b
+    return keys
+
+
+def exposure_pairs(data: Data) -> IntArray:
+    """(account, target) keys, sorted, for accounts that saw the target's own content:
+    they follow it, engaged with it, or follow someone who reshared one of its posts."""
+    n = len(data.accounts)
+    edges = data.edges
+    direct = np.isin(edges.kind, (FOLLOW, *ENGAGE))
+    keys = [_pair_keys(edges.src[direct], edges.dst[direct], n)]
+    posts = data.posts
+    reshared = np.flatnonzero(posts.reshare_of >= 0)
+    original_author = posts.author[posts.reshare_of[reshared]]
+    sharer = posts.author[reshared]
+    ok = (original_author >= 0) & (sharer >= 0) & (original_author != sharer)
+    keys.append(_pair_keys(sharer[ok], original_author[ok], n))
+    follows = edges.kind == FOLLOW
+    followers = csr_matrix(
+        (np.ones(int(follows.sum())), (edges.dst[follows], edges.src[follows])), shape=(n, n)
+    )
+    # Followers of each sharer, paired with the author they shared.
+    share_pairs = np.unique(_pair_keys(sharer[ok], original_author[ok], n))
+    sharers, authors = share_pairs // n, share_pairs % n
+    counts = np.diff(followers.indptr)[sharers]
+    fans = (
+        np.concatenate(
+            [followers.indices[followers.indptr[s] : followers.indptr[s + 1]] for s in sharers]
+        )
+        if len(sharers)
+        else np.empty(0, dtype=np.int64)
+    )
+    keys.append(_pair_keys(fans, np.repeat(authors, counts), n))
+    return np.unique(np.concatenate(keys))
+
+
+def directive_times(data: Data) -> tuple[IntArray, FloatArray]:
+    """(follower, named target) keys with the earliest time an account they follow named
+    the target in a post (a mention or a reply)."""
+    n = len(data.accounts)
+    posts, edges = data.posts, data.edges
+    author = posts.author[posts.mention_post]
+    named = posts.mention_account
+    when = posts.time[posts.mention_post]
+    ok = (author >= 0) & (author != named)
+    author, named, when = author[ok], named[ok], when[ok]
+    follows = edges.kind == FOLLOW
+    followers = csr_matrix(
+        (np.ones(int(follows.sum())), (edges.dst[follows], edges.src[follows])), shape=(n, n)
+    )
+    counts = np.diff(followers.indptr)[author]
+    fans = (
+        np.concatenate(
+            [followers.indices[followers.indptr[a] : followers.indptr[a + 1]] for a in author]
+        )
+        if len(author)
+        else np.empty(0, dtype=np.int64)
+    )
+    keys = _pair_keys(fans, np.repeat(named, counts), n)
+    times = np.repeat(when, counts)
+    order = np.lexsort((times, keys))
+    keys, times = keys[order], times[order]
+    first = (
+        np.concatenate([[True], keys[1:] != keys[:-1]]) if len(keys) else np.empty(0, dtype=bool)
+    )
+    return keys[first], times[first]
+
+
+def compute_signals(data: Data, waves: Waves) -> WaveSignals:
+    """The value of every signal for every wave."""
+    reports, accounts = data.reports, data.accounts
+    n_accounts, n_waves = len(accounts), len(waves)
+    values = np.zeros((n_waves, len(SIGNALS)))
+    if n_waves == 0:
+        return WaveSignals(values)
+    in_wave = np.flatnonzero(waves.report_wave >= 0)
+    wave = waves.report_wave[in_wave]
+    order = np.lexsort((reports.time[in_wave], wave))
+    in_wave, wave = in_wave[order], wave[order]
+    reporter = reports.reporter[in_wave]
+    time = reports.time[in_wave]
+    target = reports.target[in_wave]
+    bounds = np.searchsorted(wave, np.arange(n_waves + 1))
+    counts = np.diff(bounds).astype(float)
+
+    def per_wave_mean(x: FloatArray, mask: np.ndarray | None = None) -> FloatArray:
+        weight = np.ones(len(x)) if mask is None else mask.astype(float)
+        total = np.bincount(wave, weights=x * weight, minlength=n_waves)
+        seen = np.bincount(wave, weights=weight, minlength=n_waves)
+        result: FloatArray = np.divide(total, seen, out=np.zeros(n_waves), where=seen > 0)
+        return result
+
+    column = {name: i for i, name in enumerate(SIGNALS)}
+    values[:, column["log_reports"]] = np.log1p(counts)
+    values[:, column["duration_hours"]] = (waves.end - waves.start) / 3600.0
+    hour_end = np.searchsorted(wave * 1e12 + time, wave * 1e12 + time + 3600.0)
+    in_hour = hour_end - np.arange(len(time))
+    if len(time):
+        peak = np.maximum.reduceat(in_hour, np.minimum(bounds[:-1], len(time) - 1))
+        values[:, column["peak_hour_share"]] = peak / np.maximum(counts, 1)
+
+    age = (time - accounts.created[reporter]) / DAY
+    known = ~np.isnan(age)
+    age_known = np.where(known, age, 0.0)
+    values[:, column["new_account_share"]] = per_wave_mean((age_known < 30).astype(float), known)
+    median_age = np.zeros(n_waves)
+    for w in range(n_waves):
+        ages = age[bounds[w] : bounds[w + 1]]
+        ages = ages[~np.isnan(ages)]
+        median_age[w] = float(np.median(ages)) if len(ages) else 3650.0
+    values[:, column["median_account_age_days"]] = median_age
+
+    pair = _pair_keys(reporter, target, n_accounts)
+    exposed = np.isin(pair, exposure_pairs(data))
+    values[:, column["exposure_share"]] = per_wave_mean(exposed.astype(float))
+    directive_keys, directive_at = directive_times(data)
+    slot = np.searchsorted(directive_keys, pair)
+    slot = np.minimum(slot, max(len(directive_keys) - 1, 0))
+    told = (
+        (directive_keys[slot] == pair)
+        & (directive_at[slot] <= time)
+        & (time - directive_at[slot] < 3 * DAY)
+        if len(directive_keys)
+        else np.zeros(len(pair), dtype=bool)
+    )
+    values[:, column["directed_share"]] = per_wave_mean(told.astype(float))
+
+    _graph_signals(data, wave, reporter, target, bounds, values, column)
+    _reason_and_text(data, in_wave, wave, bounds, values, column)
+    values[:, column["repeat_overlap"]] = _repeat_overlap(wave, reporter, waves, n_accounts)
+    values[:, column["unfounded_rate"]] = _unfounded_rate(data, wave, reporter, target, n_waves)
+    return WaveSignals(values)
+
+
+def _graph_signals(
+    data: Data,
+    wave: IntArray,
+    reporter: IntArray,
+    target: IntArray,
+    bounds: IntArray,
+    values: FloatArray,
+    column: dict[str, int],
+) -> None:
+    """How reporters hang together: do they follow each other, and one common account?"""
+    n = len(data.accounts)
+    edges = data.edges
+    follows = edges.kind == FOLLOW
+    followees = csr_matrix(
+        (np.ones(int(follows.sum())), (edges.src[follows], edges.dst[follows])), shape=(n, n)
+    )
+    for w in range(len(bounds) - 1):
+        members = np.unique(reporter[bounds[w] : bounds[w + 1]])
+        if len(members) == 0:
+            continue
+        sub = followees[members]
+        followed = sub.indices
+        owner = np.repeat(np.arange(len(members)), np.diff(sub.indptr))
+        inside = np.isin(followed, members)
+        values[w, column["follow_within_share"]] = len(np.unique(owner[inside])) / len(members)
+        the_target = target[bounds[w]]
+        others = followed[followed != the_target]
+        if len(others):
+            _, freq = np.unique(others, return_counts=True)
+            values[w, column["common_upstream_share"]] = freq.max() / len(members)
+
+
+def _reason_and_text(
+    data: Data,
+    in_wave: IntArray,
+    wave: IntArray,
+    bounds: IntArray,
+    values: FloatArray,
+    column: dict[str, int],
+) -> None:
+    """How alike the reports are: the top reason's share, the largest near-duplicate text
+    cluster's share of reports with text."""
+    reasons = data.reports.reason[in_wave]
+    n_waves = len(bounds) - 1
+    for w in range(n_waves):
+        chunk = reasons[bounds[w] : bounds[w + 1]]
+        if len(chunk):
+            values[w, column["reason_concentration"]] = np.bincount(chunk).max() / len(chunk)
+    texts = [data.reports.text[i] for i in in_wave.tolist()]
+    has_text = np.array([t is not None and t.strip() != "" for t in texts], dtype=bool)
+    where = np.flatnonzero(has_text)
+    if len(where) == 0:
+        return
+    groups = near_duplicate_groups([normalise(str(texts[i])) for i in where.tolist()], wave[where])
+    texted = np.bincount(wave[where], minlength=n_waves)
+    pairs, sizes = np.unique(wave[where] * (groups.max() + 1) + groups, return_counts=True)
+    largest = np.zeros(n_waves)
+    np.maximum.at(largest, pairs // (groups.max() + 1), sizes)
+    share = np.divide(largest, texted, out=np.zeros(n_waves), where=texted >= 3)
+    values[:, column["duplicate_text_share"]] = share
+
+
+def _repeat_overlap(
+    wave: IntArray, reporter: IntArray, waves: Waves, n_accounts: int
+) -> FloatArray:
+    """How much more of a wave's crowd struck together in one other wave (on another
+    target) than chance would put there: max over other waves v of
+    |U_w & U_v| / |U_w| - |U_v| / (all reporters in waves). Huge organic waves share
+    people by chance; a brigade shares them because it is the same brigade."""
+    n_waves = len(waves)
+    pairs = np.unique(_pair_keys(reporter, wave, n_waves))
+    who, which = pairs // n_waves, pairs % n_waves
+    membership = coo_matrix(
+        (np.ones(len(pairs)), (who, which)), shape=(n_accounts, n_waves)
+    ).tocsc()
+    overlap = (membership.T @ membership).tocoo()
+    size = np.asarray(membership.sum(axis=0)).ravel()
+    population = max(1, len(np.unique(who)))
+    keep = waves.target[overlap.row] != waves.target[overlap.col]
+    row, col, shared = overlap.row[keep], overlap.col[keep], overlap.data[keep]
+    excess = shared / np.maximum(size[row], 1) - size[col] / population
+    best = np.zeros(n_waves)
+    np.maximum.at(best, row, excess)
+    return best
+
+
+def _unfounded_rate(
+    data: Data, wave: IntArray, reporter: IntArray, target: IntArray, n_waves: int
+) -> FloatArray:
+    """Reporters' record on other targets: the share of their decided reports that a
+    moderator found unfounded, smoothed towards one half (two pseudo-reports)."""
+    reports, decisions = data.reports, data.decisions
+    n = len(data.accounts)
+    if len(decisions) == 0:
+        return np.full(n_waves, 0.5)
+    order = np.lexsort((decisions.time, decisions.target))
+    d_target, d_time, d_violation = (
+        decisions.target[order],
+        decisions.time[order],
+        decisions.violation[order],
+    )
+    # A report is judged by the first decision on its target made after it.
+    slot = np.searchsorted(d_target * 1e11 + d_time, reports.target * 1e11 + reports.time)
+    slot = np.minimum(slot, len(d_target) - 1)
+    judged = d_target[slot] == reports.target
+    judged &= d_time[slot] >= reports.time
+    unfounded = judged & ~d_violation[slot]
+    per_reporter_judged = np.bincount(reports.reporter, weights=judged.astype(float), minlength=n)
+    per_reporter_unfounded = np.bincount(
+        reports.reporter, weights=unfounded.astype(float), minlength=n
+    )
+    # Leave the wave's own target out: its verdict usually comes after the wave.
+    own = _pair_keys(reports.reporter, reports.target, n)
+    keys, inverse = np.unique(own, return_inverse=True)
+    own_judged = np.bincount(inverse, weights=judged.astype(float))
+    own_unfounded = np.bincount(inverse, weights=unfounded.astype(float))
+    slot_here = np.searchsorted(keys, _pair_keys(reporter, target, n))
+    other_judged = per_reporter_judged[reporter] - own_judged[slot_here]
+    other_unfounded = per_reporter_unfounded[reporter] - own_unfounded[slot_here]
+    rate = (other_unfounded + 1.0) / (other_judged + 2.0)
+    total = np.bincount(wave, weights=rate, minlength=n_waves)
+    seen = np.bincount(wave, minlength=n_waves)
+    result: FloatArray = np.divide(total, seen, out=np.full(n_waves, 0.5), where=seen > 0)
+    return result
