@@ -205,6 +205,45 @@ def load(
 
 
 @cli.command()
+def analyze(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Data-set folder.")],
+    out: Annotated[Path | None, typer.Option(help="Where to write the results (JSON).")] = None,
+) -> None:
+    """Analyse a data-set folder offline (no server): waves, groups, account risks."""
+    import orjson
+
+    from app.datasets import read_entities
+    from app.detection.data import build_data
+    from app.detection.pipeline import analyze as run_analysis
+    from app.detection.shapes import shape
+
+    began = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("analysing", total=3)
+        progress.update(task, description="reading the data set")
+        data = build_data(
+            accounts=read_entities(folder, "accounts"),
+            edges=read_entities(folder, "edges"),
+            posts=read_entities(folder, "posts"),
+            reports=read_entities(folder, "reports"),
+            decisions=read_entities(folder, "decisions"),
+        )
+        progress.update(task, advance=1, description="running the pipeline")
+        result = run_analysis(data)
+        progress.update(task, advance=1, description="writing results")
+        document = shape(result)
+        destination = out or folder / "analysis.json"
+        destination.write_bytes(orjson.dumps(document))
+        progress.update(task, advance=1)
+    flagged = sum(1 for w in document["waves"] if w["label"] == "orchestrated")
+    found = (
+        f"{len(document['waves'])} waves ({flagged} orchestrated), {len(document['groups'])} groups"
+    )
+    took = time.perf_counter() - began
+    typer.echo(f"{found}, {len(document['accounts']):,} accounts in {took:.1f} s -> {destination}")
+
+
+@cli.command()
 def evaluate(
     folder: Annotated[
         Path, typer.Argument(exists=True, file_okay=False, help="Simulated data set.")

@@ -1,0 +1,144 @@
+"""Stage 4: calibrated scores for waves, reporters and targets, and reliability.
+
+- A wave's ``score`` is the wave model's calibrated probability that it was orchestrated.
+- A reporter's ``reporter_risk`` comes from the reporter model: the scores of the waves
+  it joined, how many flagged waves, its lockstep group, and its track record.
+- A target's ``target_risk`` is the score-weighted share of its reports of the last
+  ``TARGET_LOOKBACK_S`` that came in orchestrated waves, reports outside any wave
+  counting a quarter (they do not trigger automated suspensions on their own): how much
+  of what would get it suspended is a campaign. The enforcement check holds at 0.5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.detection.data import Data, FloatArray, IntArray
+from app.detection.groups import Groups
+from app.detection.model import LogisticModel
+from app.detection.signals import SIGNALS, WaveSignals
+from app.detection.waves import Waves
+
+PARAMS_DIR = Path(__file__).parent / "params"
+WAVE_MODEL = PARAMS_DIR / "wave_model.json"
+REPORTER_MODEL = PARAMS_DIR / "reporter_model.json"
+TARGET_LOOKBACK_S = 30 * 86_400.0
+SCATTERED_WEIGHT = 0.25
+FLAG = 0.5
+
+WAVE_FEATURES = SIGNALS
+REPORTER_FEATURES = (
+    "max_wave_score",
+    "mean_wave_score",
+    "log_flagged_waves",
+    "flagged_report_share",
+    "in_group",
+    "group_cohesion",
+    "unfounded_rate",
+)
+
+
+def wave_features(signals: WaveSignals) -> FloatArray:
+    """Signals as the model reads them: durations and ages on a log scale."""
+    x = signals.values.copy()
+    for name in ("duration_hours", "median_account_age_days"):
+        column = SIGNALS.index(name)
+        x[:, column] = np.log1p(np.maximum(x[:, column], 0.0))
+    return x
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Per account: reports filed, upheld and unfounded by moderators, smoothed score."""
+
+    reports: IntArray
+    upheld: IntArray
+    unfounded: IntArray
+
+    @property
+    def score(self) -> FloatArray:
+        """Share of decided reports upheld, with one upheld and one unfounded prior."""
+        result: FloatArray = (self.upheld + 1.0) / (self.upheld + self.unfounded + 2.0)
+        return result
+
+
+def reliability(data: Data) -> Reliability:
+    """Each report is judged by the first decision on its target made after it."""
+    reports, decisions = data.reports, data.decisions
+    n = len(data.accounts)
+    filed = np.bincount(reports.reporter, minlength=n)
+    if len(decisions) == 0 or len(reports) == 0:
+        zero = np.zeros(n, dtype=np.int64)
+        return Reliability(filed, zero, zero.copy())
+    order = np.lexsort((decisions.time, decisions.target))
+    d_target, d_time = decisions.target[order], decisions.time[order]
+    d_violation = decisions.violation[order]
+    slot = np.searchsorted(d_target * 1e11 + d_time, reports.target * 1e11 + reports.time)
+    slot = np.minimum(slot, len(d_target) - 1)
+    judged = (d_target[slot] == reports.target) & (d_time[slot] >= reports.time)
+    upheld = np.bincount(reports.reporter, weights=judged & d_violation[slot], minlength=n)
+    unfounded = np.bincount(reports.reporter, weights=judged & ~d_violation[slot], minlength=n)
+    return Reliability(filed, upheld.astype(np.int64), unfounded.astype(np.int64))
+
+
+def reporter_features(
+    data: Data, waves: Waves, wave_score: FloatArray, groups: Groups, record: Reliability
+) -> FloatArray:
+    n = len(data.accounts)
+    reporter = data.reports.reporter
+    member = waves.report_wave >= 0
+    score_of_report = np.where(member, wave_score[np.maximum(waves.report_wave, 0)], 0.0)
+    max_score = np.zeros(n)
+    np.maximum.at(max_score, reporter, score_of_report)
+    pairs = np.unique(reporter[member] * max(len(waves), 1) + waves.report_wave[member])
+    who, which = pairs // max(len(waves), 1), pairs % max(len(waves), 1)
+    wave_count = np.bincount(who, minlength=n)
+    mean_score = np.divide(
+        np.bincount(who, weights=wave_score[which], minlength=n),
+        wave_count,
+        out=np.zeros(n),
+        where=wave_count > 0,
+    )
+    flagged_waves = np.bincount(who, weights=(wave_score[which] >= FLAG).astype(float), minlength=n)
+    flagged_reports = np.bincount(
+        reporter, weights=(score_of_report >= FLAG).astype(float), minlength=n
+    )
+    filed = np.maximum(record.reports, 1)
+    in_group = groups.account_group >= 0
+    cohesion = np.where(
+        in_group, groups.cohesion[np.maximum(groups.account_group, 0)] if len(groups) else 0.0, 0.0
+    )
+    unfounded = (record.unfounded + 1.0) / (record.upheld + record.unfounded + 2.0)
+    return np.column_stack(
+        [
+            max_score,
+            mean_score,
+            np.log1p(flagged_waves),
+            flagged_reports / filed,
+            in_group.astype(float),
+            cohesion,
+            unfounded,
+        ]
+    )
+
+
+def target_risk(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
+    """Score-weighted share of each account's recent reports that came in orchestrated
+    waves (see the module docstring)."""
+    reports = data.reports
+    n = len(data.accounts)
+    member = waves.report_wave >= 0
+    recent = data.now - reports.time <= TARGET_LOOKBACK_S
+    weight = np.where(member, 1.0, SCATTERED_WEIGHT) * recent
+    orchestrated = np.where(member, wave_score[np.maximum(waves.report_wave, 0)], 0.0)
+    total = np.bincount(reports.target, weights=weight, minlength=n)
+    campaign = np.bincount(reports.target, weights=weight * orchestrated, minlength=n)
+    result: FloatArray = np.divide(campaign, total, out=np.zeros(n), where=total > 0)
+    return result
+
+
+def load_models() -> tuple[LogisticModel, LogisticModel]:
+    return LogisticModel.load(WAVE_MODEL), LogisticModel.load(REPORTER_MODEL)
