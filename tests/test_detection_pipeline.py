@@ -1,0 +1,162 @@
+"""The whole pipeline: groups and model units, API shapes, and quality floors on two
+simulated families (a regression in detection fails CI)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from app.datasets import read_entities, read_truth
+from app.detection.data import build_data
+from app.detection.groups import find_groups
+from app.detection.model import LogisticModel, fit_model
+from app.detection.pipeline import analyze
+from app.detection.shapes import shape
+from app.detection.waves import find_waves
+from app.evaluate import evaluate
+from app.simulate import SCENARIOS, generate
+from app.simulate.output import write_world
+
+T0 = 1_500_000_000
+DAY = 86_400
+
+
+def test_a_crew_striking_three_targets_is_one_lockstep_group() -> None:
+    crew = [f"crew{i}" for i in range(6)]
+    reports = []
+    for v, victim in enumerate(("v1", "v2", "v3")):
+        for i, member in enumerate(crew):
+            reports.append(
+                {
+                    "event_id": f"{victim}-{i}",
+                    "reporter_id": member,
+                    "target_id": victim,
+                    "reason": "hate",
+                    "created_at": T0 + v * 3 * DAY + i * 60,
+                }
+            )
+        for i in range(8):  # different strangers join each wave
+            reports.append(
+                {
+                    "event_id": f"{victim}-s{i}",
+                    "reporter_id": f"stranger{v}-{i}",
+                    "target_id": victim,
+                    "reason": "spam",
+                    "created_at": T0 + v * 3 * DAY + i * 45,
+                }
+            )
+    data = build_data(reports=reports)
+    waves = find_waves(data.reports, len(data.accounts), data.now)
+    assert len(waves) == 3
+    groups = find_groups(data.reports.reporter, waves.report_wave, waves, len(data.accounts))
+    assert len(groups) == 1
+    assert sorted(data.accounts.ids[m] for m in groups.members[0]) == crew
+    assert groups.cohesion[0] == 1.0
+
+
+def test_model_fit_orders_probabilities_and_survives_a_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.5, size=400) > 0).astype(float)
+    model = fit_model(("a", "b", "c"), x[:300], y[:300], x[300:], y[300:])
+    p = model.probability(x)
+    assert p[x[:, 0] > 1.5].mean() > 0.9 > 0.1 > p[x[:, 0] < -1.5].mean()
+    assert model.weights[0] > model.weights[1] > abs(model.weights[2])
+    model.save(tmp_path / "m.json")
+    assert np.allclose(LogisticModel.load(tmp_path / "m.json").probability(x), p)
+
+
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    folder = tmp_path_factory.mktemp("baseline")
+    write_world(generate(SCENARIOS["baseline"], seed=401, scale=1.0), folder)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "analyze", str(folder), "--out", str(folder / "out.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return folder, orjson.loads((folder / "out.json").read_bytes())
+
+
+def test_analyze_writes_the_api_shapes(baseline_run: tuple[Path, dict[str, object]]) -> None:
+    _, document = baseline_run
+    waves, groups, accounts = document["waves"], document["groups"], document["accounts"]  # type: ignore[index]
+    assert waves and groups and accounts
+    wave = waves[0]
+    assert {
+        "wave_id",
+        "target_id",
+        "start",
+        "end",
+        "report_count",
+        "reporter_count",
+        "score",
+        "label",
+        "status",
+        "signals",
+        "orchestrators",
+        "group_ids",
+        "top_reasons",
+    } <= set(wave)
+    assert all((w["label"] == "orchestrated") == (w["score"] >= 0.5) for w in waves)
+    assert all(0 <= w["score"] <= 1 and w["start"].endswith("Z") for w in waves)
+    assert len({w["wave_id"] for w in waves}) == len(waves)
+    group = groups[0]
+    assert {
+        "group_id",
+        "size",
+        "members",
+        "cohesion",
+        "wave_ids",
+        "target_ids",
+        "tier_counts",
+    } <= set(group)
+    assert group["size"] == len(group["members"]) >= 3
+    account = accounts[0]
+    assert {
+        "account_id",
+        "tier",
+        "tier_label",
+        "tier_confidence",
+        "reporter_risk",
+        "target_risk",
+        "group_ids",
+        "reliability",
+        "recreated_from",
+        "explanations",
+        "updated_at",
+    } <= set(account)
+    assert set(account["reliability"]) == {"reports", "upheld", "unfounded", "score"}
+
+
+@pytest.mark.parametrize("family", ["baseline", "camouflage"])
+def test_quality_floors(
+    family: str, baseline_run: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    if family == "baseline":
+        folder, document = baseline_run
+    else:
+        folder = tmp_path
+        write_world(generate(SCENARIOS[family], seed=402, scale=1.0), folder)
+        data = build_data(
+            **{
+                k: list(read_entities(folder, k))
+                for k in ("accounts", "edges", "posts", "reports", "decisions")
+            }
+        )
+        document = shape(analyze(data))
+    metrics = evaluate(folder, read_truth(folder), document)
+    assert metrics["orchestrated_wave_recall"] >= 0.93
+    assert metrics["organic_false_alarm_rate"] <= 0.04
+    assert metrics["wave_precision"] >= 0.93
+    assert metrics["wrongful_suspension_rate"] <= 0.05
+    assert metrics["shielded_violator_rate"] <= 0.04
+    assert metrics["reporter_roc_auc"] >= 0.96
+    assert metrics["reporter_calibration_error"] <= 0.07
