@@ -13,13 +13,14 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__
-from app.api import ingest, keys, operations
+from app.api import analysis, ingest, keys, operations, results
 from app.api.metrics import MetricsMiddleware
 from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
+from app.services.analysis import AnalysisRunner
 from app.services.keys import ensure_bootstrap_key
 
 log = logging.getLogger("mrd")
@@ -69,11 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auth_disabled:
             log.warning("MRD_AUTH_DISABLED=1: every request is admitted without a key.")
+        app.state.runner = None
         if schema_is_current(app.state.db, app.state.head_revision):
             announce_bootstrap_key(settings, app.state.db)
+            app.state.runner = AnalysisRunner(app.state.db, settings.analysis_interval_s)
+            app.state.runner.start()
         else:
             log.error("The database schema is not at the newest migration: run `mrd migrate`.")
         yield
+        if app.state.runner is not None:
+            app.state.runner.stop()
         app.state.db.dispose()
 
     app = FastAPI(
@@ -89,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware)
     app.include_router(ingest.router)
+    app.include_router(analysis.router)
+    app.include_router(results.router)
     app.include_router(keys.router)
     app.include_router(operations.router)
 
@@ -101,6 +109,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 routes=app.routes,
                 tags=[
                     {"name": "ingest", "description": "Send report events and context."},
+                    {
+                        "name": "analysis",
+                        "description": "Run the detector; analyse without storing.",
+                    },
+                    {"name": "results", "description": "Waves, groups, account risk, enforcement."},
                     {"name": "keys", "description": "Manage API keys (scope admin)."},
                     {"name": "operations", "description": "Health, readiness, metrics."},
                 ],

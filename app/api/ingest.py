@@ -73,12 +73,16 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_envelope(body: bytes, kind: EntityKind) -> list[Any]:
-    """The item list of ``{"<kind>": [...]}``, or a problem saying what is wrong."""
+def parse_json(body: bytes) -> Any:
     try:
-        document = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Problem(400, f"The body is not valid JSON: {exc}", "malformed-json") from None
+
+
+def parse_envelope(body: bytes, kind: EntityKind) -> list[Any]:
+    """The item list of ``{"<kind>": [...]}``, or a problem saying what is wrong."""
+    document = parse_json(body)
     items = document.get(kind.name) if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise Problem(

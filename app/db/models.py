@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -223,3 +224,57 @@ class AnalysisRun(Base):
     heartbeat_at: Mapped[datetime | None]
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class AnalysisWave(Base):
+    """A wave found by one analysis run; the API shows the newest succeeded run's."""
+
+    __tablename__ = "analysis_waves"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    wave_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_analysis_waves_run_target", "run_id", "target_id"),
+        Index("ix_analysis_waves_run_start", "run_id", "start"),
+    )
+
+
+class AnalysisGroup(Base):
+    __tablename__ = "analysis_groups"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    size: Mapped[int]
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AnalysisAccount(Base):
+    """An account's risk as of one analysis run."""
+
+    __tablename__ = "analysis_accounts"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    reporter_risk: Mapped[float] = mapped_column(Float)
+    target_risk: Mapped[float] = mapped_column(Float)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_analysis_accounts_run_target_risk", "run_id", "target_risk"),)
+
+
+class Lease(Base):
+    """A named lease that one process holds at a time (the analysis runner's)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]

@@ -1,0 +1,180 @@
+"""Analysis endpoints: queue and follow runs; analyse a body without storing it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import IngestKey, ReadKey, SessionDep
+from app.api.ingest import EXAMPLES, parse_json, read_limited_body
+from app.api.problems import Problem, problem_responses
+from app.db import results_repository as results
+from app.db.models import AnalysisRun
+from app.detection.data import build_data
+from app.detection.pipeline import analyze
+from app.detection.shapes import shape
+from app.entities import ENTITY_KINDS, validate_batch
+from app.services.analysis import queue_run
+
+router = APIRouter(prefix="/v1", tags=["analysis"])
+MAX_STATELESS_REPORTS = 200_000
+
+
+class Run(BaseModel):
+    run_id: str = Field(examples=["5b0e4a4c-8a7e-4a52-9a51-0d8f6c1f2a11"])
+    status: Literal["queued", "running", "succeeded", "failed"]
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stats: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+
+    @classmethod
+    def of(cls, run: AnalysisRun) -> Run:
+        return cls.model_validate(run, from_attributes=True)
+
+
+RUN_EXAMPLE = {
+    "run_id": "5b0e4a4c-8a7e-4a52-9a51-0d8f6c1f2a11",
+    "status": "succeeded",
+    "created_at": "2026-11-21T09:00:00Z",
+    "started_at": "2026-11-21T09:00:01Z",
+    "finished_at": "2026-11-21T09:00:04Z",
+    "stats": {"reports": 100156, "waves": 171, "orchestrated_waves": 60, "groups": 10},
+    "error": None,
+}
+
+
+@router.post(
+    "/analysis/runs",
+    status_code=202,
+    summary="Start an analysis run",
+    description="Queues a full analysis of everything stored. One process runs it (exactly one "
+    "runner at a time across replicas); follow it with `GET /v1/analysis/runs/{run_id}`. The "
+    "service also runs one by itself every `MRD_ANALYSIS_INTERVAL_S` seconds when new data "
+    "arrived.",
+    response_model=Run,
+    responses={
+        202: {"content": {"application/json": {"example": RUN_EXAMPLE | {"status": "queued"}}}},
+        **problem_responses(401, 403),
+    },
+)
+def start_run(request: Request, _key: IngestKey) -> Run:
+    run = queue_run(request.app.state.db)
+    runner = getattr(request.app.state, "runner", None)
+    if runner is not None:
+        runner.wake()
+    return Run.of(run)
+
+
+@router.get(
+    "/analysis/runs/latest",
+    summary="The newest analysis run",
+    description="The most recently created run, whatever its status.",
+    response_model=Run,
+    responses={
+        200: {"content": {"application/json": {"example": RUN_EXAMPLE}}},
+        **problem_responses(401, 403, 404),
+    },
+)
+def latest_run(session: SessionDep, _key: ReadKey) -> Run:
+    run = results.latest_run(session)
+    if run is None:
+        raise Problem(404, "No analysis has run yet.", "not-found")
+    return Run.of(run)
+
+
+@router.get(
+    "/analysis/runs/{run_id}",
+    summary="One analysis run",
+    description="Status (`queued`, `running`, `succeeded`, `failed`), times and statistics.",
+    response_model=Run,
+    responses={
+        200: {"content": {"application/json": {"example": RUN_EXAMPLE}}},
+        **problem_responses(401, 403, 404),
+    },
+)
+def get_run(run_id: Annotated[str, Path(max_length=36)], session: SessionDep, _key: ReadKey) -> Run:
+    run = results.get_run(session, run_id)
+    if run is None:
+        raise Problem(404, f"No analysis run {run_id}.", "not-found")
+    return Run.of(run)
+
+
+@router.post(
+    "/analyze",
+    summary="Analyse data without storing it",
+    description="Runs the same pipeline on the entities in the body (`reports`, `accounts`, "
+    "`edges`, `posts`, `decisions`; up to 200,000 reports) and answers `{waves, groups, "
+    "accounts}`. Nothing is stored. Invalid items make the whole request 422, with each "
+    "item's errors.",
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": {"waves": [], "groups": [], "accounts": []}}
+            }
+        },
+        **problem_responses(400, 401, 403, 413, 415, 422),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": EXAMPLES}},
+        }
+    },
+)
+async def analyze_body(request: Request, _key: ReadKey) -> dict[str, Any]:
+    body = await read_limited_body(request, request.app.state.settings.max_body_bytes)
+    tolerance = request.app.state.settings.future_tolerance_s
+
+    def work() -> dict[str, Any]:
+        document = parse_json(body)
+        if not isinstance(document, dict):
+            raise Problem(
+                422, "The body must be an object of entity lists.", "validation-error", errors=[]
+            )
+        entities: dict[str, list[dict[str, Any]]] = {}
+        errors: list[dict[str, Any]] = []
+        now = datetime.now(UTC)
+        for name, kind in ENTITY_KINDS.items():
+            raw = document.get(name) or []
+            if not isinstance(raw, list):
+                errors.append({"loc": ["body", name], "msg": "must be a list"})
+                continue
+            if name == "reports" and len(raw) > MAX_STATELESS_REPORTS:
+                raise Problem(
+                    413, f"At most {MAX_STATELESS_REPORTS} reports per request.", "too-many-items"
+                )
+            batch = validate_batch(kind, raw, now, tolerance)
+            errors += [
+                {"loc": ["body", name, r["index"], *e["loc"]], "msg": e["msg"]}
+                for r in batch.rejected
+                for e in r["errors"]
+            ]
+            entities[name] = batch.items
+        if errors:
+            raise Problem(
+                422,
+                f"{len(errors)} problems in the entities.",
+                "validation-error",
+                errors=errors[:1000],
+            )
+        data = build_data(
+            accounts=entities["accounts"],
+            edges=entities["edges"],
+            posts=entities["posts"],
+            reports=entities["reports"],
+            decisions=entities["decisions"],
+        )
+        result = shape(analyze(data))
+        return {
+            "waves": result["waves"],
+            "groups": result["groups"],
+            "accounts": result["accounts"],
+        }
+
+    return await run_in_threadpool(work)

@@ -1,0 +1,369 @@
+"""Result endpoints (scope ``read``): waves, groups, account risk, targets, enforcement.
+
+Every answer comes from the newest analysis run that succeeded.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from app.api.deps import ReadKey, SessionDep
+from app.api.problems import Problem, problem_responses
+from app.db import results_repository as results
+from app.db.models import Account, Report
+from app.detection.scores import FLAG
+
+router = APIRouter(prefix="/v1", tags=["results"])
+
+WAVE_EXAMPLE: dict[str, Any] = {
+    "wave_id": "wave_1f3a9c0d11b7e4a5",
+    "target_id": "analyst-iraq-01",
+    "start": "2017-07-29T10:05:00Z",
+    "end": "2017-07-29T11:40:00Z",
+    "report_count": 412,
+    "reporter_count": 405,
+    "score": 0.97,
+    "label": "orchestrated",
+    "status": "closed",
+    "signals": {"directed_share": 0.86, "exposure_share": 0.01, "duplicate_text_share": 0.78},
+    "explanations": ["86% of reporters follow an account that named the target just before"],
+    "orchestrators": [],
+    "group_ids": ["grp_0c2e51d1a09b7734"],
+    "top_reasons": {"terrorism": 371, "hate": 22},
+}
+RISK_EXAMPLE: dict[str, Any] = {
+    "account_id": "acct-4410",
+    "tier": None,
+    "tier_label": None,
+    "tier_confidence": 0.0,
+    "reporter_risk": 0.94,
+    "target_risk": 0.0,
+    "group_ids": ["grp_0c2e51d1a09b7734"],
+    "reliability": {"reports": 14, "upheld": 0, "unfounded": 5, "score": 0.14},
+    "recreated_from": None,
+    "explanations": ["filed 14 reports", "reports in lockstep with 57 other accounts"],
+    "updated_at": "2017-07-29T12:00:00Z",
+}
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class RiskBatch(BaseModel):
+    account_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        min_length=1, max_length=1000, examples=[["acct-4410", "analyst-iraq-01"]]
+    )
+
+
+class RiskItems(BaseModel):
+    items: list[dict[str, Any]]
+
+
+class EnforcementQuery(BaseModel):
+    target_id: str = Field(min_length=1, max_length=128, examples=["analyst-iraq-01"])
+    content_id: str | None = Field(default=None, max_length=128, examples=[None])
+
+
+class EnforcementAnswer(BaseModel):
+    action: Literal["proceed", "hold_for_review"]
+    target_risk: float
+    wave_id: str | None
+    reasons: list[str]
+
+
+def _encode(position: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        position = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        raise Problem(400, "The cursor is not one this service gave out.", "bad-cursor") from None
+    if not isinstance(position, list) or len(position) != 2:
+        raise Problem(400, "The cursor is not one this service gave out.", "bad-cursor")
+    return position
+
+
+def _current(session: Session) -> str | None:
+    return results.current_run_id(session)
+
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+
+
+@router.get(
+    "/waves",
+    summary="List waves",
+    description="Reporting waves of the latest analysis, newest first. Filter by target, "
+    "label (`orchestrated`/`organic`), status (`active`/`closed`), minimum score and time "
+    "(`since`: waves ending after it, `until`: waves starting before it). Empty until the "
+    "first analysis run has finished.",
+    response_model=Page,
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": {"items": [WAVE_EXAMPLE], "next_cursor": None}}
+            }
+        },
+        **problem_responses(400, 401, 403, 422),
+    },
+)
+def list_waves(
+    session: SessionDep,
+    _key: ReadKey,
+    target_id: Annotated[str | None, Query(max_length=128)] = None,
+    label: Literal["orchestrated", "organic"] | None = None,
+    status: Literal["active", "closed"] | None = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page:
+    run_id = _current(session)
+    if run_id is None:
+        return Page(items=[], next_cursor=None)
+    after = None
+    if cursor:
+        start, wave_id = _decode(cursor)
+        after = (datetime.fromisoformat(str(start).replace("Z", "+00:00")), str(wave_id))
+    rows = results.waves_page(
+        session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
+    )
+    items = [{k: v for k, v in row.items() if k != "reporters"} for row in rows[:limit]]
+    more = len(rows) > limit
+    return Page(
+        items=items,
+        next_cursor=_encode([items[-1]["start"], items[-1]["wave_id"]]) if more else None,
+    )
+
+
+@router.get(
+    "/waves/{wave_id}",
+    summary="One wave, with its reporters",
+    description="The wave and every reporter in it with their `reporter_risk`.",
+    response_model=dict[str, Any],
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": WAVE_EXAMPLE
+                    | {"reporters": [{"account_id": "acct-4410", "reporter_risk": 0.94}]}
+                }
+            }
+        },
+        **problem_responses(401, 403, 404),
+    },
+)
+def get_wave(
+    wave_id: Annotated[str, Path(max_length=64)], session: SessionDep, _key: ReadKey
+) -> dict[str, Any]:
+    run_id = _current(session)
+    found = results.wave(session, run_id, wave_id) if run_id else None
+    if found is None:
+        raise Problem(404, f"No wave {wave_id} in the latest analysis.", "not-found")
+    return found
+
+
+@router.get(
+    "/groups",
+    summary="List lockstep groups",
+    description="Groups of accounts that report the same targets together again and again, "
+    "largest first.",
+    response_model=Page,
+    responses=problem_responses(400, 401, 403, 422),
+)
+def list_groups(
+    session: SessionDep,
+    _key: ReadKey,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page:
+    run_id = _current(session)
+    if run_id is None:
+        return Page(items=[], next_cursor=None)
+    after = None
+    if cursor:
+        size, group_id = _decode(cursor)
+        after = (int(size), str(group_id))
+    rows = results.groups_page(session, run_id, limit + 1, after)
+    items = rows[:limit]
+    more = len(rows) > limit
+    return Page(
+        items=items,
+        next_cursor=_encode([items[-1]["size"], items[-1]["group_id"]]) if more else None,
+    )
+
+
+@router.get(
+    "/groups/{group_id}",
+    summary="One lockstep group",
+    description="Members, cohesion, the waves and targets the group struck.",
+    response_model=dict[str, Any],
+    responses=problem_responses(401, 403, 404),
+)
+def get_group(
+    group_id: Annotated[str, Path(max_length=64)], session: SessionDep, _key: ReadKey
+) -> dict[str, Any]:
+    run_id = _current(session)
+    found = results.group(session, run_id, group_id) if run_id else None
+    if found is None:
+        raise Problem(404, f"No group {group_id} in the latest analysis.", "not-found")
+    return found
+
+
+def _unscored(account_id: str) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "tier": None,
+        "tier_label": None,
+        "tier_confidence": 0.0,
+        "reporter_risk": 0.0,
+        "target_risk": 0.0,
+        "group_ids": [],
+        "reliability": {"reports": 0, "upheld": 0, "unfounded": 0, "score": 0.5},
+        "recreated_from": None,
+        "explanations": ["not in the latest analysis"],
+        "updated_at": None,
+    }
+
+
+def _seen(session: Session, account_id: str) -> bool:
+    account = exists().where(Account.account_id == account_id)
+    reported = exists().where(or_(Report.reporter_id == account_id, Report.target_id == account_id))
+    return bool(session.scalar(select(account | reported)))
+
+
+@router.get(
+    "/accounts/{account_id}/risk",
+    summary="An account's risk",
+    description="Tier, reporter risk (takes part in orchestrated reporting), target risk (is "
+    "being hit by it), lockstep groups, reliability and re-creation link. 404 if the account "
+    "was never seen in any ingested data.",
+    response_model=dict[str, Any],
+    responses={
+        200: {"content": {"application/json": {"example": RISK_EXAMPLE}}},
+        **problem_responses(401, 403, 404),
+    },
+)
+def account_risk(
+    account_id: Annotated[str, Path(max_length=128)], session: SessionDep, _key: ReadKey
+) -> dict[str, Any]:
+    run_id = _current(session)
+    found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
+    if found is not None:
+        return found
+    if _seen(session, account_id):
+        return _unscored(account_id)
+    raise Problem(404, f"Account {account_id} was never seen.", "not-found")
+
+
+@router.post(
+    "/accounts/risk",
+    summary="Risk of many accounts",
+    description="Up to 1,000 account ids; unknown ids come back with a null tier and zero risks.",
+    response_model=RiskItems,
+    responses={
+        200: {"content": {"application/json": {"example": {"items": [RISK_EXAMPLE]}}}},
+        **problem_responses(401, 403, 422),
+    },
+)
+def account_risk_batch(body: RiskBatch, session: SessionDep, _key: ReadKey) -> RiskItems:
+    run_id = _current(session)
+    found = results.account_risks(session, run_id, body.account_ids) if run_id else {}
+    return RiskItems(items=[found.get(a) or _unscored(a) for a in body.account_ids])
+
+
+@router.get(
+    "/targets",
+    summary="Accounts under orchestrated attack",
+    description="Accounts with the highest `target_risk`: who is being brigaded.",
+    response_model=Page,
+    responses=problem_responses(400, 401, 403, 422),
+)
+def list_targets(
+    session: SessionDep,
+    _key: ReadKey,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page:
+    run_id = _current(session)
+    if run_id is None:
+        return Page(items=[], next_cursor=None)
+    after = None
+    if cursor:
+        risk, account_id = _decode(cursor)
+        after = (float(risk), str(account_id))
+    rows = results.targets_page(session, run_id, limit + 1, after)
+    items = rows[:limit]
+    more = len(rows) > limit
+    return Page(
+        items=items,
+        next_cursor=_encode([items[-1]["target_risk"], items[-1]["account_id"]]) if more else None,
+    )
+
+
+@router.post(
+    "/enforcement/check",
+    summary="Proceed or hold before suspending",
+    description="What an automated suspension pipeline asks before acting on a mass-reported "
+    "account: `hold_for_review` when its recent reports are dominated by orchestrated waves "
+    "(`target_risk` >= 0.5), `proceed` otherwise, with the reasons.",
+    response_model=EnforcementAnswer,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "action": "hold_for_review",
+                        "target_risk": 0.93,
+                        "wave_id": "wave_1f3a9c0d11b7e4a5",
+                        "reasons": ["93% of recent reports against it came in orchestrated waves"],
+                    }
+                }
+            }
+        },
+        **problem_responses(401, 403, 422),
+    },
+)
+def enforcement_check(
+    body: EnforcementQuery, session: SessionDep, _key: ReadKey
+) -> EnforcementAnswer:
+    run_id = _current(session)
+    risk = (
+        results.account_risks(session, run_id, [body.target_id]).get(body.target_id)
+        if run_id
+        else None
+    )
+    wave = results.latest_wave_of(session, run_id, body.target_id) if run_id else None
+    target_risk = float(risk["target_risk"]) if risk else 0.0
+    hold = target_risk >= FLAG
+    reasons = []
+    if wave is not None:
+        counts = f"{wave['report_count']} reports, score {wave['score']:.2f}"
+        reasons.append(f"latest wave {wave['wave_id']}: {counts}")
+        reasons += wave.get("explanations", []) if hold else []
+    reasons.append(
+        f"{target_risk:.0%} of recent reports against it came in orchestrated waves"
+        if risk
+        else "no analysis covers this account yet"
+    )
+    return EnforcementAnswer(
+        action="hold_for_review" if hold else "proceed",
+        target_risk=target_risk,
+        wave_id=wave["wave_id"] if wave else None,
+        reasons=reasons,
+    )

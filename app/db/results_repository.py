@@ -1,0 +1,238 @@
+"""Queries on analysis runs, their results and the runner's lease.
+
+A run writes its waves, groups and account risks under its own ``run_id`` and then
+marks itself succeeded, in one transaction: readers, who always read the newest
+succeeded run, see either all of a run's results or none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, desc, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.db.models import AnalysisAccount, AnalysisGroup, AnalysisRun, AnalysisWave, Lease
+
+SUCCEEDED = "succeeded"
+
+
+def create_run(session: Session, run_id: str, now: datetime) -> AnalysisRun:
+    run = AnalysisRun(run_id=run_id, status="queued", created_at=now, stats={})
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: str) -> AnalysisRun | None:
+    return session.get(AnalysisRun, run_id)
+
+
+def latest_run(session: Session) -> AnalysisRun | None:
+    query = select(AnalysisRun).order_by(desc(AnalysisRun.created_at), desc(AnalysisRun.run_id))
+    return session.scalars(query.limit(1)).first()
+
+
+def current_run_id(session: Session) -> str | None:
+    """The newest run that succeeded: the one whose results the API shows."""
+    query = (
+        select(AnalysisRun.run_id)
+        .where(AnalysisRun.status == SUCCEEDED)
+        .order_by(desc(AnalysisRun.finished_at), desc(AnalysisRun.run_id))
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def mark(conn: Connection, run_id: str, **values: Any) -> None:
+    conn.execute(update(AnalysisRun).where(AnalysisRun.run_id == run_id).values(**values))
+
+
+def store_results(conn: Connection, run_id: str, document: dict[str, Any]) -> None:
+    """Insert a run's results (called inside the transaction that marks it succeeded)."""
+    waves = [
+        {
+            "run_id": run_id,
+            "wave_id": w["wave_id"],
+            "target_id": w["target_id"],
+            "start": _time(w["start"]),
+            "end": _time(w["end"]),
+            "score": w["score"],
+            "label": w["label"],
+            "status": w["status"],
+            "document": w,
+        }
+        for w in document["waves"]
+    ]
+    groups = [
+        {"run_id": run_id, "group_id": g["group_id"], "size": g["size"], "document": g}
+        for g in document["groups"]
+    ]
+    accounts = [
+        {
+            "run_id": run_id,
+            "account_id": a["account_id"],
+            "reporter_risk": a["reporter_risk"],
+            "target_risk": a["target_risk"],
+            "document": a,
+        }
+        for a in document["accounts"]
+    ]
+    for model, rows in (
+        (AnalysisWave, waves),
+        (AnalysisGroup, groups),
+        (AnalysisAccount, accounts),
+    ):
+        for start in range(0, len(rows), 5_000):
+            conn.execute(insert(model), rows[start : start + 5_000])
+
+
+def drop_results_except(conn: Connection, keep: Sequence[str]) -> None:
+    for model in (AnalysisWave, AnalysisGroup, AnalysisAccount):
+        conn.execute(delete(model).where(model.run_id.not_in(list(keep))))
+
+
+def previous_succeeded(conn: Connection, limit: int) -> list[str]:
+    query = (
+        select(AnalysisRun.run_id)
+        .where(AnalysisRun.status == SUCCEEDED)
+        .order_by(desc(AnalysisRun.finished_at))
+        .limit(limit)
+    )
+    return list(conn.scalars(query))
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# ----------------------------------------------------------------- reading
+def waves_page(
+    session: Session,
+    run_id: str,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    target_id: str | None = None,
+    label: str | None = None,
+    status: str | None = None,
+    min_score: float | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Waves of a run, newest first, after the cursor position ``after``."""
+    query = select(AnalysisWave.document).where(AnalysisWave.run_id == run_id)
+    if target_id is not None:
+        query = query.where(AnalysisWave.target_id == target_id)
+    if label is not None:
+        query = query.where(AnalysisWave.label == label)
+    if status is not None:
+        query = query.where(AnalysisWave.status == status)
+    if min_score is not None:
+        query = query.where(AnalysisWave.score >= min_score)
+    if since is not None:
+        query = query.where(AnalysisWave.end >= since)
+    if until is not None:
+        query = query.where(AnalysisWave.start <= until)
+    if after is not None:
+        start, wave_id = after
+        query = query.where(
+            or_(
+                AnalysisWave.start < start,
+                and_(AnalysisWave.start == start, AnalysisWave.wave_id > wave_id),
+            )
+        )
+    query = query.order_by(desc(AnalysisWave.start), AnalysisWave.wave_id).limit(limit)
+    return [dict(d) for d in session.scalars(query)]
+
+
+def wave(session: Session, run_id: str, wave_id: str) -> dict[str, Any] | None:
+    row = session.get(AnalysisWave, (run_id, wave_id))
+    return dict(row.document) if row else None
+
+
+def latest_wave_of(session: Session, run_id: str, target_id: str) -> dict[str, Any] | None:
+    query = (
+        select(AnalysisWave.document)
+        .where(AnalysisWave.run_id == run_id, AnalysisWave.target_id == target_id)
+        .order_by(desc(AnalysisWave.score >= 0.5), desc(AnalysisWave.end))
+        .limit(1)
+    )
+    found = session.scalars(query).first()
+    return dict(found) if found else None
+
+
+def groups_page(
+    session: Session, run_id: str, limit: int, after: tuple[int, str] | None
+) -> list[dict[str, Any]]:
+    query = select(AnalysisGroup.document).where(AnalysisGroup.run_id == run_id)
+    if after is not None:
+        size, group_id = after
+        query = query.where(
+            or_(
+                AnalysisGroup.size < size,
+                and_(AnalysisGroup.size == size, AnalysisGroup.group_id > group_id),
+            )
+        )
+    query = query.order_by(desc(AnalysisGroup.size), AnalysisGroup.group_id).limit(limit)
+    return [dict(d) for d in session.scalars(query)]
+
+
+def group(session: Session, run_id: str, group_id: str) -> dict[str, Any] | None:
+    row = session.get(AnalysisGroup, (run_id, group_id))
+    return dict(row.document) if row else None
+
+
+def account_risks(
+    session: Session, run_id: str, account_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
+        AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(list(account_ids))
+    )
+    return {account_id: dict(document) for account_id, document in session.execute(query)}
+
+
+def targets_page(
+    session: Session, run_id: str, limit: int, after: tuple[float, str] | None
+) -> list[dict[str, Any]]:
+    query = select(AnalysisAccount.document).where(
+        AnalysisAccount.run_id == run_id, AnalysisAccount.target_risk > 0
+    )
+    if after is not None:
+        risk, account_id = after
+        query = query.where(
+            or_(
+                AnalysisAccount.target_risk < risk,
+                and_(AnalysisAccount.target_risk == risk, AnalysisAccount.account_id > account_id),
+            )
+        )
+    query = query.order_by(desc(AnalysisAccount.target_risk), AnalysisAccount.account_id).limit(
+        limit
+    )
+    return [dict(d) for d in session.scalars(query)]
+
+
+# ------------------------------------------------------------------- lease
+def take_lease(conn: Connection, name: str, holder: str, ttl: timedelta) -> bool:
+    """Take or renew the lease ``name`` for ``holder``; False if someone else holds it."""
+    now = datetime.now(UTC)
+    dialect_insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(Lease).values(name=name, holder=holder, expires_at=now + ttl)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"holder": holder, "expires_at": now + ttl},
+        where=or_(Lease.holder == holder, Lease.expires_at < now),
+    )
+    conn.execute(stmt)
+    held = conn.execute(select(Lease.holder).where(Lease.name == name)).scalar_one()
+    return bool(held == holder)
+
+
+def release_lease(conn: Connection, name: str, holder: str) -> None:
+    conn.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+
+
+def count_rows(session: Session, model: type) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)

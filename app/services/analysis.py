@@ -1,0 +1,233 @@
+"""Analysis runs: load everything stored, run the detection pipeline, store the results.
+
+Runs queue in the database. Every service process has a runner thread; whichever
+takes the database lease ``analysis`` claims the oldest queued run, so exactly one
+process analyses at a time however many replicas share the database. The runner
+also queues a run by itself every ``MRD_ANALYSIS_INTERVAL_S`` when new data arrived.
+A run that was running when its process died (no heartbeat for ``LEASE_TTL``) is
+marked failed, and its results, never committed, are simply absent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from app.db import results_repository as results
+from app.db.engine import Database
+from app.db.models import (
+    Account,
+    AnalysisRun,
+    Decision,
+    Edge,
+    Post,
+    PostHashtag,
+    PostMention,
+    Report,
+)
+from app.detection.data import Data, build_data
+from app.detection.pipeline import analyze
+from app.detection.shapes import shape
+
+log = logging.getLogger("mrd.analysis")
+LEASE = "analysis"
+LEASE_TTL = timedelta(minutes=2)
+KEEP_RUNS = 2
+
+
+def load_data(db: Database) -> Data:
+    """Every stored entity, as the pipeline's columns."""
+    with db.engine.connect() as conn:
+        mentions: dict[str, list[str]] = {}
+        for post_id, account_id in conn.execute(
+            select(PostMention.post_id, PostMention.account_id)
+        ):
+            mentions.setdefault(post_id, []).append(account_id)
+        hashtags: dict[str, list[str]] = {}
+        for post_id, tag in conn.execute(select(PostHashtag.post_id, PostHashtag.hashtag)):
+            hashtags.setdefault(post_id, []).append(tag)
+        accounts = [dict(r._mapping) for r in conn.execute(select(Account))]
+        edges = [dict(r._mapping) for r in conn.execute(select(Edge))]
+        posts = [
+            dict(r._mapping)
+            | {"mentions": mentions.get(r.post_id), "hashtags": hashtags.get(r.post_id)}
+            for r in conn.execute(select(Post))
+        ]
+        reports = [dict(r._mapping) for r in conn.execute(select(Report).order_by(Report.seq))]
+        decisions = [dict(r._mapping) for r in conn.execute(select(Decision))]
+    return build_data(
+        accounts=accounts, edges=edges, posts=posts, reports=reports, decisions=decisions
+    )
+
+
+def watermark(conn: Connection) -> str:
+    """Changes whenever data is added or changed: compared between runs."""
+    parts = [conn.scalar(select(func.max(Report.seq)))]
+    for model in (Account, Edge, Post, Decision):
+        parts.append(conn.scalar(select(func.max(model.updated_at))))
+        parts.append(conn.scalar(select(func.count()).select_from(model)))
+    return "|".join(str(p) for p in parts)
+
+
+def queue_run(db: Database) -> AnalysisRun:
+    with db.session() as session:
+        run = results.create_run(session, str(uuid.uuid4()), datetime.now(UTC))
+        session.commit()
+        return run
+
+
+class AnalysisRunner:
+    """The background thread of one process that runs queued analyses."""
+
+    def __init__(self, db: Database, interval_s: float) -> None:
+        self.db = db
+        self.interval_s = interval_s
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="mrd-analysis", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        last_scheduled = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.wait(timeout=min(self.interval_s, 5.0))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                if time.monotonic() - last_scheduled >= self.interval_s:
+                    last_scheduled = time.monotonic()
+                    self._schedule_if_new_data()
+                self.run_pending()
+            except Exception:
+                log.exception("analysis runner error")
+
+    def _schedule_if_new_data(self) -> None:
+        with self.db.session() as session:
+            if session.scalar(
+                select(func.count()).where(AnalysisRun.status.in_(("queued", "running")))
+            ):
+                return
+            last = session.get(AnalysisRun, results.current_run_id(session) or "")
+            with self.db.engine.connect() as conn:
+                mark = watermark(conn)
+            changed = last is None or last.stats.get("watermark") != mark
+            if changed and session.scalar(select(func.count()).select_from(Report)):
+                queue_run(self.db)
+
+    def run_pending(self) -> bool:
+        """Run the oldest queued run if this process gets the lease; True if one ran."""
+        held = self.db.run_write(
+            lambda conn: results.take_lease(conn, LEASE, self.holder, LEASE_TTL)
+        )
+        if not held:
+            return False
+        try:
+            self._fail_stale_runs()
+            run_id = self.db.run_write(self._claim)
+            if run_id is None:
+                return False
+            self._run(run_id)
+            return True
+        finally:
+            self.db.run_write(lambda conn: results.release_lease(conn, LEASE, self.holder))
+
+    def _fail_stale_runs(self) -> None:
+        stale = datetime.now(UTC) - LEASE_TTL
+
+        def fail(conn: Connection) -> None:
+            conn.execute(
+                update(AnalysisRun)
+                .where(AnalysisRun.status == "running", AnalysisRun.heartbeat_at < stale)
+                .values(status="failed", finished_at=datetime.now(UTC), error="the runner stopped")
+            )
+
+        self.db.run_write(fail)
+
+    def _claim(self, conn: Connection) -> str | None:
+        oldest = conn.scalar(
+            select(AnalysisRun.run_id)
+            .where(AnalysisRun.status == "queued")
+            .order_by(AnalysisRun.created_at)
+            .limit(1)
+        )
+        if oldest is None:
+            return None
+        now = datetime.now(UTC)
+        results.mark(conn, oldest, status="running", started_at=now, heartbeat_at=now)
+        return str(oldest)
+
+    def _run(self, run_id: str) -> None:
+        beating = threading.Event()
+
+        def beat(conn: Connection) -> None:
+            results.take_lease(conn, LEASE, self.holder, LEASE_TTL)
+            results.mark(conn, run_id, heartbeat_at=datetime.now(UTC))
+
+        def heartbeat() -> None:
+            while not beating.wait(LEASE_TTL.total_seconds() / 4):
+                self.db.run_write(beat)
+
+        pulse = threading.Thread(target=heartbeat, daemon=True)
+        pulse.start()
+        began = time.perf_counter()
+        try:
+            with self.db.engine.connect() as conn:
+                mark = watermark(conn)
+            data = load_data(self.db)
+            loaded = time.perf_counter() - began
+            analysis = analyze(data)
+            document = shape(analysis)
+            stats: dict[str, Any] = {
+                "watermark": mark,
+                "reports": len(data.reports),
+                "accounts": len(data.accounts),
+                "waves": len(document["waves"]),
+                "orchestrated_waves": sum(w["label"] == "orchestrated" for w in document["waves"]),
+                "groups": len(document["groups"]),
+                "seconds": {
+                    "load": round(loaded, 3),
+                    **{k: round(v, 3) for k, v in analysis.timings.items()},
+                },
+            }
+
+            def publish(conn: Connection) -> None:
+                results.store_results(conn, run_id, document)
+                stats["seconds"]["total"] = round(time.perf_counter() - began, 3)
+                results.mark(
+                    conn, run_id, status="succeeded", finished_at=datetime.now(UTC), stats=stats
+                )
+                results.drop_results_except(conn, results.previous_succeeded(conn, KEEP_RUNS))
+
+            self.db.run_write(publish)
+            log.info("analysis run %s succeeded: %s", run_id, stats)
+        except Exception as exc:
+            log.exception("analysis run %s failed", run_id)
+            message = f"{type(exc).__name__}: {exc}"[:2000]
+            self.db.run_write(
+                lambda conn: results.mark(
+                    conn, run_id, status="failed", finished_at=datetime.now(UTC), error=message
+                )
+            )
+        finally:
+            beating.set()
+            pulse.join()
