@@ -1,0 +1,179 @@
+"""Analysis runs and result endpoints over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.db.engine import Database
+from app.services.analysis import AnalysisRunner, queue_run
+from app.simulate import SCENARIOS, generate
+from tests.conftest import LiveServer
+
+WORLD = generate(SCENARIOS["baseline"], seed=601, scale=0.3)
+
+
+def send(client: httpx.Client, kind: str, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 5000):
+        answer = client.post(f"/v1/{kind}", json={kind: rows[start : start + 5000]}).json()
+        assert answer["rejected"] == [], answer["rejected"][:2]
+
+
+def wait_for_run(client: httpx.Client, run_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = client.get(f"/v1/analysis/runs/{run_id}").json()
+        if run["status"] in ("succeeded", "failed"):
+            return dict(run)
+        time.sleep(0.2)
+    raise AssertionError("the run did not finish")
+
+
+@pytest.fixture
+def analysed(client: httpx.Client, db: Database) -> Iterator[httpx.Client]:
+    for kind in ("accounts", "edges", "posts", "reports", "decisions"):
+        send(client, kind, getattr(WORLD, kind))
+    started = client.post("/v1/analysis/runs")
+    assert started.status_code == 202 and started.json()["status"] == "queued"
+    run = wait_for_run(client, started.json()["run_id"])
+    assert run["status"] == "succeeded", run
+    assert run["stats"]["reports"] == len(WORLD.reports)
+    yield client
+
+
+def test_nothing_before_the_first_run(client: httpx.Client) -> None:
+    assert client.get("/v1/waves").json() == {"items": [], "next_cursor": None}
+    assert client.get("/v1/analysis/runs/latest").status_code == 404
+    assert client.get("/v1/analysis/runs/no-such-run").status_code == 404
+    check = client.post("/v1/enforcement/check", json={"target_id": "anyone"}).json()
+    assert check["action"] == "proceed" and check["target_risk"] == 0.0
+    assert client.get("/v1/accounts/never-seen/risk").status_code == 404
+
+
+def test_waves_pages_filters_and_detail(analysed: httpx.Client) -> None:
+    client = analysed
+    every = client.get("/v1/waves", params={"limit": 1000}).json()["items"]
+    assert every and all("reporters" not in w for w in every)
+    seen, cursor = [], None
+    while True:
+        page = client.get(
+            "/v1/waves", params={"limit": 7, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert [w["wave_id"] for w in seen] == [w["wave_id"] for w in every]
+    assert [w["start"] for w in every] == sorted((w["start"] for w in every), reverse=True)
+    flagged = client.get("/v1/waves", params={"label": "orchestrated", "limit": 1000}).json()[
+        "items"
+    ]
+    assert flagged and all(w["score"] >= 0.5 for w in flagged)
+    assert all(
+        w["score"] >= 0.9
+        for w in client.get("/v1/waves", params={"min_score": 0.9}).json()["items"]
+    )
+    target = flagged[0]["target_id"]
+    assert {
+        w["target_id"]
+        for w in client.get("/v1/waves", params={"target_id": target}).json()["items"]
+    } == {target}
+    detail = client.get(f"/v1/waves/{flagged[0]['wave_id']}").json()
+    assert len(detail["reporters"]) == detail["reporter_count"]
+    assert client.get("/v1/waves/wave_nope").status_code == 404
+    assert client.get("/v1/waves", params={"cursor": "garbage!"}).status_code == 400
+
+
+def test_groups_accounts_targets_and_enforcement(analysed: httpx.Client) -> None:
+    client = analysed
+    groups = client.get("/v1/groups").json()["items"]
+    assert groups
+    group = client.get(f"/v1/groups/{groups[0]['group_id']}").json()
+    member = group["members"][0]
+    assert group["group_id"] in client.get(f"/v1/accounts/{member}/risk").json()["group_ids"]
+    supporter = WORLD.truth["orchestrated_reporters"][0]
+    assert client.get(f"/v1/accounts/{supporter}/risk").json()["reporter_risk"] > 0.5
+    batch = client.post(
+        "/v1/accounts/risk", json={"account_ids": [member, "unknown-account"]}
+    ).json()["items"]
+    assert [i["account_id"] for i in batch] == [member, "unknown-account"]
+    assert batch[1]["tier"] is None and batch[1]["reporter_risk"] == 0.0
+    targets = client.get("/v1/targets", params={"limit": 5}).json()["items"]
+    assert [t["target_risk"] for t in targets] == sorted(
+        (t["target_risk"] for t in targets), reverse=True
+    )
+    victim = targets[0]["account_id"]
+    hold = client.post("/v1/enforcement/check", json={"target_id": victim}).json()
+    assert hold["action"] == "hold_for_review" and hold["wave_id"] and hold["reasons"]
+    violators = set(WORLD.truth["violators"])
+    organic_targets = {
+        w["target_id"] for w in WORLD.truth["waves"] if not w["orchestrated"]
+    } & violators
+    victims = {w["target_id"] for w in WORLD.truth["waves"] if w["orchestrated"]}
+    some_violator = sorted(organic_targets - victims)[0]
+    assert (
+        client.post("/v1/enforcement/check", json={"target_id": some_violator}).json()["action"]
+        == "proceed"
+    )
+
+
+def test_stateless_analyze_matches_stored_entities(client: httpx.Client, db: Database) -> None:
+    body = {
+        kind: getattr(WORLD, kind)
+        for kind in ("accounts", "edges", "posts", "reports", "decisions")
+    }
+    answer = client.post("/v1/analyze", json=body)
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    assert any(w["label"] == "orchestrated" for w in document["waves"])
+    assert client.get("/v1/waves").json()["items"] == []  # nothing stored
+    bad = client.post("/v1/analyze", json={"reports": [{"event_id": "x"}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][:3] == ["body", "reports", 0]
+
+
+def test_exactly_one_runner_at_a_time(service: LiveServer, db: Database) -> None:
+    """Two runners (as two processes would have) race for three queued runs: each run is
+    done exactly once, and never two at the same time."""
+    runners = [AnalysisRunner(db, 3600.0), AnalysisRunner(db, 3600.0)]
+    running = 0
+    overlap = []
+    lock = threading.Lock()
+    original = AnalysisRunner._run
+
+    def watched(self: AnalysisRunner, run_id: str) -> None:
+        nonlocal running
+        with lock:
+            running += 1
+            overlap.append(running)
+        try:
+            original(self, run_id)
+        finally:
+            with lock:
+                running -= 1
+
+    for _ in range(3):
+        queue_run(db)
+    AnalysisRunner._run = watched  # type: ignore[method-assign]
+    try:
+        threads = [
+            threading.Thread(target=lambda r=r: [r.run_pending() for _ in range(4)])
+            for r in runners
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        AnalysisRunner._run = original  # type: ignore[method-assign]
+    assert max(overlap) == 1
+    with httpx.Client(
+        base_url=service.url, headers={"X-API-Key": "test-admin-key-0123456789"}
+    ) as http:
+        latest = http.get("/v1/analysis/runs/latest").json()
+    assert latest["status"] == "succeeded"
+    assert len(overlap) == 3
