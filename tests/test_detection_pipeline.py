@@ -29,34 +29,32 @@ DAY = 86_400
 def test_a_crew_striking_three_targets_is_one_lockstep_group() -> None:
     crew = [f"crew{i}" for i in range(6)]
     reports = []
-    for v, victim in enumerate(("v1", "v2", "v3")):
-        for i, member in enumerate(crew):
+
+    def wave(target: str, at: int, reporters: list[str]) -> None:
+        for i, who in enumerate(reporters):
             reports.append(
                 {
-                    "event_id": f"{victim}-{i}",
-                    "reporter_id": member,
-                    "target_id": victim,
+                    "event_id": f"{target}-{who}",
+                    "reporter_id": who,
+                    "target_id": target,
                     "reason": "hate",
-                    "created_at": T0 + v * 3 * DAY + i * 60,
+                    "created_at": at + i * 60,
                 }
             )
-        for i in range(8):  # different strangers join each wave
-            reports.append(
-                {
-                    "event_id": f"{victim}-s{i}",
-                    "reporter_id": f"stranger{v}-{i}",
-                    "target_id": victim,
-                    "reason": "spam",
-                    "created_at": T0 + v * 3 * DAY + i * 45,
-                }
-            )
+
+    for v in range(3):  # the crew, joined by a few different strangers each time
+        wave(f"victim{v}", T0 + v * 3 * DAY, crew + [f"passer{v}-{i}" for i in range(3)])
+    for k in range(6):  # ordinary waves elsewhere, by other people
+        wave(f"violator{k}", T0 + k * DAY + 40_000, [f"user{k}-{i}" for i in range(15)])
+    # Crew members also report on their own: camouflage changes nothing.
+    wave("celebrity", T0 + 20 * DAY, crew[:2] + [f"fan{i}" for i in range(12)])
     data = build_data(reports=reports)
     waves = find_waves(data.reports, len(data.accounts), data.now)
-    assert len(waves) == 3
+    assert len(waves) == 10
     groups = find_groups(data.reports.reporter, waves.report_wave, waves, len(data.accounts))
     assert len(groups) == 1
     assert sorted(data.accounts.ids[m] for m in groups.members[0]) == crew
-    assert groups.cohesion[0] == 1.0
+    assert groups.cohesion[0] == pytest.approx((1 + 1 + 1 + 2 / 6) / 4)
 
 
 def test_model_fit_orders_probabilities_and_survives_a_round_trip(tmp_path: Path) -> None:

@@ -137,6 +137,7 @@ def _wave_explanations(analysis: Analysis, w: int) -> list[str]:
 def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, Any]]:
     data = analysis.data
     record = analysis.reliability
+    record_score = record.score
     received = np.bincount(data.reports.target, minlength=len(data.accounts))
     updated = iso(data.now)
     docs = []
@@ -168,7 +169,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
                     "reports": int(record.reports[a]),
                     "upheld": int(record.upheld[a]),
                     "unfounded": int(record.unfounded[a]),
-                    "score": round(float(record.score[a]), 4),
+                    "score": round(float(record_score[a]), 4),
                 },
                 "recreated_from": None,
                 "explanations": explanations,
