@@ -21,7 +21,7 @@ from app.db.engine import Database
 from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
 from app.services.analysis import AnalysisRunner
-from app.services.keys import ensure_bootstrap_key
+from app.services.keys import KeyCache, ensure_bootstrap_key
 
 log = logging.getLogger("mrd")
 
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
+    app.state.key_cache = KeyCache()
     app.state.head_revision = head_revision(settings.database_url)
 
     install_problem_handlers(app)

@@ -33,6 +33,17 @@ ADMIN_KEY = "test-admin-key-0123456789"
 POSTGRES_URL = os.environ.get("MRD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
+# The tables that hold what clients sent (the others are the service's own: keys,
+# analysis runs and results, the runner's lease).
+CLIENT_TABLES = {
+    "reports",
+    "accounts",
+    "edges",
+    "posts",
+    "post_mentions",
+    "post_hashtags",
+    "decisions",
+}
 # Columns the service stamps itself; they are not part of what a client stored.
 SERVICE_COLUMNS = {"seq", "ingested_at", "updated_at"}
 
@@ -85,7 +96,7 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     state: dict[str, list[tuple[Any, ...]]] = {}
     with db.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
-            if table.name in ("api_keys", "analysis_runs"):
+            if table.name not in CLIENT_TABLES:
                 continue
             columns = [c for c in table.columns if c.name not in SERVICE_COLUMNS]
             rows = conn.execute(select(*columns)).all()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.api.problems import Problem
 from app.config import Settings
-from app.services.keys import Principal, authenticate
+from app.services.keys import KeyCache, Principal
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -48,8 +48,8 @@ def require(scope: str) -> Callable[..., Principal]:
                 "unauthenticated",
                 headers={"WWW-Authenticate": "APIKey"},
             )
-        with request.app.state.db.session() as session:
-            principal = authenticate(session, secret)
+        cache: KeyCache = request.app.state.key_cache
+        principal = cache.authenticate(request.app.state.db.sessions, secret)
         if principal is None:
             raise Problem(
                 401,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
@@ -101,6 +101,7 @@ def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
 )
 def revoke(
     key_id: Annotated[str, Path(max_length=64, examples=["key_3f2a9c0d11b7e4a5"])],
+    request: Request,
     session: SessionDep,
     _key: AdminKey,
 ) -> Response:
@@ -111,4 +112,5 @@ def revoke(
         raise Problem(409, "This is the last active admin key; create another first.", "conflict")
     keys_repository.revoke(session, key_id, datetime.now(UTC))
     session.commit()
+    request.app.state.key_cache.clear()
     return Response(status_code=204)

@@ -6,11 +6,12 @@ Every answer comes from the newest analysis run that succeeded.
 from __future__ import annotations
 
 import base64
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
@@ -97,8 +98,21 @@ def _decode(cursor: str) -> list[Any]:
     return position
 
 
-def _current(session: Session) -> str | None:
-    return results.current_run_id(session)
+CURRENT_RUN_TTL_S = 1.0
+
+
+def current_run(request: Request, session: SessionDep) -> str | None:
+    """The newest succeeded run's id, looked up at most once a second per process."""
+    cached: tuple[float, str | None] | None = getattr(request.app.state, "current_run", None)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    run_id = results.current_run_id(session)
+    request.app.state.current_run = (now + CURRENT_RUN_TTL_S, run_id)
+    return run_id
+
+
+CurrentRun = Annotated[str | None, Depends(current_run)]
 
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
@@ -124,6 +138,7 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 def list_waves(
     session: SessionDep,
     _key: ReadKey,
+    run_id: CurrentRun,
     target_id: Annotated[str | None, Query(max_length=128)] = None,
     label: Literal["orchestrated", "organic"] | None = None,
     status: Literal["active", "closed"] | None = None,
@@ -133,7 +148,6 @@ def list_waves(
     limit: Limit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Page:
-    run_id = _current(session)
     if run_id is None:
         return Page(items=[], next_cursor=None)
     after = None
@@ -169,9 +183,11 @@ def list_waves(
     },
 )
 def get_wave(
-    wave_id: Annotated[str, Path(max_length=64)], session: SessionDep, _key: ReadKey
+    wave_id: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+    _key: ReadKey,
+    run_id: CurrentRun,
 ) -> dict[str, Any]:
-    run_id = _current(session)
     found = results.wave(session, run_id, wave_id) if run_id else None
     if found is None:
         raise Problem(404, f"No wave {wave_id} in the latest analysis.", "not-found")
@@ -189,10 +205,10 @@ def get_wave(
 def list_groups(
     session: SessionDep,
     _key: ReadKey,
+    run_id: CurrentRun,
     limit: Limit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Page:
-    run_id = _current(session)
     if run_id is None:
         return Page(items=[], next_cursor=None)
     after = None
@@ -216,9 +232,11 @@ def list_groups(
     responses=problem_responses(401, 403, 404),
 )
 def get_group(
-    group_id: Annotated[str, Path(max_length=64)], session: SessionDep, _key: ReadKey
+    group_id: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+    _key: ReadKey,
+    run_id: CurrentRun,
 ) -> dict[str, Any]:
-    run_id = _current(session)
     found = results.group(session, run_id, group_id) if run_id else None
     if found is None:
         raise Problem(404, f"No group {group_id} in the latest analysis.", "not-found")
@@ -260,9 +278,11 @@ def _seen(session: Session, account_id: str) -> bool:
     },
 )
 def account_risk(
-    account_id: Annotated[str, Path(max_length=128)], session: SessionDep, _key: ReadKey
+    account_id: Annotated[str, Path(max_length=128)],
+    session: SessionDep,
+    _key: ReadKey,
+    run_id: CurrentRun,
 ) -> dict[str, Any]:
-    run_id = _current(session)
     found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
     if found is not None:
         return found
@@ -281,8 +301,9 @@ def account_risk(
         **problem_responses(401, 403, 422),
     },
 )
-def account_risk_batch(body: RiskBatch, session: SessionDep, _key: ReadKey) -> RiskItems:
-    run_id = _current(session)
+def account_risk_batch(
+    body: RiskBatch, session: SessionDep, _key: ReadKey, run_id: CurrentRun
+) -> RiskItems:
     found = results.account_risks(session, run_id, body.account_ids) if run_id else {}
     return RiskItems(items=[found.get(a) or _unscored(a) for a in body.account_ids])
 
@@ -297,10 +318,10 @@ def account_risk_batch(body: RiskBatch, session: SessionDep, _key: ReadKey) -> R
 def list_targets(
     session: SessionDep,
     _key: ReadKey,
+    run_id: CurrentRun,
     limit: Limit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Page:
-    run_id = _current(session)
     if run_id is None:
         return Page(items=[], next_cursor=None)
     after = None
@@ -340,9 +361,8 @@ def list_targets(
     },
 )
 def enforcement_check(
-    body: EnforcementQuery, session: SessionDep, _key: ReadKey
+    body: EnforcementQuery, session: SessionDep, _key: ReadKey, run_id: CurrentRun
 ) -> EnforcementAnswer:
-    run_id = _current(session)
     risk = (
         results.account_risks(session, run_id, [body.target_id]).get(body.target_id)
         if run_id

@@ -49,7 +49,7 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True)
 
 
 T = TypeVar("T")

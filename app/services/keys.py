@@ -12,6 +12,9 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -67,6 +70,37 @@ def authenticate(session: Session, secret: str) -> Principal | None:
         if hmac.compare_digest(key.digest, digest):
             return Principal(key.key_id, key.name, frozenset(key.scopes))
     return None
+
+
+class KeyCache:
+    """Keys verified in the last ``ttl_s`` seconds, by digest (secrets are never kept),
+    so a busy client does not cost a database query per request. A revocation clears it
+    in the revoking process at once, and in other processes within ``ttl_s``."""
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, session_factory: Callable[[], Session], secret: str) -> Principal | None:
+        digest = digest_of(secret)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with session_factory() as session:
+            principal = authenticate(session, secret)
+        if principal is not None:
+            with self._lock:
+                if len(self._entries) > 10_000:
+                    self._entries.clear()
+                self._entries[digest] = (now + self.ttl_s, principal)
+        return principal
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def ensure_bootstrap_key(session: Session, bootstrap_secret: str | None) -> str | None:
