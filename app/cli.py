@@ -212,8 +212,7 @@ def analyze(
     """Analyse a data-set folder offline (no server): waves, groups, account risks."""
     import orjson
 
-    from app.datasets import read_entities
-    from app.detection.data import build_data
+    from app.datasets import load_data
     from app.detection.pipeline import analyze as run_analysis
     from app.detection.shapes import shape
 
@@ -221,13 +220,7 @@ def analyze(
     with _progress() as progress:
         task = progress.add_task("analysing", total=3)
         progress.update(task, description="reading the data set")
-        data = build_data(
-            accounts=read_entities(folder, "accounts"),
-            edges=read_entities(folder, "edges"),
-            posts=read_entities(folder, "posts"),
-            reports=read_entities(folder, "reports"),
-            decisions=read_entities(folder, "decisions"),
-        )
+        data = load_data(folder)
         progress.update(task, advance=1, description="running the pipeline")
         result = run_analysis(data)
         progress.update(task, advance=1, description="writing results")

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from app.detection.data import Data, build_data
+
 # The order a data set is loaded in: what reports refer to comes first.
 ENTITY_ORDER = ("accounts", "edges", "posts", "reports", "decisions")
 TRUTH_FILE = "truth.json"
@@ -53,6 +55,17 @@ def count_lines(folder: Path, kind: str) -> int:
         return 0
     with path.open("rb") as lines:
         return sum(1 for line in lines if line.strip())
+
+
+def load_data(folder: Path) -> Data:
+    """A data-set folder as the detector's columns."""
+    return build_data(
+        accounts=read_entities(folder, "accounts"),
+        edges=read_entities(folder, "edges"),
+        posts=read_entities(folder, "posts"),
+        reports=read_entities(folder, "reports"),
+        decisions=read_entities(folder, "decisions"),
+    )
 
 
 def write_truth(folder: Path, truth: dict[str, Any]) -> None:

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from app.datasets import read_entities, read_truth
-from app.detection.data import build_data
+from app.datasets import load_data, read_truth
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
 from app.evaluate import TARGETS, evaluate, meets_target
@@ -41,13 +40,7 @@ def run(family: str, seed: int, scale: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_world(generate(SCENARIOS[family], seed, scale), folder)
-        data = build_data(
-            accounts=read_entities(folder, "accounts"),
-            edges=read_entities(folder, "edges"),
-            posts=read_entities(folder, "posts"),
-            reports=read_entities(folder, "reports"),
-            decisions=read_entities(folder, "decisions"),
-        )
+        data = load_data(folder)
         began = time.perf_counter()
         predictions = shape(analyze(data))
         metrics = evaluate(folder, read_truth(folder), predictions)

@@ -116,6 +116,18 @@ CurrentRun = Annotated[str | None, Depends(current_run)]
 
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="`next_cursor` of the page before.")
+]
+
+
+def _page(rows: list[dict[str, Any]], limit: int, position: tuple[str, str]) -> Page:
+    """A page of ``limit`` items from ``limit + 1`` rows; the cursor holds the last
+    item's ``position`` fields."""
+    items = rows[:limit]
+    if len(rows) <= limit:
+        return Page(items=items, next_cursor=None)
+    return Page(items=items, next_cursor=_encode([items[-1][position[0]], items[-1][position[1]]]))
 
 
 @router.get(
@@ -146,7 +158,7 @@ def list_waves(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: Limit = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
@@ -157,12 +169,8 @@ def list_waves(
     rows = results.waves_page(
         session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
     )
-    items = [{k: v for k, v in row.items() if k != "reporters"} for row in rows[:limit]]
-    more = len(rows) > limit
-    return Page(
-        items=items,
-        next_cursor=_encode([items[-1]["start"], items[-1]["wave_id"]]) if more else None,
-    )
+    listed = [{k: v for k, v in row.items() if k != "reporters"} for row in rows]
+    return _page(listed, limit, ("start", "wave_id"))
 
 
 @router.get(
@@ -207,7 +215,7 @@ def list_groups(
     _key: ReadKey,
     run_id: CurrentRun,
     limit: Limit = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
@@ -215,12 +223,8 @@ def list_groups(
     if cursor:
         size, group_id = _decode(cursor)
         after = (int(size), str(group_id))
-    rows = results.groups_page(session, run_id, limit + 1, after)
-    items = rows[:limit]
-    more = len(rows) > limit
-    return Page(
-        items=items,
-        next_cursor=_encode([items[-1]["size"], items[-1]["group_id"]]) if more else None,
+    return _page(
+        results.groups_page(session, run_id, limit + 1, after), limit, ("size", "group_id")
     )
 
 
@@ -320,7 +324,7 @@ def list_targets(
     _key: ReadKey,
     run_id: CurrentRun,
     limit: Limit = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
@@ -329,12 +333,7 @@ def list_targets(
         risk, account_id = _decode(cursor)
         after = (float(risk), str(account_id))
     rows = results.targets_page(session, run_id, limit + 1, after)
-    items = rows[:limit]
-    more = len(rows) > limit
-    return Page(
-        items=items,
-        next_cursor=_encode([items[-1]["target_risk"], items[-1]["account_id"]]) if more else None,
-    )
+    return _page(rows, limit, ("target_risk", "account_id"))
 
 
 @router.post(

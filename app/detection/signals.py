@@ -55,6 +55,16 @@ def _pair_keys(a: IntArray, b: IntArray, n: int) -> IntArray:
     return keys
 
 
+def follower_lists(data: Data) -> csr_matrix:
+    """Row ``a`` lists the accounts that follow ``a``."""
+    n = len(data.accounts)
+    edges = data.edges
+    follows = edges.kind == FOLLOW
+    return csr_matrix(
+        (np.ones(int(follows.sum())), (edges.dst[follows], edges.src[follows])), shape=(n, n)
+    )
+
+
 def exposure_pairs(data: Data) -> IntArray:
     """(account, target) keys, sorted, for accounts that saw the target's own content:
     they follow it, engaged with it, or follow someone who reshared one of its posts."""
@@ -68,10 +78,7 @@ def exposure_pairs(data: Data) -> IntArray:
     sharer = posts.author[reshared]
     ok = (original_author >= 0) & (sharer >= 0) & (original_author != sharer)
     keys.append(_pair_keys(sharer[ok], original_author[ok], n))
-    follows = edges.kind == FOLLOW
-    followers = csr_matrix(
-        (np.ones(int(follows.sum())), (edges.dst[follows], edges.src[follows])), shape=(n, n)
-    )
+    followers = follower_lists(data)
     # Followers of each sharer, paired with the author they shared.
     share_pairs = np.unique(_pair_keys(sharer[ok], original_author[ok], n))
     sharers, authors = share_pairs // n, share_pairs % n
@@ -91,16 +98,13 @@ def directive_times(data: Data) -> tuple[IntArray, FloatArray]:
     """(follower, named target) keys with the earliest time an account they follow named
     the target in a post (a mention or a reply)."""
     n = len(data.accounts)
-    posts, edges = data.posts, data.edges
+    posts = data.posts
     author = posts.author[posts.mention_post]
     named = posts.mention_account
     when = posts.time[posts.mention_post]
     ok = (author >= 0) & (author != named)
     author, named, when = author[ok], named[ok], when[ok]
-    follows = edges.kind == FOLLOW
-    followers = csr_matrix(
-        (np.ones(int(follows.sum())), (edges.dst[follows], edges.src[follows])), shape=(n, n)
-    )
+    followers = follower_lists(data)
     counts = np.diff(followers.indptr)[author]
     fans = (
         np.concatenate(
