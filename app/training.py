@@ -87,6 +87,32 @@ def reporter_rows(samples: list[Sample], model: LogisticModel) -> tuple[FloatArr
     return np.vstack(xs), np.concatenate(ys)
 
 
+def fit_models(
+    train: list[Sample], calibration: list[Sample], provenance: dict[str, object]
+) -> tuple[LogisticModel, LogisticModel]:
+    """The wave model, then the reporter model on the wave model's scores."""
+    x = np.vstack([s.wave_x for s in train])
+    y = np.concatenate([s.wave_y for s in train])
+    xc = np.vstack([s.wave_x for s in calibration])
+    yc = np.concatenate([s.wave_y for s in calibration])
+    wave_model = fit_model(WAVE_FEATURES, x, y, xc, yc, fitted_on=provenance | {"rows": len(y)})
+    rx, ry = reporter_rows(train, wave_model)
+    rxc, ryc = reporter_rows(calibration, wave_model)
+    reporter_model = fit_model(
+        REPORTER_FEATURES, rx, ry, rxc, ryc, fitted_on=provenance | {"rows": len(ry)}
+    )
+    return wave_model, reporter_model
+
+
+def simulate_samples(families: list[str], seeds: list[int], scale: float) -> list[Sample]:
+    samples = []
+    for scenario in families:
+        for seed in seeds:
+            print(f"simulating {scenario} seed {seed}", flush=True)
+            samples.append(prepare(scenario, seed, scale))
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -95,35 +121,19 @@ def main() -> None:
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[101, 102, 103])
     parser.add_argument("--calibration-seeds", type=int, nargs="+", default=[201, 202])
     args = parser.parse_args()
-
-    def run(seeds: list[int]) -> list[Sample]:
-        samples = []
-        for scenario in SCENARIOS:
-            for seed in seeds:
-                print(f"simulating {scenario} seed {seed}", flush=True)
-                samples.append(prepare(scenario, seed, args.scale))
-        return samples
-
-    train, calibration = run(args.train_seeds), run(args.calibration_seeds)
+    families = list(SCENARIOS)
+    train = simulate_samples(families, args.train_seeds, args.scale)
+    calibration = simulate_samples(families, args.calibration_seeds, args.scale)
     provenance = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "scenarios": list(SCENARIOS),
+        "scenarios": families,
         "train_seeds": args.train_seeds,
         "calibration_seeds": args.calibration_seeds,
         "scale": args.scale,
         "method": "L2 logistic regression with signal dropout; Platt scaling on held-out seeds",
     }
-    x = np.vstack([s.wave_x for s in train])
-    y = np.concatenate([s.wave_y for s in train])
-    xc = np.vstack([s.wave_x for s in calibration])
-    yc = np.concatenate([s.wave_y for s in calibration])
-    wave_model = fit_model(WAVE_FEATURES, x, y, xc, yc, fitted_on=provenance | {"rows": len(y)})
+    wave_model, reporter_model = fit_models(train, calibration, provenance)
     wave_model.save(WAVE_MODEL)
-    rx, ry = reporter_rows(train, wave_model)
-    rxc, ryc = reporter_rows(calibration, wave_model)
-    reporter_model = fit_model(
-        REPORTER_FEATURES, rx, ry, rxc, ryc, fitted_on=provenance | {"rows": len(ry)}
-    )
     reporter_model.save(REPORTER_MODEL)
     for name, model in (("wave", wave_model), ("reporter", reporter_model)):
         weights = ", ".join(

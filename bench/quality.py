@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from app.datasets import load_data, read_truth
+from app.detection.model import LogisticModel
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
 from app.evaluate import TARGETS, evaluate, meets_target
@@ -36,13 +37,15 @@ COLUMNS = (
 SHORT = ("recall", "false_alarm", "precision", "wrongful", "shielded", "auc", "ece")
 
 
-def run(family: str, seed: int, scale: float) -> dict[str, Any]:
+def run(
+    family: str, seed: int, scale: float, models: tuple[LogisticModel, LogisticModel] | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_world(generate(SCENARIOS[family], seed, scale), folder)
         data = load_data(folder)
         began = time.perf_counter()
-        predictions = shape(analyze(data))
+        predictions = shape(analyze(data, models))
         metrics = evaluate(folder, read_truth(folder), predictions)
         metrics["analysis_seconds"] = time.perf_counter() - began
         return metrics
