@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, desc, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, desc, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -232,7 +232,3 @@ def take_lease(conn: Connection, name: str, holder: str, ttl: timedelta) -> bool
 
 def release_lease(conn: Connection, name: str, holder: str) -> None:
     conn.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
-
-
-def count_rows(session: Session, model: type) -> int:
-    return int(session.scalar(select(func.count()).select_from(model)) or 0)

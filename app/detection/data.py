@@ -9,8 +9,8 @@ an index, whether or not its metadata was sent. Times are float epoch seconds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,11 @@ STATUSES = ("active", "suspended", "deleted")
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+def to_iso(seconds: float) -> str:
+    """Epoch seconds as RFC 3339 UTC with ``Z``, to the second."""
+    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_epoch(value: Any) -> float:
@@ -135,7 +140,6 @@ class Data:
     reasons: list[str]
     contents: list[str]
     now: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _ints(values: list[int]) -> IntArray:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from app.detection.data import to_iso
 from app.detection.pipeline import Analysis
 from app.detection.scores import FLAG
 from app.detection.signals import SIGNALS
@@ -26,10 +26,6 @@ EXPLAINED_SIGNALS = {
     "peak_hour_share": "{:.0%} of reports arrived within one hour",
     "follow_within_share": "{:.0%} of reporters follow another reporter",
 }
-
-
-def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(float(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _stable_id(prefix: str, *parts: str) -> str:
@@ -71,8 +67,8 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
             {
                 "wave_id": wave_id,
                 "target_id": ids[waves.target[w]],
-                "start": iso(waves.start[w]),
-                "end": iso(waves.end[w]),
+                "start": to_iso(waves.start[w]),
+                "end": to_iso(waves.end[w]),
                 "report_count": len(rows),
                 "reporter_count": len(reporters),
                 "score": round(score, 4),
@@ -139,7 +135,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
     record = analysis.reliability
     record_score = record.score
     received = np.bincount(data.reports.target, minlength=len(data.accounts))
-    updated = iso(data.now)
+    updated = to_iso(data.now)
     docs = []
     for a, account_id in enumerate(data.accounts.ids):
         group = int(analysis.groups.account_group[a])

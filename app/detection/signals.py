@@ -65,7 +65,16 @@ def follower_lists(data: Data) -> csr_matrix:
     )
 
 
-def exposure_pairs(data: Data) -> IntArray:
+def followers_of(followers: csr_matrix, accounts: IntArray) -> tuple[IntArray, IntArray]:
+    """The followers of each of ``accounts``, concatenated, and how many each has."""
+    starts = followers.indptr[accounts]
+    counts = followers.indptr[accounts + 1] - starts
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    fans: IntArray = followers.indices[np.repeat(starts, counts) + offsets].astype(np.int64)
+    return fans, counts
+
+
+def exposure_pairs(data: Data, followers: csr_matrix) -> IntArray:
     """(account, target) keys, sorted, for accounts that saw the target's own content:
     they follow it, engaged with it, or follow someone who reshared one of its posts."""
     n = len(data.accounts)
@@ -78,23 +87,15 @@ def exposure_pairs(data: Data) -> IntArray:
     sharer = posts.author[reshared]
     ok = (original_author >= 0) & (sharer >= 0) & (original_author != sharer)
     keys.append(_pair_keys(sharer[ok], original_author[ok], n))
-    followers = follower_lists(data)
     # Followers of each sharer, paired with the author they shared.
     share_pairs = np.unique(_pair_keys(sharer[ok], original_author[ok], n))
     sharers, authors = share_pairs // n, share_pairs % n
-    counts = np.diff(followers.indptr)[sharers]
-    fans = (
-        np.concatenate(
-            [followers.indices[followers.indptr[s] : followers.indptr[s + 1]] for s in sharers]
-        )
-        if len(sharers)
-        else np.empty(0, dtype=np.int64)
-    )
+    fans, counts = followers_of(followers, sharers)
     keys.append(_pair_keys(fans, np.repeat(authors, counts), n))
     return np.unique(np.concatenate(keys))
 
 
-def directive_times(data: Data) -> tuple[IntArray, FloatArray]:
+def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatArray]:
     """(follower, named target) keys with the earliest time an account they follow named
     the target in a post (a mention or a reply)."""
     n = len(data.accounts)
@@ -104,15 +105,7 @@ def directive_times(data: Data) -> tuple[IntArray, FloatArray]:
     when = posts.time[posts.mention_post]
     ok = (author >= 0) & (author != named)
     author, named, when = author[ok], named[ok], when[ok]
-    followers = follower_lists(data)
-    counts = np.diff(followers.indptr)[author]
-    fans = (
-        np.concatenate(
-            [followers.indices[followers.indptr[a] : followers.indptr[a + 1]] for a in author]
-        )
-        if len(author)
-        else np.empty(0, dtype=np.int64)
-    )
+    fans, counts = followers_of(followers, author)
     keys = _pair_keys(fans, np.repeat(named, counts), n)
     times = np.repeat(when, counts)
     order = np.lexsort((times, keys))
@@ -168,9 +161,10 @@ def compute_signals(data: Data, waves: Waves) -> WaveSignals:
     values[:, column["median_account_age_days"]] = median_age
 
     pair = _pair_keys(reporter, target, n_accounts)
-    exposed = np.isin(pair, exposure_pairs(data))
+    followers = follower_lists(data)
+    exposed = np.isin(pair, exposure_pairs(data, followers))
     values[:, column["exposure_share"]] = per_wave_mean(exposed.astype(float))
-    directive_keys, directive_at = directive_times(data)
+    directive_keys, directive_at = directive_times(data, followers)
     slot = np.searchsorted(directive_keys, pair)
     slot = np.minimum(slot, max(len(directive_keys) - 1, 0))
     told = (

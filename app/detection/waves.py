@@ -44,7 +44,6 @@ class Waves:
     start: FloatArray
     end: FloatArray
     report_wave: IntArray
-    baseline_per_day: FloatArray
 
     def __len__(self) -> int:
         return len(self.target)
@@ -104,9 +103,7 @@ def find_waves(
     n = len(reports)
     if n == 0:
         empty = np.empty(0)
-        return Waves(
-            empty.astype(np.int64), empty, empty, np.empty(0, dtype=np.int64), np.zeros(accounts)
-        )
+        return Waves(empty.astype(np.int64), empty, empty, np.empty(0, dtype=np.int64))
     order = np.lexsort((reports.time, reports.target))
     target = reports.target[order]
     time = reports.time[order]
@@ -131,7 +128,7 @@ def find_waves(
     report_wave = np.full(n, -1, dtype=np.int64)
     if len(marked) == 0:
         empty = np.empty(0)
-        return Waves(empty.astype(np.int64), empty, empty, report_wave, baseline)
+        return Waves(empty.astype(np.int64), empty, empty, report_wave)
     new_wave = np.ones(len(marked), dtype=bool)
     same_target = target[marked[1:]] == target[marked[:-1]]
     close = time[marked[1:]] - time[marked[:-1]] <= params.merge_gap_s
@@ -152,5 +149,4 @@ def find_waves(
         start=time[first],
         end=time[last],
         report_wave=report_wave,
-        baseline_per_day=baseline,
     )

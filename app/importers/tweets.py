@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.datasets import write_entities
+from app.detection.data import to_iso
 
 RETWEET = re.compile(r"^RT @(\w{1,15}):?\s*(.*)$", re.DOTALL)
 MENTION = re.compile(r"(?<![\w@])@(\w{1,15})")
@@ -47,10 +48,6 @@ def account_key(username: str) -> str:
 def parse_time(value: str) -> datetime:
     """``M/D/YYYY H:MM`` as UTC."""
     return datetime.strptime(value.strip(), "%m/%d/%Y %H:%M").replace(tzinfo=UTC)
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_rows(path: Path) -> Iterator[dict[str, str]]:
@@ -90,7 +87,7 @@ def import_tweets(
         post: dict[str, Any] = {
             "post_id": f"tw{tweet.row:05d}",
             "author_id": tweet.author,
-            "created_at": _iso(tweet.time),
+            "created_at": to_iso(tweet.time.timestamp()),
             "text": tweet.text,
         }
         retweet = RETWEET.match(tweet.text)
@@ -120,7 +117,13 @@ def import_tweets(
         for key, handle in sorted(handles.items())
     ]
     edges = [
-        {"src": src, "dst": dst, "kind": kind, "weight": weight, "created_at": _iso(first)}
+        {
+            "src": src,
+            "dst": dst,
+            "kind": kind,
+            "weight": weight,
+            "created_at": to_iso(first.timestamp()),
+        }
         for (src, dst, kind), (weight, first) in sorted(interactions.items())
         if src != dst
     ]

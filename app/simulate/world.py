@@ -14,11 +14,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from app.detection.data import to_iso as iso
 from app.simulate import text
 from app.simulate.scenarios import Scenario
 
@@ -101,10 +102,6 @@ class World:
     reports: list[dict[str, Any]]
     decisions: list[dict[str, Any]]
     truth: dict[str, Any]
-
-
-def iso(seconds: int | float) -> str:
-    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Builder:
