@@ -142,6 +142,22 @@ class Data:
     now: float
 
 
+def report_verdicts(data: Data) -> tuple[BoolArray, BoolArray]:
+    """Per report: was it judged, and was it upheld? A report is judged by the first
+    moderator decision on its target made after it."""
+    reports, decisions = data.reports, data.decisions
+    none = np.zeros(len(reports), dtype=bool)
+    if len(decisions) == 0 or len(reports) == 0:
+        return none, none.copy()
+    order = np.lexsort((decisions.time, decisions.target))
+    d_target, d_time = decisions.target[order], decisions.time[order]
+    slot = np.searchsorted(d_target * 1e11 + d_time, reports.target * 1e11 + reports.time)
+    slot = np.minimum(slot, len(d_target) - 1)
+    judged = (d_target[slot] == reports.target) & (d_time[slot] >= reports.time)
+    upheld: BoolArray = judged & decisions.violation[order][slot]
+    return judged, upheld
+
+
 def _ints(values: list[int]) -> IntArray:
     return np.asarray(values, dtype=np.int64)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.detection.data import Data, FloatArray, IntArray
+from app.detection.data import Data, FloatArray, IntArray, report_verdicts
 from app.detection.groups import Groups
 from app.detection.model import LogisticModel
 from app.detection.signals import SIGNALS, WaveSignals
@@ -67,21 +67,13 @@ class Reliability:
 
 def reliability(data: Data) -> Reliability:
     """Each report is judged by the first decision on its target made after it."""
-    reports, decisions = data.reports, data.decisions
-    n = len(data.accounts)
-    filed = np.bincount(reports.reporter, minlength=n)
-    if len(decisions) == 0 or len(reports) == 0:
-        zero = np.zeros(n, dtype=np.int64)
-        return Reliability(filed, zero, zero.copy())
-    order = np.lexsort((decisions.time, decisions.target))
-    d_target, d_time = decisions.target[order], decisions.time[order]
-    d_violation = decisions.violation[order]
-    slot = np.searchsorted(d_target * 1e11 + d_time, reports.target * 1e11 + reports.time)
-    slot = np.minimum(slot, len(d_target) - 1)
-    judged = (d_target[slot] == reports.target) & (d_time[slot] >= reports.time)
-    upheld = np.bincount(reports.reporter, weights=judged & d_violation[slot], minlength=n)
-    unfounded = np.bincount(reports.reporter, weights=judged & ~d_violation[slot], minlength=n)
-    return Reliability(filed, upheld.astype(np.int64), unfounded.astype(np.int64))
+    reporter, n = data.reports.reporter, len(data.accounts)
+    judged, upheld = report_verdicts(data)
+    return Reliability(
+        np.bincount(reporter, minlength=n),
+        np.bincount(reporter, weights=upheld, minlength=n).astype(np.int64),
+        np.bincount(reporter, weights=judged & ~upheld, minlength=n).astype(np.int64),
+    )
 
 
 def reporter_features(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 
-from app.detection.data import EDGE_KINDS, Data, FloatArray, IntArray
+from app.detection.data import EDGE_KINDS, Data, FloatArray, IntArray, report_verdicts
 from app.detection.text import near_duplicate_groups, normalise
 from app.detection.waves import Waves
 
@@ -274,22 +274,12 @@ def _unfounded_rate(
 ) -> FloatArray:
     """Reporters' record on other targets: the share of their decided reports that a
     moderator found unfounded, smoothed towards one half (two pseudo-reports)."""
-    reports, decisions = data.reports, data.decisions
+    reports = data.reports
     n = len(data.accounts)
-    if len(decisions) == 0:
+    if len(data.decisions) == 0:
         return np.full(n_waves, 0.5)
-    order = np.lexsort((decisions.time, decisions.target))
-    d_target, d_time, d_violation = (
-        decisions.target[order],
-        decisions.time[order],
-        decisions.violation[order],
-    )
-    # A report is judged by the first decision on its target made after it.
-    slot = np.searchsorted(d_target * 1e11 + d_time, reports.target * 1e11 + reports.time)
-    slot = np.minimum(slot, len(d_target) - 1)
-    judged = d_target[slot] == reports.target
-    judged &= d_time[slot] >= reports.time
-    unfounded = judged & ~d_violation[slot]
+    judged, upheld = report_verdicts(data)
+    unfounded = judged & ~upheld
     per_reporter_judged = np.bincount(reports.reporter, weights=judged.astype(float), minlength=n)
     per_reporter_unfounded = np.bincount(
         reports.reporter, weights=unfounded.astype(float), minlength=n
