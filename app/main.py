@@ -22,6 +22,7 @@ from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
 from app.services.analysis import AnalysisRunner
 from app.services.keys import KeyCache, ensure_bootstrap_key
+from app.services.live import LiveUpdater
 
 log = logging.getLogger("mrd")
 
@@ -75,10 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             announce_bootstrap_key(settings, app.state.db)
             app.state.runner = AnalysisRunner(app.state.db, settings.analysis_interval_s)
             app.state.runner.start()
+            app.state.live = LiveUpdater(app.state.db)
+            app.state.live.start()
         else:
             log.error("The database schema is not at the newest migration: run `mrd migrate`.")
         yield
         if app.state.runner is not None:
+            app.state.live.stop()
             app.state.runner.stop()
         app.state.db.dispose()
 

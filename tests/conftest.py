@@ -104,6 +104,22 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     return state
 
 
+def send(client: httpx.Client, kind: str, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 5000):
+        answer = client.post(f"/v1/{kind}", json={kind: rows[start : start + 5000]}).json()
+        assert answer["rejected"] == [], answer["rejected"][:2]
+
+
+def wait_for_run(client: httpx.Client, run_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = client.get(f"/v1/analysis/runs/{run_id}").json()
+        if run["status"] in ("succeeded", "failed"):
+            return dict(run)
+        time.sleep(0.2)
+    raise AssertionError("the run did not finish")
+
+
 SERVICE_KEY = "service-test-admin-key"
 
 

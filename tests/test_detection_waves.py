@@ -88,3 +88,39 @@ def test_no_reports_no_waves() -> None:
     data = build_data()
     waves = find_waves(data.reports, len(data.accounts), data.now)
     assert len(waves) == 0 and len(waves.report_wave) == 0
+
+
+def test_a_burst_on_one_post_of_a_busy_account_is_a_content_wave() -> None:
+    # 200 reports a day on many posts hide a dozen on one post in the account's
+    # baseline; against the post's own baseline they are a burst.
+    rows = [
+        {
+            "event_id": f"d{i}",
+            "reporter_id": f"r{i}",
+            "target_id": "busy",
+            "reason": "spam",
+            "created_at": T0 + i * DAY / 200,
+            "content_id": f"post{i % 97}",
+        }
+        for i in range(200 * 28)
+    ]
+    rows += [
+        {
+            "event_id": f"b{i}",
+            "reporter_id": f"b{i}",
+            "target_id": "busy",
+            "reason": "hate",
+            "created_at": T0 + 14 * DAY + i * 1800.0,
+            "content_id": "the-post",
+        }
+        for i in range(12)
+    ]
+    data = build_data(reports=rows, now=T0 + 28 * DAY)
+    waves = find_waves(data.reports, len(data.accounts), data.now)
+    assert len(waves) == 1
+    assert data.contents[waves.content[0]] == "the-post"
+    members = np.flatnonzero(waves.report_wave == 0)
+    assert sorted(data.reports.event_id[i] for i in members) == sorted(f"b{i}" for i in range(12))
+    without_contents = [{k: v for k, v in row.items() if k != "content_id"} for row in rows]
+    plain = build_data(reports=without_contents, now=T0 + 28 * DAY)
+    assert len(find_waves(plain.reports, len(plain.accounts), plain.now)) == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,25 +13,9 @@ import pytest
 from app.db.engine import Database
 from app.services.analysis import AnalysisRunner, queue_run
 from app.simulate import SCENARIOS, generate
-from tests.conftest import ADMIN_KEY, LiveServer
+from tests.conftest import ADMIN_KEY, LiveServer, send, wait_for_run
 
 WORLD = generate(SCENARIOS["baseline"], seed=601, scale=0.3)
-
-
-def send(client: httpx.Client, kind: str, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 5000):
-        answer = client.post(f"/v1/{kind}", json={kind: rows[start : start + 5000]}).json()
-        assert answer["rejected"] == [], answer["rejected"][:2]
-
-
-def wait_for_run(client: httpx.Client, run_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        run = client.get(f"/v1/analysis/runs/{run_id}").json()
-        if run["status"] in ("succeeded", "failed"):
-            return dict(run)
-        time.sleep(0.2)
-    raise AssertionError("the run did not finish")
 
 
 @pytest.fixture
@@ -120,6 +104,34 @@ def test_groups_accounts_targets_and_enforcement(analysed: httpx.Client) -> None
         client.post("/v1/enforcement/check", json={"target_id": some_violator}).json()["action"]
         == "proceed"
     )
+
+
+def test_enforcement_about_one_content_item(analysed: httpx.Client) -> None:
+    client = analysed
+    truth = WORLD.truth
+    victims = {w["target_id"] for w in truth["waves"] if w["orchestrated"]}
+    violators = {w["target_id"] for w in truth["waves"] if not w["orchestrated"]}
+    cited = Counter((r["target_id"], r["content_id"]) for r in WORLD.reports if r.get("content_id"))
+
+    def most_cited(accounts: set[str]) -> tuple[str, str]:
+        return next(pair for pair, _ in cited.most_common() if pair[0] in accounts)
+
+    def check(target_id: str, content_id: str) -> dict[str, Any]:
+        body = {"target_id": target_id, "content_id": content_id}
+        answer = client.post("/v1/enforcement/check", json=body)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    victim, post = most_cited(victims - violators)
+    held = check(victim, post)
+    assert held["action"] == "hold_for_review" and held["content_risk"] >= 0.5
+    assert client.get(f"/v1/waves/{held['wave_id']}").json()["content_id"] == post
+    violator, violating_post = most_cited(violators - victims)
+    cleared = check(violator, violating_post)
+    assert cleared["action"] == "proceed" and cleared["content_risk"] < 0.5
+    unknown = check(victim, "never-reported-post")
+    assert unknown["content_risk"] is None and unknown["action"] == "hold_for_review"
+    assert any("judged on the account" in reason for reason in unknown["reasons"])
 
 
 def test_stateless_analyze_matches_stored_entities(client: httpx.Client, db: Database) -> None:

@@ -80,6 +80,11 @@ class EnforcementQuery(BaseModel):
 class EnforcementAnswer(BaseModel):
     action: Literal["proceed", "hold_for_review"]
     target_risk: float
+    content_risk: float | None = Field(
+        default=None,
+        description="When `content_id` was asked about and recent reports name it: the same "
+        "share over those reports; the action then follows it.",
+    )
     wave_id: str | None
     reasons: list[str]
 
@@ -341,7 +346,8 @@ def list_targets(
     summary="Proceed or hold before suspending",
     description="What an automated suspension pipeline asks before acting on a mass-reported "
     "account: `hold_for_review` when its recent reports are dominated by orchestrated waves "
-    "(`target_risk` >= 0.5), `proceed` otherwise, with the reasons.",
+    "(`target_risk` >= 0.5), `proceed` otherwise, with the reasons. With `content_id`, the "
+    "answer is about that content item when recent reports name it (`content_risk`).",
     response_model=EnforcementAnswer,
     responses={
         200: {
@@ -367,22 +373,37 @@ def enforcement_check(
         if run_id
         else None
     )
-    wave = results.latest_wave_of(session, run_id, body.target_id) if run_id else None
+    waves = results.latest_waves_of(session, run_id, body.target_id) if run_id else []
     target_risk = float(risk["target_risk"]) if risk else 0.0
-    hold = target_risk >= FLAG
+    content_risk = None
+    if body.content_id is not None and risk is not None:
+        content_risk = risk.get("content_risk", {}).get(body.content_id)
+    if body.content_id is not None:
+        waves = [w for w in waves if w.get("content_id") == body.content_id] or waves
+    wave = waves[0] if waves else None
+    decisive = target_risk if content_risk is None else float(content_risk)
+    hold = decisive >= FLAG
     reasons = []
     if wave is not None:
         counts = f"{wave['report_count']} reports, score {wave['score']:.2f}"
         reasons.append(f"latest wave {wave['wave_id']}: {counts}")
         reasons += wave.get("explanations", []) if hold else []
+    if content_risk is not None:
+        reasons.append(
+            f"{content_risk:.0%} of recent reports on content {body.content_id} came in "
+            "orchestrated waves"
+        )
+    elif body.content_id is not None and risk is not None:
+        reasons.append(f"no recent reports name content {body.content_id}: judged on the account")
     reasons.append(
-        f"{target_risk:.0%} of recent reports against it came in orchestrated waves"
+        f"{target_risk:.0%} of recent reports against the account came in orchestrated waves"
         if risk
         else "no analysis covers this account yet"
     )
     return EnforcementAnswer(
         action="hold_for_review" if hold else "proceed",
         target_risk=target_risk,
+        content_risk=content_risk,
         wave_id=wave["wave_id"] if wave else None,
         reasons=reasons,
     )

@@ -153,15 +153,17 @@ def wave(session: Session, run_id: str, wave_id: str) -> dict[str, Any] | None:
     return dict(row.document) if row else None
 
 
-def latest_wave_of(session: Session, run_id: str, target_id: str) -> dict[str, Any] | None:
+def latest_waves_of(
+    session: Session, run_id: str, target_id: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """A target's waves, orchestrated ones first, then the newest first."""
     query = (
         select(AnalysisWave.document)
         .where(AnalysisWave.run_id == run_id, AnalysisWave.target_id == target_id)
         .order_by(desc(AnalysisWave.score >= 0.5), desc(AnalysisWave.end))
-        .limit(1)
+        .limit(limit)
     )
-    found = session.scalars(query).first()
-    return dict(found) if found else None
+    return [dict(found) for found in session.scalars(query)]
 
 
 def groups_page(

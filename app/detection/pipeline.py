@@ -17,7 +17,9 @@ from app.detection.data import Data, FloatArray
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
 from app.detection.scores import (
+    ContentRisk,
     Reliability,
+    content_risk,
     load_models,
     reliability,
     reporter_features,
@@ -41,6 +43,7 @@ class Analysis:
     reliability: Reliability
     reporter_risk: FloatArray
     target_risk: FloatArray
+    content_risk: ContentRisk
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -77,7 +80,18 @@ def analyze(
     filed = record.reports > 0
     risk = np.where(filed, risk, 0.0)
     targets = target_risk(data, waves, wave_score)
+    contents = content_risk(data, waves, wave_score)
     lap("scores")
     return Analysis(
-        data, waves, signals, wave_score, contributions, groups, record, risk, targets, timings
+        data,
+        waves,
+        signals,
+        wave_score,
+        contributions,
+        groups,
+        record,
+        risk,
+        targets,
+        contents,
+        timings,
     )

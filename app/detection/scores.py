@@ -117,19 +117,53 @@ def reporter_features(
     )
 
 
-def target_risk(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
-    """Score-weighted share of each account's recent reports that came in orchestrated
-    waves (see the module docstring)."""
+def _campaign_weights(
+    data: Data, waves: Waves, wave_score: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per report: its weight in a target's recent reports, and that weight times the
+    chance it came in an orchestrated wave (see the module docstring)."""
     reports = data.reports
-    n = len(data.accounts)
     member = waves.report_wave >= 0
     recent = data.now - reports.time <= TARGET_LOOKBACK_S
     weight = np.where(member, 1.0, SCATTERED_WEIGHT) * recent
     orchestrated = np.where(member, wave_score[np.maximum(waves.report_wave, 0)], 0.0)
-    total = np.bincount(reports.target, weights=weight, minlength=n)
-    campaign = np.bincount(reports.target, weights=weight * orchestrated, minlength=n)
-    result: FloatArray = np.divide(campaign, total, out=np.zeros(n), where=total > 0)
+    return weight, weight * orchestrated
+
+
+def target_risk(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
+    """Score-weighted share of each account's recent reports that came in orchestrated
+    waves (see the module docstring)."""
+    n = len(data.accounts)
+    weight, campaign = _campaign_weights(data, waves, wave_score)
+    total = np.bincount(data.reports.target, weights=weight, minlength=n)
+    hit = np.bincount(data.reports.target, weights=campaign, minlength=n)
+    result: FloatArray = np.divide(hit, total, out=np.zeros(n), where=total > 0)
     return result
+
+
+@dataclass(frozen=True)
+class ContentRisk:
+    """``target_risk`` of one content item: the same share over the recent reports that
+    name it. ``weight`` is how much recent reporting the item drew."""
+
+    target: IntArray
+    content: IntArray
+    risk: FloatArray
+    weight: FloatArray
+
+
+def content_risk(data: Data, waves: Waves, wave_score: FloatArray) -> ContentRisk:
+    reports = data.reports
+    weight, campaign = _campaign_weights(data, waves, wave_score)
+    named = np.flatnonzero((reports.content >= 0) & (weight > 0))
+    width = max(len(data.contents), 1)
+    pairs, slot = np.unique(
+        reports.target[named] * width + reports.content[named], return_inverse=True
+    )
+    total = np.bincount(slot.ravel(), weights=weight[named], minlength=len(pairs))
+    hit = np.bincount(slot.ravel(), weights=campaign[named], minlength=len(pairs))
+    weights = np.asarray(total, dtype=np.float64)
+    return ContentRisk(pairs // width, pairs % width, hit / np.maximum(weights, 1e-12), weights)
 
 
 def load_models() -> tuple[LogisticModel, LogisticModel]:

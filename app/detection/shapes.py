@@ -67,6 +67,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
             {
                 "wave_id": wave_id,
                 "target_id": ids[waves.target[w]],
+                "content_id": data.contents[waves.content[w]] if waves.content[w] >= 0 else None,
                 "start": to_iso(waves.start[w]),
                 "end": to_iso(waves.end[w]),
                 "report_count": len(rows),
@@ -74,6 +75,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
                 "score": round(score, 4),
                 "label": "orchestrated" if score >= FLAG else "organic",
                 "status": "active" if active[w] else "closed",
+                "provisional": False,
                 "signals": {
                     name: round(float(v), 4)
                     for name, v in zip(SIGNALS, analysis.signals.values[w], strict=True)
@@ -136,6 +138,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
     record_score = record.score
     received = np.bincount(data.reports.target, minlength=len(data.accounts))
     updated = to_iso(data.now)
+    by_content = _content_risks(analysis)
     docs = []
     for a, account_id in enumerate(data.accounts.ids):
         group = int(analysis.groups.account_group[a])
@@ -169,11 +172,27 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
                 },
                 "recreated_from": None,
                 "explanations": explanations,
+                "content_risk": by_content.get(a, {}),
                 "reports_received": int(received[a]),
                 "updated_at": updated,
             }
         )
     return docs
+
+
+CONTENTS_PER_ACCOUNT = 20
+
+
+def _content_risks(analysis: Analysis) -> dict[int, dict[str, float]]:
+    """Per reported account, ``target_risk`` of its most reported content items."""
+    found = analysis.content_risk
+    order = np.lexsort((-found.weight, found.target))
+    risks: dict[int, dict[str, float]] = {}
+    for i in order.tolist():
+        items = risks.setdefault(int(found.target[i]), {})
+        if len(items) < CONTENTS_PER_ACCOUNT:
+            items[analysis.data.contents[found.content[i]]] = round(float(found.risk[i]), 4)
+    return risks
 
 
 def _enforcement(analysis: Analysis) -> dict[str, str]:

@@ -38,12 +38,14 @@ class WaveParams:
 
 @dataclass(frozen=True)
 class Waves:
-    """Waves, and which wave each report belongs to (-1: none)."""
+    """Waves, and which wave each report belongs to (-1: none). ``content`` is the
+    content item a wave is about (-1: none dominates)."""
 
     target: IntArray
     start: FloatArray
     end: FloatArray
     report_wave: IntArray
+    content: IntArray
 
     def __len__(self) -> int:
         return len(self.target)
@@ -52,12 +54,15 @@ class Waves:
         return np.asarray(now - self.end < active_for_s)
 
 
-def daily_baseline(target: IntArray, time: FloatArray, accounts: int, days: float) -> FloatArray:
-    """Median reports per day of every account over ``days`` days (zero days count)."""
+def daily_baseline(
+    target: IntArray, time: FloatArray, accounts: int, days: float, origin: float | None = None
+) -> FloatArray:
+    """Median reports per day of every account (or other unit) over ``days`` days from
+    ``origin`` (default: the first report); days without reports count."""
     baseline = np.zeros(accounts)
     if len(target) == 0:
         return baseline
-    day = np.floor((time - time.min()) / DAY).astype(np.int64)
+    day = np.floor((time - (time.min() if origin is None else origin)) / DAY).astype(np.int64)
     pairs, counts = np.unique(target * (int(day.max()) + 1) + day, return_counts=True)
     owner = pairs // (int(day.max()) + 1)
     active_days = np.bincount(owner, minlength=accounts)
@@ -95,25 +100,24 @@ def _trim(
     return first, last
 
 
-def find_waves(
-    reports: Reports, accounts: int, now: float, params: WaveParams | None = None
-) -> Waves:
-    """Bursts of reports per target; see the module docstring."""
-    params = params or WaveParams()
-    n = len(reports)
-    if n == 0:
-        empty = np.empty(0)
-        return Waves(empty.astype(np.int64), empty, empty, np.empty(0, dtype=np.int64))
-    order = np.lexsort((reports.time, reports.target))
-    target = reports.target[order]
-    time = reports.time[order]
-    origin = time.min()
-    days = max(1.0, (max(now, time.max()) - origin) / DAY)
-    baseline = daily_baseline(target, time, accounts, days)
-    rate = np.maximum(baseline, params.floor_per_day)[target] / DAY
-
-    span = 2.0 ** np.ceil(np.log2(max(now, time.max()) - origin + max(params.windows_s) + 2))
-    key = target * span + (time - origin)
+def _bursts(
+    unit: IntArray,
+    time: FloatArray,
+    units: int,
+    origin: float,
+    days: float,
+    params: WaveParams,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Waves of reports keyed by ``unit`` (a target, or a target's content item), each
+    against that unit's own baseline: the unit, first and last position of every wave
+    and each report's wave, all in the order of ``(unit, time)`` that is returned first."""
+    n = len(unit)
+    order = np.lexsort((time, unit))
+    unit, time = unit[order], time[order]
+    baseline = daily_baseline(unit, time, units, days, origin)
+    rate = np.maximum(baseline, params.floor_per_day)[unit] / DAY
+    span = 2.0 ** np.ceil(np.log2(days * DAY + max(params.windows_s) + 2))
+    key = unit * span + (time - origin)
     cover = np.zeros(n + 1, dtype=np.int64)
     for window in params.windows_s:
         end = np.searchsorted(key, key + window, side="left")
@@ -122,19 +126,16 @@ def find_waves(
         burst = improbable & (count >= params.min_reports)
         np.add.at(cover, np.flatnonzero(burst), 1)
         np.add.at(cover, end[burst], -1)
-    in_burst = np.cumsum(cover[:n]) > 0
-
-    marked = np.flatnonzero(in_burst)
+    marked = np.flatnonzero(np.cumsum(cover[:n]) > 0)
     report_wave = np.full(n, -1, dtype=np.int64)
     if len(marked) == 0:
-        empty = np.empty(0)
-        return Waves(empty.astype(np.int64), empty, empty, report_wave)
+        return order, np.empty(0, dtype=np.int64), report_wave
     new_wave = np.ones(len(marked), dtype=bool)
-    same_target = target[marked[1:]] == target[marked[:-1]]
+    same_unit = unit[marked[1:]] == unit[marked[:-1]]
     close = time[marked[1:]] - time[marked[:-1]] <= params.merge_gap_s
-    new_wave[1:] = ~(same_target & close)
+    new_wave[1:] = ~(same_unit & close)
     # A wave runs from its first to its last marked report; reports between them
-    # (of the same target, as the order is by target) belong to it too.
+    # (of the same unit, as the order is by unit) belong to it too.
     first = marked[new_wave]
     last = np.append(marked[np.flatnonzero(new_wave)[1:] - 1], marked[-1])
     first, last = _trim(time, first, last, params.trim_factor, params.trim_floor_s)
@@ -142,11 +143,64 @@ def find_waves(
     first, last = first[big_enough], last[big_enough]
     lengths = last - first + 1
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    positions = np.repeat(first, lengths) + offsets
-    report_wave[order[positions]] = np.repeat(np.arange(len(first)), lengths)
-    return Waves(
-        target=target[first],
-        start=time[first],
-        end=time[last],
-        report_wave=report_wave,
+    report_wave[np.repeat(first, lengths) + offsets] = np.repeat(np.arange(len(first)), lengths)
+    return order, first, report_wave
+
+
+def find_waves(
+    reports: Reports, accounts: int, now: float, params: WaveParams | None = None
+) -> Waves:
+    """Bursts of reports per target, then per content item among the reports left
+    over: a burst on one post of an account that is reported every day can be lost in
+    the account's baseline but stands out of the post's own. See the module docstring."""
+    params = params or WaveParams()
+    report_wave = np.full(len(reports), -1, dtype=np.int64)
+    if len(reports) == 0:
+        return _no_waves(report_wave)
+    origin = float(reports.time.min())
+    days = max(1.0, (max(now, float(reports.time.max())) - origin) / DAY)
+    order, first, in_wave = _bursts(reports.target, reports.time, accounts, origin, days, params)
+    report_wave[order] = in_wave
+    target, start = reports.target[order[first]], reports.time[order[first]]
+
+    left = np.flatnonzero((report_wave < 0) & (reports.content >= 0))
+    if len(left):
+        width = int(reports.content.max()) + 1
+        pairs, unit = np.unique(
+            reports.target[left] * width + reports.content[left], return_inverse=True
+        )
+        order, first, in_wave = _bursts(
+            unit.ravel(), reports.time[left], len(pairs), origin, days, params
+        )
+        rows = left[order]
+        report_wave[rows] = np.where(in_wave >= 0, in_wave + len(target), -1)
+        target = np.concatenate([target, reports.target[rows[first]]])
+        start = np.concatenate([start, reports.time[rows[first]]])
+
+    end = np.zeros(len(target))
+    member = report_wave >= 0
+    np.maximum.at(end, report_wave[member], reports.time[member])
+    return Waves(target, start, end, report_wave, _wave_content(reports, report_wave, len(target)))
+
+
+def _no_waves(report_wave: IntArray) -> Waves:
+    empty = np.empty(0)
+    none = empty.astype(np.int64)
+    return Waves(none, empty, empty, report_wave, none)
+
+
+def _wave_content(reports: Reports, report_wave: IntArray, n_waves: int) -> IntArray:
+    """The content item more than half of each wave's reports name, or -1."""
+    content = np.full(n_waves, -1, dtype=np.int64)
+    member = np.flatnonzero((report_wave >= 0) & (reports.content >= 0))
+    if len(member) == 0:
+        return content
+    width = int(reports.content.max()) + 1
+    pairs, counts = np.unique(
+        report_wave[member] * width + reports.content[member], return_counts=True
     )
+    size = np.bincount(report_wave[report_wave >= 0], minlength=n_waves)
+    wave = pairs // width
+    dominant = counts * 2 > size[wave]
+    content[wave[dominant]] = pairs[dominant] % width
+    return content

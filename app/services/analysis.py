@@ -193,12 +193,14 @@ class AnalysisRunner:
         try:
             with self.db.engine.connect() as conn:
                 mark = watermark(conn)
+                report_seq = conn.scalar(select(func.max(Report.seq))) or 0
             data = load_data(self.db)
             loaded = time.perf_counter() - began
             analysis = analyze(data)
             document = shape(analysis)
             stats: dict[str, Any] = {
                 "watermark": mark,
+                "report_seq": report_seq,
                 "reports": len(data.reports),
                 "accounts": len(data.accounts),
                 "waves": len(document["waves"]),

@@ -1,0 +1,389 @@
+"""The fast path: provisional results for targets reported since the newest run.
+
+A full analysis runs every ``MRD_ANALYSIS_INTERVAL_S``; an enforcement pipeline asking
+about an account hit a minute ago cannot wait for it. One process at a time (database
+lease ``live``) follows the reports table by its sequence number. Each tick it takes
+the targets that received reports, loads their neighbourhood from the database (their
+reports of the last 30 days, their reporters' other reports, those accounts, the
+reporters' follow edges and their edges to the targets, the posts that name or reshare
+the targets, decisions on the targets reported) and runs the same pipeline on it. The
+targets' new or grown waves and their ``target_risk`` are written into the newest
+run's results, marked provisional, so every process and replica serves them at once;
+the next full run replaces them.
+
+Bounds: at most ``MAX_TARGETS_PER_TICK`` targets a tick, the most reported first,
+and never more than half of the time; a backlog of more than ``MAX_PENDING`` targets
+(a bulk load) is left to the next full run, which the scheduler queues because new
+data arrived.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.db import results_repository as results
+from app.db.engine import Database
+from app.db.models import (
+    Account,
+    AnalysisAccount,
+    AnalysisRun,
+    AnalysisWave,
+    Decision,
+    Edge,
+    Post,
+    PostMention,
+    Report,
+)
+from app.detection.data import build_data, to_iso
+from app.detection.pipeline import analyze
+from app.detection.scores import FLAG, TARGET_LOOKBACK_S
+from app.detection.shapes import shape
+
+log = logging.getLogger("mrd.live")
+LEASE = "live"
+LEASE_TTL = timedelta(seconds=15)
+TICK_S = 0.25
+MAX_TARGETS_PER_TICK = 64
+MAX_PENDING = 2_000
+DIRECTIVE_LOOKBACK_S = 3 * 86_400.0
+CHUNK = 2_000
+# The reporters' reports on other targets: what the pipeline needs of them (no text).
+OTHER_REPORT_COLUMNS = (
+    Report.event_id,
+    Report.reporter_id,
+    Report.target_id,
+    Report.reason,
+    Report.created_at,
+    Report.content_id,
+)
+PROVISIONAL = "provisional: from reports since the last full analysis, which will replace it"
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
+
+
+def _rows(conn: Connection, query: Any) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+@dataclass
+class Neighbourhood:
+    """Entity records around some targets, ready for ``build_data``."""
+
+    reports: list[dict[str, Any]]
+    accounts: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    posts: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+
+
+def load_neighbourhood(conn: Connection, targets: Sequence[str]) -> Neighbourhood:
+    """What the pipeline needs to judge the recent reports against ``targets``."""
+    newest = conn.scalar(select(func.max(Report.created_at)).where(Report.target_id.in_(targets)))
+    if newest is None:
+        return Neighbourhood([], [], [], [], [])
+    since = newest - timedelta(seconds=TARGET_LOOKBACK_S)
+    own = _rows(
+        conn,
+        select(Report).where(Report.target_id.in_(targets), Report.created_at >= since),
+    )
+    reporters = sorted({r["reporter_id"] for r in own})
+
+    reports = {r["event_id"]: r for r in own}
+    accounts: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
+    wanted = set(targets)
+    for chunk in _chunks(reporters):
+        for row in _rows(
+            conn,
+            select(*OTHER_REPORT_COLUMNS).where(
+                Report.reporter_id.in_(chunk), Report.created_at >= since
+            ),
+        ):
+            reports.setdefault(row["event_id"], row)
+        edges += _rows(
+            conn,
+            select(Edge).where(
+                Edge.src.in_(chunk), or_(Edge.kind == "follow", Edge.dst.in_(targets))
+            ),
+        )
+    reported = sorted({r["target_id"] for r in reports.values()})
+    for chunk in _chunks(sorted(set(reporters) | wanted)):
+        accounts += _rows(conn, select(Account).where(Account.account_id.in_(chunk)))
+    decisions: list[dict[str, Any]] = []
+    for chunk in _chunks(reported):
+        decisions += _rows(conn, select(Decision).where(Decision.target_id.in_(chunk)))
+    return Neighbourhood(
+        list(reports.values()),
+        accounts,
+        edges,
+        _posts_about(conn, targets, since - timedelta(seconds=DIRECTIVE_LOOKBACK_S)),
+        decisions,
+    )
+
+
+def _posts_about(conn: Connection, targets: Sequence[str], since: datetime) -> list[dict[str, Any]]:
+    """Posts that named the targets lately (directives) and reshares of their posts
+    (exposure), with the mentions that make them directives."""
+    naming = select(PostMention.post_id).where(PostMention.account_id.in_(targets))
+    own_posts = select(Post.post_id).where(Post.author_id.in_(targets))
+    found = _rows(
+        conn,
+        select(Post).where(
+            or_(
+                and_(Post.post_id.in_(naming), Post.created_at >= since),
+                Post.reshare_of.in_(own_posts),
+            )
+        ),
+    )
+    originals = {p["reshare_of"] for p in found if p["reshare_of"]}
+    for chunk in _chunks(sorted(originals)):
+        found += _rows(conn, select(Post).where(Post.post_id.in_(chunk)))
+    mentions: dict[str, list[str]] = {}
+    for chunk in _chunks(sorted({p["post_id"] for p in found})):
+        for post_id, account_id in conn.execute(
+            select(PostMention.post_id, PostMention.account_id).where(
+                PostMention.post_id.in_(chunk)
+            )
+        ):
+            mentions.setdefault(post_id, []).append(account_id)
+    return [p | {"mentions": mentions.get(p["post_id"])} for p in found]
+
+
+def provisional_results(
+    neighbourhood: Neighbourhood,
+    targets: Sequence[str],
+    stored_waves: dict[str, list[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The targets' new or grown waves and their account documents, as the pipeline
+    sees the neighbourhood. Waves the newest run already has unchanged keep its score."""
+    data = build_data(
+        accounts=neighbourhood.accounts,
+        edges=neighbourhood.edges,
+        posts=neighbourhood.posts,
+        reports=neighbourhood.reports,
+        decisions=neighbourhood.decisions,
+    )
+    analysis = analyze(data)
+    document = shape(analysis)
+    wanted = set(targets)
+    known = {(w["wave_id"], w["report_count"]): w for ws in stored_waves.values() for w in ws}
+    changed = []
+    for wave in document["waves"]:
+        if wave["target_id"] not in wanted:
+            continue
+        stored = known.get((wave["wave_id"], wave["report_count"]))
+        if stored is not None:
+            continue
+        wave["explanations"].append(PROVISIONAL)
+        wave["provisional"] = True
+        changed.append(wave)
+    accounts = {a["account_id"]: a for a in document["accounts"] if a["account_id"] in wanted}
+    return changed, accounts
+
+
+def _merged_account(
+    stored: dict[str, Any] | None, fresh: dict[str, Any], updated_at: str
+) -> dict[str, Any]:
+    """The stored account document with the fast path's target risk in it."""
+    base = dict(stored) if stored is not None else dict(fresh)
+    risk = float(fresh["target_risk"])
+    explanations = [
+        e for e in base.get("explanations", []) if "came in orchestrated waves" not in e
+    ]
+    explanations = [e for e in explanations if not e.startswith("provisional")]
+    if risk >= FLAG:
+        explanations.append(f"{risk:.0%} of recent reports against it came in orchestrated waves")
+    explanations.append(PROVISIONAL)
+    return base | {
+        "target_risk": round(risk, 4),
+        "content_risk": fresh.get("content_risk", {}),
+        "explanations": explanations,
+        "updated_at": updated_at,
+    }
+
+
+class LiveUpdater:
+    """The fast-path thread of one process; only the lease holder works."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="mrd-live", daemon=True)
+        self._run_id: str | None = None
+        self._renew_at = 0.0
+        self._cursor = 0
+        self._pending: dict[str, int] = {}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.db.run_write(lambda conn: results.release_lease(conn, LEASE, self.holder))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                self.tick()
+            except Exception:
+                log.exception("fast path error")
+            # Never more than half the time: ingest shares these cores.
+            spent = time.monotonic() - began
+            self._stop.wait(max(TICK_S, spent))
+
+    def tick(self) -> int:
+        """Follow new reports and refresh their targets; how many targets were updated."""
+        if time.monotonic() >= self._renew_at:
+            if not self.db.run_write(
+                lambda conn: results.take_lease(conn, LEASE, self.holder, LEASE_TTL)
+            ):
+                self._run_id = None
+                return 0
+            self._renew_at = time.monotonic() + LEASE_TTL.total_seconds() / 3
+        with self.db.session() as session:
+            run = session.get(AnalysisRun, results.current_run_id(session) or "")
+            if run is None:
+                return 0
+            if run.run_id != self._run_id:
+                self._run_id = run.run_id
+                self._cursor = int(run.stats.get("report_seq", 0))
+                self._pending.clear()
+            self._follow(session)
+        if not self._pending:
+            return 0
+        busiest = sorted(self._pending, key=lambda t: -self._pending[t])[:MAX_TARGETS_PER_TICK]
+        for target in busiest:
+            del self._pending[target]
+        self._refresh(run.run_id, busiest)
+        return len(busiest)
+
+    def _follow(self, session: Session) -> None:
+        new = session.execute(
+            select(Report.target_id, func.count(), func.max(Report.seq))
+            .where(Report.seq > self._cursor)
+            .group_by(Report.target_id)
+        ).all()
+        for target, count, last in new:
+            self._pending[target] = self._pending.get(target, 0) + int(count)
+            self._cursor = max(self._cursor, int(last))
+        if len(self._pending) > MAX_PENDING:
+            log.info(
+                "fast path: %d targets reported at once (a bulk load?); left to the next run",
+                len(self._pending),
+            )
+            self._pending.clear()
+
+    def _refresh(self, run_id: str, targets: list[str]) -> None:
+        began = time.perf_counter()
+        with self.db.engine.connect() as conn:
+            neighbourhood = load_neighbourhood(conn, targets)
+            stored_waves: dict[str, list[dict[str, Any]]] = {}
+            for wave in conn.execute(
+                select(AnalysisWave.document).where(
+                    AnalysisWave.run_id == run_id, AnalysisWave.target_id.in_(targets)
+                )
+            ).scalars():
+                stored_waves.setdefault(wave["target_id"], []).append(dict(wave))
+            stored_accounts = {
+                account_id: dict(document)
+                for account_id, document in conn.execute(
+                    select(AnalysisAccount.account_id, AnalysisAccount.document).where(
+                        AnalysisAccount.run_id == run_id,
+                        AnalysisAccount.account_id.in_(targets),
+                    )
+                )
+            }
+        if not neighbourhood.reports:
+            return
+        loaded = time.perf_counter()
+        waves, accounts = provisional_results(neighbourhood, targets, stored_waves)
+        analysed = time.perf_counter()
+        updated_at = to_iso(max(float(_epoch(r["created_at"])) for r in neighbourhood.reports))
+
+        def write(conn: Connection) -> None:
+            for wave in waves:
+                start, end = _parse(wave["start"]), _parse(wave["end"])
+                superseded = [
+                    w["wave_id"]
+                    for w in stored_waves.get(wave["target_id"], [])
+                    if w["wave_id"] == wave["wave_id"]
+                    or (_parse(w["start"]) <= end and _parse(w["end"]) >= start)
+                ]
+                conn.execute(
+                    delete(AnalysisWave).where(
+                        AnalysisWave.run_id == run_id, AnalysisWave.wave_id.in_(superseded)
+                    )
+                )
+                conn.execute(
+                    insert(AnalysisWave),
+                    [
+                        {
+                            "run_id": run_id,
+                            "wave_id": wave["wave_id"],
+                            "target_id": wave["target_id"],
+                            "start": start,
+                            "end": end,
+                            "score": wave["score"],
+                            "label": wave["label"],
+                            "status": wave["status"],
+                            "document": wave,
+                        }
+                    ],
+                )
+            for account_id, fresh in accounts.items():
+                merged = _merged_account(stored_accounts.get(account_id), fresh, updated_at)
+                values = {
+                    "reporter_risk": merged["reporter_risk"],
+                    "target_risk": merged["target_risk"],
+                    "document": merged,
+                }
+                if account_id in stored_accounts:
+                    conn.execute(
+                        update(AnalysisAccount)
+                        .where(
+                            AnalysisAccount.run_id == run_id,
+                            AnalysisAccount.account_id == account_id,
+                        )
+                        .values(**values)
+                    )
+                else:
+                    conn.execute(
+                        insert(AnalysisAccount),
+                        [{"run_id": run_id, "account_id": account_id, **values}],
+                    )
+
+        self.db.run_write(write)
+        log.debug(
+            "fast path: %d targets, %d reports: load %.3f s, analysis %.3f s, write %.3f s",
+            len(targets),
+            len(neighbourhood.reports),
+            loaded - began,
+            analysed - loaded,
+            time.perf_counter() - analysed,
+        )
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _epoch(value: datetime | float) -> float:
+    return value.timestamp() if isinstance(value, datetime) else float(value)
