@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -74,6 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runner = None
         if schema_is_current(app.state.db, app.state.head_revision):
             announce_bootstrap_key(settings, app.state.db)
+            results.warm_up(app)
+            # Everything loaded so far lives as long as the process: keep it out of
+            # the collector's full passes, which would otherwise stall requests.
+            gc.collect()
+            gc.freeze()
             app.state.runner = AnalysisRunner(app.state.db, settings.analysis_interval_s)
             app.state.runner.start()
             app.state.live = LiveUpdater(app.state.db)

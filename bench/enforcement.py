@@ -1,10 +1,14 @@
 """Latency of ``POST /v1/enforcement/check`` at a steady request rate.
 
-    python bench/enforcement.py --url URL --api-key KEY [--rate 200] [--seconds 30]
+    python -m bench.enforcement [--database-url URL] [--rate 200] [--seconds 20] [--rounds 3]
+    python -m bench.enforcement --url URL --api-key KEY   # a service already running
 
-Asks about targets taken from ``GET /v1/targets`` and ``GET /v1/waves`` (so the
-answers come from real results), at a fixed rate, and prints p50/p95/p99 latency and
-the error count. Target (issue #4): p99 under 20 ms at 200 requests/s, one worker.
+Starts ``mrd serve`` (one worker) with the baseline scale-1 data set (seed 501) loaded
+and analysed, unless ``--url`` names a running one. Then, round after round, asks
+about targets taken from ``GET /v1/targets`` and ``GET /v1/waves`` (so the answers
+come from real results) at a fixed rate, open loop, and prints p50/p95/p99 latency
+and the error count. The first round starts right after the service did.
+Target (issue #4): p99 under 20 ms at 200 requests/s, one worker.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import os
 import time
 
 import httpx
+
+from app.simulate import SCENARIOS, generate
+from bench.service import KEY, full_run, scratch_database, send_world, service
 
 
 async def run(url: str, key: str, rate: float, seconds: float) -> None:
@@ -66,12 +73,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--url", default=None)
     parser.add_argument("--api-key", default=os.environ.get("MRD_API_KEY", ""))
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(run(args.url, args.api_key, args.rate, args.seconds))
+    if args.url:
+        for _ in range(args.rounds):
+            asyncio.run(run(args.url, args.api_key, args.rate, args.seconds))
+        return
+    world = generate(SCENARIOS["baseline"], seed=501, scale=1.0)
+    with scratch_database(args.database_url) as url:
+        with service(url, args.port) as client:
+            send_world(client, world)
+            full_run(client)
+        # A fresh process on the loaded database: the first round meets a cold start.
+        with service(url, args.port) as client:
+            for _ in range(args.rounds):
+                asyncio.run(run(str(client.base_url), KEY, args.rate, args.seconds))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How fast, and how right, the fast path is on waves that arrive after a full run.
 
-    python bench/fast_path.py [--scenario baseline] [--seed 701] [--scale 1] [--waves 12]
+    python -m bench.fast_path [--scenario baseline] [--seed 701] [--scale 1] [--waves 12]
                               [--database-url URL]
 
 Starts ``mrd serve`` (one worker, the scheduler effectively off), loads a simulated
@@ -14,49 +14,14 @@ answered as the ground truth says it should. Target (issue #4): within a second.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from app.simulate import SCENARIOS, generate
-
-KEY = "bench-fast-path-key"
-
-
-def send(client: httpx.Client, kind: str, rows: list[dict[str, Any]], size: int = 5000) -> None:
-    for start in range(0, len(rows), size):
-        answer = client.post(f"/v1/{kind}", json={kind: rows[start : start + size]})
-        answer.raise_for_status()
-
-
-def wait_until_ready(client: httpx.Client) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the service did not become ready")
-
-
-def full_run(client: httpx.Client) -> None:
-    run_id = client.post("/v1/analysis/runs").json()["run_id"]
-    while (run := client.get(f"/v1/analysis/runs/{run_id}").json())["status"] in (
-        "queued",
-        "running",
-    ):
-        time.sleep(0.2)
-    if run["status"] != "succeeded":
-        raise SystemExit(f"analysis failed: {run}")
+from bench.service import full_run, scratch_database, send, send_world, service
 
 
 def late_waves(world: Any, count: int) -> list[dict[str, Any]]:
@@ -95,29 +60,10 @@ def main() -> None:
     held = late_waves(world, args.waves)
     late = {r["event_id"] for w in held for r in reports_of(world, w)}
     victims = set(world.truth["victims"])
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        env = os.environ | {
-            "MRD_DATABASE_URL": url,
-            "MRD_BOOTSTRAP_API_KEY": KEY,
-            "MRD_ANALYSIS_INTERVAL_S": "86400",
-            "MRD_LOG_LEVEL": os.environ.get("MRD_LOG_LEVEL", "WARNING"),
-        }
-        command = [sys.executable, "-m", "app", "serve", "--port", str(args.port)]
-        server = subprocess.Popen(command, env=env)
-        try:
-            with httpx.Client(
-                base_url=f"http://127.0.0.1:{args.port}", headers={"X-API-Key": KEY}, timeout=60
-            ) as client:
-                wait_until_ready(client)
-                for kind in ("accounts", "edges", "posts", "decisions"):
-                    send(client, kind, getattr(world, kind))
-                send(client, "reports", [r for r in world.reports if r["event_id"] not in late])
-                full_run(client)
-                measure(client, world, held, victims)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with scratch_database(args.database_url) as url, service(url, args.port) as client:
+        send_world(client, world, late)
+        full_run(client)
+        measure(client, world, held, victims)
 
 
 def measure(

@@ -76,6 +76,13 @@ class Database:
         with self.engine.begin() as conn:
             return work(conn)
 
+    def open_connections(self, count: int) -> None:
+        """Fill the pool with ``count`` open connections (connecting costs milliseconds,
+        more on PostgreSQL)."""
+        held = [self.engine.connect() for _ in range(count)]
+        for conn in held:
+            conn.close()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.sessions() as session:

@@ -36,7 +36,7 @@ def latest_run(session: Session) -> AnalysisRun | None:
     return session.scalars(query.limit(1)).first()
 
 
-def current_run_id(session: Session) -> str | None:
+def current_run_id(session: Session | Connection) -> str | None:
     """The newest run that succeeded: the one whose results the API shows."""
     query = (
         select(AnalysisRun.run_id)
@@ -154,7 +154,7 @@ def wave(session: Session, run_id: str, wave_id: str) -> dict[str, Any] | None:
 
 
 def latest_waves_of(
-    session: Session, run_id: str, target_id: str, limit: int = 50
+    session: Session | Connection, run_id: str, target_id: str, limit: int = 50
 ) -> list[dict[str, Any]]:
     """A target's waves, orchestrated ones first, then the newest first."""
     query = (
@@ -188,7 +188,7 @@ def group(session: Session, run_id: str, group_id: str) -> dict[str, Any] | None
 
 
 def account_risks(
-    session: Session, run_id: str, account_ids: Sequence[str]
+    session: Session | Connection, run_id: str, account_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
         AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(list(account_ids))
