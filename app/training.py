@@ -16,20 +16,22 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray, build_data, to_epoch
-from app.detection.groups import find_groups
+from app.detection.groups import Groups, find_groups
 from app.detection.model import LogisticModel, fit_model
 from app.detection.scores import (
     REPORTER_FEATURES,
     REPORTER_MODEL,
     WAVE_FEATURES,
     WAVE_MODEL,
+    Reliability,
     reliability,
     reporter_features,
     wave_features,
 )
 from app.detection.signals import compute_signals
-from app.detection.waves import find_waves
+from app.detection.waves import Waves, find_waves
 from app.simulate import SCENARIOS, generate
 
 
@@ -40,7 +42,7 @@ class Sample:
     data: Data
     wave_x: FloatArray
     wave_y: FloatArray
-    prepared: tuple[object, ...]
+    prepared: tuple[Waves, Groups, Reliability, FloatArray]
     reporter_y: FloatArray
     reporters: np.ndarray
 
@@ -70,7 +72,14 @@ def prepare(scenario: str, seed: int, scale: float) -> Sample:
         data,
         wave_features(signals),
         label,
-        (waves, groups, reliability(data)),
+        (
+            waves,
+            groups,
+            reliability(data),
+            repeat_partners(
+                data.reports.reporter, data.reports.target, data.reports.time, len(data.accounts)
+            ),
+        ),
         coordinated[reporters],
         reporters,
     )
@@ -79,9 +88,9 @@ def prepare(scenario: str, seed: int, scale: float) -> Sample:
 def reporter_rows(samples: list[Sample], model: LogisticModel) -> tuple[FloatArray, FloatArray]:
     xs, ys = [], []
     for sample in samples:
-        waves, groups, record = sample.prepared
+        waves, groups, record, partners = sample.prepared
         score = model.probability(sample.wave_x) if len(sample.wave_x) else np.empty(0)
-        x = reporter_features(sample.data, waves, score, groups, record)  # type: ignore[arg-type]
+        x = reporter_features(sample.data, waves, score, groups, record, partners)
         xs.append(x[sample.reporters])
         ys.append(sample.reporter_y)
     return np.vstack(xs), np.concatenate(ys)

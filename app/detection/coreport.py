@@ -3,20 +3,28 @@
 The edge weight from ``a`` to ``b`` is the number of ``a``'s reports that have a report
 by ``b`` on the same target within ``window_s`` seconds either side, the definition of
 the co-reply network of the coordination-network-toolkit with reports as replies and
-targets as the replied-to message (``a`` to ``a`` included). It is computed with one
-sort and binary searches, then the (report, neighbour) pairs chunk by chunk, so memory
-stays bounded; ``max_neighbours`` keeps only each report's nearest neighbours inside a
-huge burst, which bounds the cost at about linear in reports.
+targets as the replied-to message (``a`` to ``a`` included).
+
+As matrices: with reports sorted by (target, time), ``W`` (reports x reports) marks the
+reports inside each report's window, a contiguous band found by binary search, and
+``P`` (reports x users) says who filed each report. ``W @ P`` counts, per report, each
+user's reports in its window; clipped to 1 ("has one"), ``P.T @`` it sums those per
+reporting user. Sparse products accumulate rows without sorting, so the cost is about
+linear in the (report, neighbour) pairs, taken chunk by chunk to bound memory;
+``max_neighbours`` keeps only each report's nearest neighbours inside a huge burst.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 
 from app.detection.data import FloatArray, IntArray
 
-CHUNK_PAIRS = 4_000_000
+CHUNK_PAIRS = 8_000_000
+PARTNER_WINDOW_S = 600.0
+PARTNER_NEIGHBOURS = 64
+PARTNER_OCCASIONS = 2
 
 
 def co_report_weights(
@@ -44,49 +52,44 @@ def co_report_weights(
         low = np.maximum(low, here - half)
         high = np.minimum(high, here + half + 1)
     users = int(reporter.max()) + 1
-    # Most reports have no neighbour but themselves: they only add to (user, user).
-    alone = high - low == 1
-    sources: list[IntArray] = [who[alone]]
-    neighbours: list[IntArray] = [who[alone]]
-    busy = np.flatnonzero(~alone)
-    low, high = low[busy], high[busy]
+    filed_by = csr_matrix(
+        (np.ones(n, dtype=np.int32), who.astype(np.int32), np.arange(n + 1)), shape=(n, users)
+    )
     lengths = high - low
-    # A user counts once per report even with several reports in its window; that can
-    # only happen around a user's repeated reports of one target, so only windows
-    # holding such a report need de-duplicating.
-    by_user = np.lexsort((when, who, what))
-    repeat = (what[by_user][1:] == what[by_user][:-1]) & (who[by_user][1:] == who[by_user][:-1])
-    repeat &= np.diff(when[by_user]) <= 2 * window_s
-    twin = np.zeros(n, dtype=bool)
-    twin[by_user[1:][repeat]] = True
-    twin[by_user[:-1][repeat]] = True
-    twins_before = np.concatenate([[0], np.cumsum(twin)])
-    needs_dedupe = twins_before[high] - twins_before[low] > 0
     ends = np.cumsum(lengths)
-    first, m = 0, len(busy)
-    while first < m:
-        budget = ends[first - 1] + CHUNK_PAIRS if first else CHUNK_PAIRS
+    parts = []
+    first = 0
+    while first < n:
+        budget = (ends[first - 1] if first else 0) + CHUNK_PAIRS
         last = max(first + 1, int(np.searchsorted(ends, budget, side="right")))
-        rows = np.arange(first, min(last, m))
-        count = lengths[rows]
-        base = np.repeat(low[rows], count)
-        offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        source = np.repeat(busy[rows], count)
-        neighbour = who[base + offsets]
-        careful = np.repeat(needs_dedupe[rows], count)
-        plain = ~careful
-        sources.append(who[source[plain]])
-        neighbours.append(neighbour[plain])
-        if careful.any():
-            distinct = np.unique(source[careful] * users + neighbour[careful])
-            sources.append(who[distinct // users])
-            neighbours.append(distinct % users)
-        first = int(rows[-1]) + 1
-    # Counting incidences per (source, neighbour) pair: a sparse matrix sums them.
-    row = np.concatenate(sources)
-    counted = coo_matrix(
-        (np.ones(len(row), dtype=np.int64), (row, np.concatenate(neighbours))), shape=(users, users)
-    ).tocsr()
-    counted.sum_duplicates()
-    source_of = np.repeat(np.arange(users), np.diff(counted.indptr))
-    return source_of, counted.indices.astype(np.int64), counted.data.astype(np.int64)
+        count = lengths[first:last]
+        starts = np.concatenate([[0], np.cumsum(count)])
+        offsets = np.arange(starts[-1]) - np.repeat(starts[:-1], count)
+        window = csr_matrix(
+            (
+                np.ones(starts[-1], dtype=np.int32),
+                (np.repeat(low[first:last], count) + offsets).astype(np.int32),
+                starts,
+            ),
+            shape=(last - first, n),
+        )
+        has_one = window @ filed_by
+        has_one.data[:] = 1
+        parts.append(filed_by[first:last].T.tocsr() @ has_one)
+        first = last
+    total = parts[0] if len(parts) == 1 else sum(parts[1:], parts[0]).tocsr()
+    source = np.repeat(np.arange(users, dtype=np.int64), np.diff(total.indptr))
+    return source, total.indices.astype(np.int64), total.data.astype(np.int64)
+
+
+def repeat_partners(reporter: IntArray, target: IntArray, time: FloatArray, n: int) -> FloatArray:
+    """Per account: how many other accounts reported the same target within ten minutes
+    of at least two of its reports. Strangers meet in one viral pile-on; a brigade meets
+    again on the next target. Inside a huge burst only each report's 64 nearest
+    neighbours count, which keeps the cost linear and chance meetings rare."""
+    source, partner, weight = co_report_weights(
+        reporter, target, time, PARTNER_WINDOW_S, PARTNER_NEIGHBOURS
+    )
+    repeated = (source != partner) & (weight >= PARTNER_OCCASIONS)
+    counts: FloatArray = np.bincount(source[repeated], minlength=n).astype(np.float64)
+    return counts

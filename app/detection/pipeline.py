@@ -1,6 +1,7 @@
 """The detection pipeline, one named stage after another:
 
-    load (data.build_data) -> waves -> signals -> coordination groups -> scores
+    load (data.build_data) -> waves -> signals -> co-reporting -> coordination groups
+    -> scores
 
 ``analyze`` runs them all on in-memory data and returns plain results; the service,
 ``mrd analyze`` and ``POST /v1/analyze`` all call it.
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
@@ -40,6 +42,7 @@ class Analysis:
     wave_score: FloatArray
     wave_contributions: FloatArray
     groups: Groups
+    repeat_partners: FloatArray
     reliability: Reliability
     reporter_risk: FloatArray
     target_risk: FloatArray
@@ -67,6 +70,9 @@ def analyze(
     lap("waves")
     signals = compute_signals(data, waves)
     lap("signals")
+    reports = data.reports
+    partners = repeat_partners(reports.reporter, reports.target, reports.time, len(data.accounts))
+    lap("coreport")
     groups = find_groups(
         data.reports.reporter, waves.report_wave, waves, len(data.accounts), group_params
     )
@@ -75,7 +81,7 @@ def analyze(
     wave_score = wave_model.probability(x) if len(waves) else np.empty(0)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
     record = reliability(data)
-    reporters = reporter_features(data, waves, wave_score, groups, record)
+    reporters = reporter_features(data, waves, wave_score, groups, record, partners)
     risk = reporter_model.probability(reporters)
     filed = record.reports > 0
     risk = np.where(filed, risk, 0.0)
@@ -89,6 +95,7 @@ def analyze(
         wave_score,
         contributions,
         groups,
+        partners,
         record,
         risk,
         targets,

@@ -38,6 +38,7 @@ REPORTER_FEATURES = (
     "in_group",
     "group_cohesion",
     "unfounded_rate",
+    "log_repeat_partners",
 )
 
 
@@ -77,7 +78,12 @@ def reliability(data: Data) -> Reliability:
 
 
 def reporter_features(
-    data: Data, waves: Waves, wave_score: FloatArray, groups: Groups, record: Reliability
+    data: Data,
+    waves: Waves,
+    wave_score: FloatArray,
+    groups: Groups,
+    record: Reliability,
+    partners: FloatArray,
 ) -> FloatArray:
     n = len(data.accounts)
     reporter = data.reports.reporter
@@ -113,6 +119,7 @@ def reporter_features(
             in_group.astype(float),
             cohesion,
             unfounded,
+            np.log1p(partners),
         ]
     )
 
