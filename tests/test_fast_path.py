@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from app.api.results import CURRENT_RUN_TTL_S
 from app.db.engine import Database
 from app.simulate import SCENARIOS, generate
 from tests.conftest import send, wait_for_run
@@ -86,8 +87,10 @@ def test_a_wave_after_the_last_run_is_held_before_the_next(
     assert risk["target_risk"] >= 0.5
     assert any(e.startswith("provisional") for e in risk["explanations"])
 
-    # The next full run takes the wave over; the answer stays.
+    # The next full run takes the wave over (readers see a new run within a second);
+    # the answer stays.
     run_analysis(client)
+    time.sleep(CURRENT_RUN_TTL_S)
     waves = client.get("/v1/waves", params={"target_id": victim}).json()["items"]
     assert [w["provisional"] for w in waves] == [False] * len(waves)
     assert wave["wave_id"] in {w["wave_id"] for w in waves}

@@ -10,12 +10,14 @@ marked failed, and its results, never committed, are simply absent.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,8 +31,6 @@ from app.db.models import (
     Decision,
     Edge,
     Post,
-    PostHashtag,
-    PostMention,
     Report,
 )
 from app.detection.data import Data, build_data
@@ -43,29 +43,89 @@ LEASE_TTL = timedelta(minutes=2)
 KEEP_RUNS = 2
 
 
+def _epoch(column: str, dialect: str) -> str:
+    """SQL for a stored timestamp as float epoch seconds (no datetime objects: a million
+    of them cost seconds)."""
+    if dialect == "sqlite":
+        return f"{column} / 1000000.0"
+    return f"extract(epoch from {column})::float8"
+
+
+def _records(
+    conn: Connection, table: str, columns: str, order_by: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Rows of ``table`` as dicts, one batch at a time (``build_data`` consumes them as
+    they come, so a million rows never exist as dicts at once); ``columns`` is the
+    SELECT list, its aliases the keys."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    cursor = conn.exec_driver_sql(f"SELECT {columns} FROM {table}{order}")
+    keys = list(cursor.keys())
+    while batch := cursor.fetchmany(10_000):
+        for row in batch:
+            yield dict(zip(keys, row, strict=True))
+
+
+def _with_links(
+    posts: Iterator[dict[str, Any]], mentions: dict[str, list[str]], tags: dict[str, list[str]]
+) -> Iterator[dict[str, Any]]:
+    for post in posts:
+        post["mentions"] = mentions.get(post["post_id"])
+        post["hashtags"] = tags.get(post["post_id"])
+        yield post
+
+
+def _parsed_labels(accounts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for account in accounts:
+        if isinstance(account["labels"], str):
+            account["labels"] = json.loads(account["labels"])
+        yield account
+
+
 def load_data(db: Database) -> Data:
-    """Every stored entity, as the pipeline's columns."""
+    """Every stored entity, as the pipeline's columns, read as plain tuples."""
+    d = db.dialect
     with db.engine.connect() as conn:
         mentions: dict[str, list[str]] = {}
-        for post_id, account_id in conn.execute(
-            select(PostMention.post_id, PostMention.account_id)
+        for post_id, account_id in conn.exec_driver_sql(
+            "SELECT post_id, account_id FROM post_mentions"
         ):
             mentions.setdefault(post_id, []).append(account_id)
         hashtags: dict[str, list[str]] = {}
-        for post_id, tag in conn.execute(select(PostHashtag.post_id, PostHashtag.hashtag)):
+        for post_id, tag in conn.exec_driver_sql("SELECT post_id, hashtag FROM post_hashtags"):
             hashtags.setdefault(post_id, []).append(tag)
-        accounts = [dict(r._mapping) for r in conn.execute(select(Account))]
-        edges = [dict(r._mapping) for r in conn.execute(select(Edge))]
-        posts = [
-            dict(r._mapping)
-            | {"mentions": mentions.get(r.post_id), "hashtags": hashtags.get(r.post_id)}
-            for r in conn.execute(select(Post))
-        ]
-        reports = [dict(r._mapping) for r in conn.execute(select(Report).order_by(Report.seq))]
-        decisions = [dict(r._mapping) for r in conn.execute(select(Decision))]
-    return build_data(
-        accounts=accounts, edges=edges, posts=posts, reports=reports, decisions=decisions
-    )
+        accounts = _records(
+            conn,
+            "accounts",
+            f"account_id, handle, {_epoch('created_at', d)} AS created_at, followers_count, "
+            f"labels, status, {_epoch('status_changed_at', d)} AS status_changed_at",
+        )
+        edges = _records(
+            conn, "edges", f"src, dst, kind, weight, {_epoch('created_at', d)} AS created_at"
+        )
+        posts = _records(
+            conn,
+            "posts",
+            f"post_id, author_id, {_epoch('created_at', d)} AS created_at, reshare_of, reply_to",
+        )
+        reports = _records(
+            conn,
+            "reports",
+            f"event_id, reporter_id, target_id, reason, {_epoch('created_at', d)} AS created_at, "
+            "content_id, text",
+            order_by="seq",
+        )
+        decisions = _records(
+            conn,
+            "decisions",
+            f"decision_id, target_id, outcome, {_epoch('decided_at', d)} AS decided_at, content_id",
+        )
+        return build_data(
+            accounts=_parsed_labels(accounts),
+            edges=edges,
+            posts=_with_links(posts, mentions, hashtags),
+            reports=reports,
+            decisions=decisions,
+        )
 
 
 def watermark(conn: Connection) -> str:
