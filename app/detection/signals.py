@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 
-from app.detection.data import EDGE_KINDS, Data, FloatArray, IntArray, report_verdicts
+from app.detection.data import (
+    EDGE_KINDS,
+    BoolArray,
+    Data,
+    FloatArray,
+    IntArray,
+    report_verdicts,
+)
 from app.detection.text import near_duplicate_groups, normalise
 from app.detection.waves import Waves
 
@@ -55,44 +62,59 @@ def _pair_keys(a: IntArray, b: IntArray, n: int) -> IntArray:
     return keys
 
 
-def follower_lists(data: Data) -> csr_matrix:
-    """Row ``a`` lists the accounts that follow ``a``."""
+def followee_lists(data: Data) -> csr_matrix:
+    """Row ``a`` lists the accounts that ``a`` follows (``.T`` lists followers)."""
     n = len(data.accounts)
     edges = data.edges
     follows = edges.kind == FOLLOW
     return csr_matrix(
-        (np.ones(int(follows.sum())), (edges.dst[follows], edges.src[follows])), shape=(n, n)
+        (np.ones(int(follows.sum())), (edges.src[follows], edges.dst[follows])), shape=(n, n)
     )
 
 
-def followers_of(followers: csr_matrix, accounts: IntArray) -> tuple[IntArray, IntArray]:
-    """The followers of each of ``accounts``, concatenated, and how many each has."""
-    starts = followers.indptr[accounts]
-    counts = followers.indptr[accounts + 1] - starts
+def neighbours_of(matrix: csr_matrix, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """The column indices of each of ``rows`` (e.g. an account's followers),
+    concatenated, and how many each row has."""
+    starts = matrix.indptr[rows]
+    counts = matrix.indptr[rows + 1] - starts
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    fans: IntArray = followers.indices[np.repeat(starts, counts) + offsets].astype(np.int64)
-    return fans, counts
+    found: IntArray = matrix.indices[np.repeat(starts, counts) + offsets].astype(np.int64)
+    return found, counts
 
 
-def exposure_pairs(data: Data, followers: csr_matrix) -> IntArray:
-    """(account, target) keys, sorted, for accounts that saw the target's own content:
-    they follow it, engaged with it, or follow someone who reshared one of its posts."""
+def _contains(sorted_keys: IntArray, keys: IntArray) -> BoolArray:
+    """Which of ``keys`` occur in the sorted array ``sorted_keys``."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    slot = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    found: BoolArray = sorted_keys[slot] == keys
+    return found
+
+
+def exposure(data: Data, followees: csr_matrix, reporter: IntArray, target: IntArray) -> BoolArray:
+    """Per (reporter, target) pair: had the reporter seen the target's own content? It
+    follows or engaged with the target, reshared its posts, or follows someone who did.
+    Only the pairs asked about are expanded, never every follower of every sharer."""
     n = len(data.accounts)
     edges = data.edges
     direct = np.isin(edges.kind, (FOLLOW, *ENGAGE))
-    keys = [_pair_keys(edges.src[direct], edges.dst[direct], n)]
+    pair = _pair_keys(reporter, target, n)
+    seen = _contains(np.sort(_pair_keys(edges.src[direct], edges.dst[direct], n)), pair)
     posts = data.posts
     reshared = np.flatnonzero(posts.reshare_of >= 0)
     original_author = posts.author[posts.reshare_of[reshared]]
     sharer = posts.author[reshared]
     ok = (original_author >= 0) & (sharer >= 0) & (original_author != sharer)
-    keys.append(_pair_keys(sharer[ok], original_author[ok], n))
-    # Followers of each sharer, paired with the author they shared.
-    share_pairs = np.unique(_pair_keys(sharer[ok], original_author[ok], n))
-    sharers, authors = share_pairs // n, share_pairs % n
-    fans, counts = followers_of(followers, sharers)
-    keys.append(_pair_keys(fans, np.repeat(authors, counts), n))
-    return np.unique(np.concatenate(keys))
+    shared = np.unique(_pair_keys(sharer[ok], original_author[ok], n))
+    seen |= _contains(shared, pair)
+    # The accounts each reporter follows, each paired with the target it reported.
+    asked, position = np.unique(pair, return_inverse=True)
+    followed, counts = neighbours_of(followees, asked // n)
+    via_sharer = _contains(shared, _pair_keys(followed, np.repeat(asked % n, counts), n))
+    owner = np.repeat(np.arange(len(asked)), counts)
+    hit = np.bincount(owner, weights=via_sharer, minlength=len(asked)) > 0
+    result: BoolArray = seen | hit[position.ravel()]
+    return result
 
 
 def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatArray]:
@@ -105,7 +127,7 @@ def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatA
     when = posts.time[posts.mention_post]
     ok = (author >= 0) & (author != named)
     author, named, when = author[ok], named[ok], when[ok]
-    fans, counts = followers_of(followers, author)
+    fans, counts = neighbours_of(followers, author)
     keys = _pair_keys(fans, np.repeat(named, counts), n)
     times = np.repeat(when, counts)
     order = np.lexsort((times, keys))
@@ -161,9 +183,10 @@ def compute_signals(data: Data, waves: Waves) -> WaveSignals:
     values[:, column["median_account_age_days"]] = median_age
 
     pair = _pair_keys(reporter, target, n_accounts)
-    followers = follower_lists(data)
-    exposed = np.isin(pair, exposure_pairs(data, followers))
+    followees = followee_lists(data)
+    exposed = exposure(data, followees, reporter, target)
     values[:, column["exposure_share"]] = per_wave_mean(exposed.astype(float))
+    followers = followees.T.tocsr()
     directive_keys, directive_at = directive_times(data, followers)
     slot = np.searchsorted(directive_keys, pair)
     slot = np.minimum(slot, max(len(directive_keys) - 1, 0))
@@ -176,7 +199,7 @@ def compute_signals(data: Data, waves: Waves) -> WaveSignals:
     )
     values[:, column["directed_share"]] = per_wave_mean(told.astype(float))
 
-    _graph_signals(data, wave, reporter, target, bounds, values, column)
+    _graph_signals(followees, reporter, target, bounds, values, column)
     _reason_and_text(data, in_wave, wave, bounds, values, column)
     values[:, column["repeat_overlap"]] = _repeat_overlap(wave, reporter, waves, n_accounts)
     values[:, column["unfounded_rate"]] = _unfounded_rate(data, wave, reporter, target, n_waves)
@@ -184,8 +207,7 @@ def compute_signals(data: Data, waves: Waves) -> WaveSignals:
 
 
 def _graph_signals(
-    data: Data,
-    wave: IntArray,
+    followees: csr_matrix,
     reporter: IntArray,
     target: IntArray,
     bounds: IntArray,
@@ -193,12 +215,7 @@ def _graph_signals(
     column: dict[str, int],
 ) -> None:
     """How reporters hang together: do they follow each other, and one common account?"""
-    n = len(data.accounts)
-    edges = data.edges
-    follows = edges.kind == FOLLOW
-    followees = csr_matrix(
-        (np.ones(int(follows.sum())), (edges.src[follows], edges.dst[follows])), shape=(n, n)
-    )
+    member = np.zeros(followees.shape[0], dtype=bool)
     for w in range(len(bounds) - 1):
         members = np.unique(reporter[bounds[w] : bounds[w + 1]])
         if len(members) == 0:
@@ -206,7 +223,9 @@ def _graph_signals(
         sub = followees[members]
         followed = sub.indices
         owner = np.repeat(np.arange(len(members)), np.diff(sub.indptr))
-        inside = np.isin(followed, members)
+        member[members] = True
+        inside = member[followed]
+        member[members] = False
         values[w, column["follow_within_share"]] = len(np.unique(owner[inside])) / len(members)
         the_target = target[bounds[w]]
         others = followed[followed != the_target]
