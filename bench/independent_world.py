@@ -1067,6 +1067,7 @@ class _World:
             self.is_supporter[acc] = True
         self.is_organic = np.zeros(n, dtype=bool)
         self.is_organic[: self.n_org] = True
+        self.pop_cum = np.cumsum(self.pop)
         self.last_report = np.full(n, -math.inf)
         self.last_hit = np.full(n, -math.inf)
         prop = np.ones(n)
@@ -1405,16 +1406,32 @@ class _World:
         exposed = np.full(n, np.inf)
         exposed[target] = t0
         sup_rt = 0.25 if self.tier.get(target) == 1 else 0.03
+        virality = float(_ln(rng, 1.0, 0.4))
         frontier = np.array([target])
         frontier_t = np.array([t0])
         retweeters: list[np.ndarray] = []
         retweet_times: list[np.ndarray] = []
         cap = max(40 * want, 5_000)
         seen = 0
-        for _ in range(12):
+        reached = 0  # ordinary users exposed through the graph
+        reseeds = 0
+        last = t0
+        for _ in range(60):
             who, owner = _gather(self.fol_ptr, self.fol_idx, frontier)
             if who.size == 0:
-                break
+                # the cascade died out: a popular account may pick the content up later
+                if reached >= 2 * want or reseeds >= 8:
+                    break
+                reseeds += 1
+                seed = int(_pick_cum(rng, self.pop_cum, 1)[0])
+                last = min(last + float(_ln(rng, 90 * MINUTE, 0.8)), t0 + 40 * HOUR)
+                if not np.isinf(exposed[seed]) or not self.alive(seed, last):
+                    continue
+                exposed[seed] = last
+                frontier, frontier_t = np.array([seed]), np.array([last])
+                retweeters.append(frontier)
+                retweet_times.append(frontier_t)
+                continue
             when = frontier_t[owner] + _ln(rng, 12 * MINUTE, 1.2, who.size)
             order = np.lexsort((when, who))
             who, when = who[order], when[order]
@@ -1424,12 +1441,15 @@ class _World:
             who, when = who[fresh], when[fresh]
             exposed[who] = when
             seen += who.size
-            p = np.where(self.is_supporter[who], sup_rt, k.retweet_prob * self.aff[who])
+            reached += int(self.is_organic[who].sum())
+            p = np.where(self.is_supporter[who], sup_rt, k.retweet_prob * virality * self.aff[who])
             rt = rng.random(who.size) < p
             frontier, frontier_t = who[rt], when[rt] + _ln(rng, 20 * MINUTE, 1.0, int(rt.sum()))
             retweeters.append(frontier)
             retweet_times.append(frontier_t)
-            if seen > cap or frontier.size == 0:
+            if frontier_t.size:
+                last = max(last, float(np.median(frontier_t)))
+            if seen > cap:
                 break
         rts = np.concatenate(retweeters) if retweeters else np.empty(0, dtype=np.int64)
         rt_t = np.concatenate(retweet_times) if retweet_times else np.empty(0)
@@ -1437,6 +1457,7 @@ class _World:
         eligible[target] = False
         eligible[self.violators] = False
         pool = np.flatnonzero(eligible)
+        graph_pool = pool.size
         trending = int(k.trending_share * want) + max(0, int(1.6 * want) - pool.size)
         if trending:
             extra = rng.integers(0, self.n_org, trending)
@@ -1448,10 +1469,12 @@ class _World:
             ok = self.alive(extra, times)
             exposed[extra[ok]] = times[ok]
             pool = np.concatenate([pool, extra[ok]])
-        chosen = pool[_weighted_sample(rng, self.prop[pool], want)]
+        picked = _weighted_sample(rng, self.prop[pool], want)
+        chosen = pool[picked]
+        via_graph = picked < graph_pool
         times = exposed[chosen] + _ln(rng, 25 * MINUTE, 1.1, chosen.size)
         keep = (times < t0 + 3 * DAY) & self.alive(chosen, times)
-        chosen, times = chosen[keep], times[keep]
+        chosen, times, via_graph = chosen[keep], times[keep], via_graph[keep]
         alpha = np.array([0.3, 2.0, 3.0, 1.2, 0.3, 0.2, 0.3, 0.1, 0.5, 0.6])
         mix = rng.dirichlet(alpha * 2.0)
         reasons = rng.choice(len(REASONS), size=chosen.size, p=mix)
@@ -1466,6 +1489,12 @@ class _World:
             return
         main = REASONS[int(np.argmax(mix))]
         self._close_wave(reports, target, False, [], None, main, None, False)
+        self.waves[-1]["exposure"] = {
+            "graph_reporters": int(via_graph.sum()),
+            "trending_reporters": int((~via_graph).sum()),
+            "retweeters": int(rts.size) if retweeters else 0,
+            "reseeds": reseeds,
+        }
         order = np.argsort(rt_t)[:600]
         for acc, t in zip(rts[order].tolist(), rt_t[order].tolist(), strict=True):
             if self.alive(acc, t):
@@ -1601,16 +1630,17 @@ class _World:
     def write(self, out: Path) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
         ids = self.ids
-        # posts: drop those of accounts not alive then, and reshares / replies of dropped ones
+        # posts: drop those of accounts not alive then, and reshares of dropped ones
         kept: list[dict[str, Any]] = []
         alive_ids: set[str] = set()
         for post in sorted(self.posts, key=lambda p: p["t"]):
             a, t = post["author"], post["t"]
             if not (self.created[a] <= t < self.end[a]):
                 continue
-            ref = post["reshare_of"] or post["reply_to"]
-            if ref is not None and ref not in alive_ids:
-                continue
+            if post["reshare_of"] is not None and post["reshare_of"] not in alive_ids:
+                continue  # a reshare disappears with its original
+            if post["reply_to"] is not None and post["reply_to"] not in alive_ids:
+                post = {**post, "reply_to": None}  # a reply to a removed post stays
             alive_ids.add(post["post_id"])
             kept.append(post)
         author_of = {p["post_id"]: p["author"] for p in kept}
@@ -1694,6 +1724,8 @@ class _World:
             }
             if wave["brigade"] is not None:
                 entry["brigade"] = wave["brigade"]
+            if "exposure" in wave:
+                entry["exposure"] = wave["exposure"]
             truth_waves.append(entry)
             rows += [(r[0], report_row(r)) for r in reports]
         rows += [(r[0], report_row(r)) for r in self.bg_reports]

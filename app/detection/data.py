@@ -31,32 +31,33 @@ def to_iso(seconds: float) -> str:
 
 def to_epoch(value: Any) -> float:
     """RFC 3339 text, an aware datetime or epoch seconds as float seconds (NaN for None)."""
+    if type(value) is float:  # the common case first: this runs once per row
+        return value
     if value is None:
         return float("nan")
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, datetime):
         return value.timestamp()
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(str(value)).timestamp()
 
 
 class Interner:
-    """Stable small integers for strings, in order of first sight."""
+    """Stable small integers for strings, in order of first sight (a dict keeps it)."""
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
-        self.names: list[str] = []
 
     def __call__(self, name: Any) -> int:
-        key = str(name)
-        found = self.index.get(key)
-        if found is None:
-            found = self.index[key] = len(self.names)
-            self.names.append(key)
-        return found
+        index = self.index
+        return index.setdefault(name if type(name) is str else str(name), len(index))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.index)
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.index)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,30 @@ def _floats(values: list[float]) -> FloatArray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _last_edges(
+    src: IntArray,
+    dst: IntArray,
+    kind: IntArray,
+    weight: list[Any],
+    time: list[float],
+    accounts: int,
+) -> Edges:
+    """One edge per (src, dst, kind), the last one sent winning, in order of first sight."""
+    key = (src * accounts + dst) * len(EDGE_KINDS) + kind
+    _, first_seen, slot = np.unique(key, return_index=True, return_inverse=True)
+    last = np.zeros(len(first_seen), dtype=np.int64)
+    np.maximum.at(last, slot.ravel(), np.arange(len(key)))
+    order = np.argsort(first_seen, kind="stable")
+    chosen = last[order]
+    return Edges(
+        src[chosen],
+        dst[chosen],
+        kind[chosen],
+        np.asarray(weight, dtype=np.float64)[chosen],
+        _floats(time)[chosen],
+    )
+
+
 def build_data(
     accounts: Iterable[Mapping[str, Any]] = (),
     edges: Iterable[Mapping[str, Any]] = (),
@@ -182,10 +207,14 @@ def build_data(
     for row in accounts:
         meta[account(row["account_id"])] = row
 
-    edge_rows: dict[tuple[int, int, int], tuple[float, float]] = {}
+    kind_of = {kind: i for i, kind in enumerate(EDGE_KINDS)}
+    edge_src, edge_dst, edge_kind, edge_weight, edge_time = [], [], [], [], []
     for row in edges:
-        key = (account(row["src"]), account(row["dst"]), EDGE_KINDS.index(row["kind"]))
-        edge_rows[key] = (float(row.get("weight") or 1), to_epoch(row.get("created_at")))
+        edge_src.append(account(row["src"]))
+        edge_dst.append(account(row["dst"]))
+        edge_kind.append(kind_of[row["kind"]])
+        edge_weight.append(row.get("weight") or 1)
+        edge_time.append(to_epoch(row.get("created_at")))
 
     post_index = Interner()
     post_rows: dict[int, Mapping[str, Any]] = {}
@@ -270,12 +299,8 @@ def build_data(
             _ints(report_content),
             texts,
         ),
-        edges=Edges(
-            _ints([k[0] for k in edge_rows]),
-            _ints([k[1] for k in edge_rows]),
-            _ints([k[2] for k in edge_rows]),
-            _floats([v[0] for v in edge_rows.values()]),
-            _floats([v[1] for v in edge_rows.values()]),
+        edges=_last_edges(
+            _ints(edge_src), _ints(edge_dst), _ints(edge_kind), edge_weight, edge_time, total
         ),
         posts=Posts(
             list(post_index.names),
