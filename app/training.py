@@ -3,7 +3,7 @@
     python -m app.training [--scale 1] [--train-seeds 101 102 103] [--calibration-seeds 201 202]
 
 Every scenario family is simulated with the training seeds (the models are fitted on
-them, with signal dropout) and with separate calibration seeds (Platt scaling is fitted
+them, with mimicry copies) and with separate calibration seeds (Platt scaling is fitted
 on those), so the shipped probabilities are calibrated on data the weights never saw.
 Writes app/detection/params/{wave,reporter}_model.json with how they were fitted.
 """
@@ -139,14 +139,20 @@ def main() -> None:
         "train_seeds": args.train_seeds,
         "calibration_seeds": args.calibration_seeds,
         "scale": args.scale,
-        "method": "L2 logistic regression with signal dropout; Platt scaling on held-out seeds",
+        "method": "L2 logistic regression on hinge features around the negative class's "
+        "medians, with mimicry copies (a positive's signal takes a negative's value with "
+        "probability 0.5, a negative's a positive's with 0.15); Platt scaling on held-out seeds",
     }
     wave_model, reporter_model = fit_models(train, calibration, provenance)
     wave_model.save(WAVE_MODEL)
     reporter_model.save(REPORTER_MODEL)
     for name, model in (("wave", wave_model), ("reporter", reporter_model)):
+        n = len(model.features)
         weights = ", ".join(
-            f"{f}={w:+.2f}" for f, w in zip(model.features, model.weights, strict=True)
+            f"{f}={up:+.2f}/{down:+.2f}"
+            for f, up, down in zip(
+                model.features, model.weights[:n], model.weights[n:], strict=True
+            )
         )
         print(
             f"{name} model: {weights}; Platt {model.platt_slope:.2f}/{model.platt_intercept:+.2f}"

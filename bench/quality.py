@@ -1,10 +1,14 @@
 """Detection quality on every scenario family, on seeds the models never saw.
 
-    python bench/quality.py [--seeds 301 302 303] [--scale 1] [--families ...]
+    python -m bench.quality [--generator project|independent] [--seeds 301 302 303]
+                            [--scale 1] [--families ...]
 
 Simulates each family with each seed, runs the offline pipeline (as ``mrd analyze``)
-and scores it (as ``mrd evaluate``). Prints one row per family (mean over seeds) and
-the worst value over all runs for each target metric.
+and scores it (as ``mrd evaluate``). ``--generator independent`` uses
+``bench/independent_world.py``, a second simulator written separately from the
+project's (other distributions, other families), which the models never see.
+Prints one row per family (mean over seeds) and the worst value over all runs for
+each target metric.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from app.detection.shapes import shape
 from app.evaluate import TARGETS, evaluate, meets_target
 from app.simulate import SCENARIOS, generate
 from app.simulate.output import write_world
+from bench import independent_world
 
 COLUMNS = (
     "orchestrated_wave_recall",
@@ -37,12 +42,26 @@ COLUMNS = (
 SHORT = ("recall", "false_alarm", "precision", "wrongful", "shielded", "auc", "ece")
 
 
+def write_project_world(family: str, seed: int, folder: Path, scale: float) -> None:
+    write_world(generate(SCENARIOS[family], seed, scale), folder)
+
+
+GENERATORS = {
+    "project": (write_project_world, tuple(SCENARIOS)),
+    "independent": (independent_world.write_world, independent_world.FAMILIES),
+}
+
+
 def run(
-    family: str, seed: int, scale: float, models: tuple[LogisticModel, LogisticModel] | None = None
+    family: str,
+    seed: int,
+    scale: float,
+    models: tuple[LogisticModel, LogisticModel] | None = None,
+    generator: str = "project",
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        write_world(generate(SCENARIOS[family], seed, scale), folder)
+        GENERATORS[generator][0](family, seed, folder, scale)
         data = load_data(folder)
         began = time.perf_counter()
         predictions = shape(analyze(data, models))
@@ -57,12 +76,14 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[301, 302, 303])
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--families", nargs="+", default=list(SCENARIOS))
+    parser.add_argument("--generator", choices=sorted(GENERATORS), default="project")
+    parser.add_argument("--families", nargs="+", default=None)
     args = parser.parse_args()
+    families = args.families or list(GENERATORS[args.generator][1])
     print(f"{'family':14s} " + " ".join(f"{s:>11s}" for s in SHORT))
     everything: list[dict[str, Any]] = []
-    for family in args.families:
-        runs = [run(family, seed, args.scale) for seed in args.seeds]
+    for family in families:
+        runs = [run(family, seed, args.scale, generator=args.generator) for seed in args.seeds]
         everything += runs
         means = [np.mean([r[c] for r in runs if r[c] is not None] or [np.nan]) for c in COLUMNS]
         print(f"{family:14s} " + " ".join(f"{m:11.4f}" for m in means), flush=True)

@@ -59,14 +59,34 @@ def test_a_crew_striking_three_targets_is_one_lockstep_group() -> None:
 
 def test_model_fit_orders_probabilities_and_survives_a_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(400, 3))
-    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.5, size=400) > 0).astype(float)
-    model = fit_model(("a", "b", "c"), x[:300], y[:300], x[300:], y[300:])
+    x = rng.normal(size=(600, 3))
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.5, size=600) > 0).astype(float)
+    model = fit_model(("a", "b", "c"), x[:450], y[:450], x[450:], y[450:])
     p = model.probability(x)
-    assert p[x[:, 0] > 1.5].mean() > 0.9 > 0.1 > p[x[:, 0] < -1.5].mean()
-    assert model.weights[0] > model.weights[1] > abs(model.weights[2])
+    assert p[x[:, 0] > 1.5].mean() > 0.8 and p[x[:, 0] < -1.5].mean() < 0.3
+    along_a = model.probability(np.array([[-2.0, 0, 0], [0, 0, 0], [2.0, 0, 0]]))
+    assert along_a[0] < along_a[1] < along_a[2]
+    up = model.weights[:3]
+    assert up[0] > up[1] > abs(up[2])
     model.save(tmp_path / "m.json")
     assert np.allclose(LogisticModel.load(tmp_path / "m.json").probability(x), p)
+
+
+def test_mimicry_keeps_a_campaign_that_drops_signals_in_sight() -> None:
+    """Positives always show all six signals in training. One with half of them looking
+    ordinary must still score high, one with only two left far higher than a model
+    fitted without mimicry gives it, and an ordinary row low."""
+    rng = np.random.default_rng(1)
+    x = np.vstack([rng.normal(3.0, 0.5, size=(300, 6)), rng.normal(0.0, 0.5, size=(300, 6))])
+    y = np.repeat([1.0, 0.0], 300)
+    order = rng.permutation(600)
+    x, y = x[order], y[order]
+    names = tuple(f"s{i}" for i in range(6))
+    rows = np.array([[3.0, 3, 3, 0, 0, 0], [3.0, 3, 0, 0, 0, 0], [0.0, 0, 0, 0, 0, 0]])
+    half, two, ordinary = fit_model(names, x[:400], y[:400], x[400:], y[400:]).probability(rows)
+    plain = fit_model(names, x[:400], y[:400], x[400:], y[400:], mimicry=(0.0, 0.0))
+    assert half > 0.5 > 0.05 > ordinary
+    assert two > 10 * plain.probability(rows)[1]
 
 
 @pytest.fixture(scope="module")
