@@ -3,10 +3,11 @@
 - A wave's ``score`` is the wave model's calibrated probability that it was orchestrated.
 - A reporter's ``reporter_risk`` comes from the reporter model: the scores of the waves
   it joined, how many flagged waves, its lockstep group, and its track record.
-- A target's ``target_risk`` is the score-weighted share of its reports of the last
-  ``TARGET_LOOKBACK_S`` that came in orchestrated waves, reports outside any wave
-  counting a quarter (they do not trigger automated suspensions on their own): how much
-  of what would get it suspended is a campaign. The enforcement check holds at 0.5.
+- A target's ``target_risk`` is the score-weighted share of its recent reports (from
+  ``TARGET_LOOKBACK_S`` before its latest wave on) that came in orchestrated waves,
+  reports outside any wave counting a quarter (they do not trigger automated
+  suspensions on their own): how much of what would get it suspended is a campaign.
+  The enforcement check holds at 0.5.
 """
 
 from __future__ import annotations
@@ -131,7 +132,16 @@ def _campaign_weights(
     chance it came in an orchestrated wave (see the module docstring)."""
     reports = data.reports
     member = waves.report_wave >= 0
-    recent = data.now - reports.time <= TARGET_LOOKBACK_S
+    # "Recent" counts back from the end of the target's latest wave (or, without one,
+    # its latest report), however long ago: that pile is what automated rules act on,
+    # and a stray report weeks later does not make it old.
+    anchor = np.full(len(data.accounts), -np.inf)
+    np.maximum.at(anchor, reports.target, reports.time)
+    if len(waves):
+        wave_end = np.full(len(data.accounts), -np.inf)
+        np.maximum.at(wave_end, waves.target, waves.end)
+        anchor = np.where(np.isfinite(wave_end), wave_end, anchor)
+    recent = reports.time >= anchor[reports.target] - TARGET_LOOKBACK_S
     weight = np.where(member, 1.0, SCATTERED_WEIGHT) * recent
     orchestrated = np.where(member, wave_score[np.maximum(waves.report_wave, 0)], 0.0)
     return weight, weight * orchestrated
