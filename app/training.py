@@ -34,6 +34,12 @@ from app.detection.signals import compute_signals
 from app.detection.waves import Waves, find_waves
 from app.simulate import SCENARIOS, generate
 
+# How far a positive row's signals are made to look like a negative's (and back) in
+# fitting: waves strongly, since adversaries choose which signals to show; reporters
+# less, since their features are the wave scores already made robust.
+WAVE_MIMICRY = (0.7, 0.15)
+REPORTER_MIMICRY = (0.5, 0.15)
+
 
 @dataclass
 class Sample:
@@ -104,11 +110,25 @@ def fit_models(
     y = np.concatenate([s.wave_y for s in train])
     xc = np.vstack([s.wave_x for s in calibration])
     yc = np.concatenate([s.wave_y for s in calibration])
-    wave_model = fit_model(WAVE_FEATURES, x, y, xc, yc, fitted_on=provenance | {"rows": len(y)})
+    wave_model = fit_model(
+        WAVE_FEATURES,
+        x,
+        y,
+        xc,
+        yc,
+        mimicry=WAVE_MIMICRY,
+        fitted_on=provenance | {"rows": len(y), "mimicry": WAVE_MIMICRY},
+    )
     rx, ry = reporter_rows(train, wave_model)
     rxc, ryc = reporter_rows(calibration, wave_model)
     reporter_model = fit_model(
-        REPORTER_FEATURES, rx, ry, rxc, ryc, fitted_on=provenance | {"rows": len(ry)}
+        REPORTER_FEATURES,
+        rx,
+        ry,
+        rxc,
+        ryc,
+        mimicry=REPORTER_MIMICRY,
+        fitted_on=provenance | {"rows": len(ry), "mimicry": REPORTER_MIMICRY},
     )
     return wave_model, reporter_model
 
@@ -140,8 +160,9 @@ def main() -> None:
         "calibration_seeds": args.calibration_seeds,
         "scale": args.scale,
         "method": "L2 logistic regression on hinge features around the negative class's "
-        "medians, with mimicry copies (a positive's signal takes a negative's value with "
-        "probability 0.5, a negative's a positive's with 0.15); Platt scaling on held-out seeds",
+        "medians, with mimicry copies (each signal of a positive row takes a negative row's "
+        "value with probability mimicry[0], and back with mimicry[1]); Platt scaling on the "
+        "held-out seeds plus one mimicry copy of them",
     }
     wave_model, reporter_model = fit_models(train, calibration, provenance)
     wave_model.save(WAVE_MODEL)
