@@ -82,7 +82,7 @@ class EnforcementAnswer(BaseModel):
     target_risk: float
     content_risk: float | None = Field(
         default=None,
-        description="When `content_id` was asked about and recent reports name it: the same "
+        description="When `content_id` was asked about and recent waves name it: the same "
         "share over those reports; the action then follows it.",
     )
     wave_id: str | None
@@ -366,7 +366,7 @@ def list_targets(
     description="What an automated suspension pipeline asks before acting on a mass-reported "
     "account: `hold_for_review` when its recent reports are dominated by orchestrated waves "
     "(`target_risk` >= 0.5), `proceed` otherwise, with the reasons. With `content_id`, the "
-    "answer is about that content item when recent reports name it (`content_risk`).",
+    "answer is about that content item when recent waves name it (`content_risk`).",
     response_model=EnforcementAnswer,
     responses={
         200: {
@@ -418,7 +418,7 @@ async def enforcement_check(
             "orchestrated waves"
         )
     elif body.content_id is not None and risk is not None:
-        reasons.append(f"no recent reports name content {body.content_id}: judged on the account")
+        reasons.append(f"no recent wave names content {body.content_id}: judged on the account")
     reasons.append(
         f"{target_risk:.0%} of recent reports against the account came in orchestrated waves"
         if risk

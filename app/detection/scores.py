@@ -3,11 +3,12 @@
 - A wave's ``score`` is the wave model's calibrated probability that it was orchestrated.
 - A reporter's ``reporter_risk`` comes from the reporter model: the scores of the waves
   it joined, how many flagged waves, its lockstep group, and its track record.
-- A target's ``target_risk`` is the score-weighted share of its recent reports (from
-  ``TARGET_LOOKBACK_S`` before its latest wave on) that came in orchestrated waves,
-  reports outside any wave counting a quarter (they do not trigger automated
-  suspensions on their own): how much of what would get it suspended is a campaign.
-  The enforcement check holds at 0.5.
+- A target's ``target_risk`` is the score-weighted share of the reports of its recent
+  waves (those that ended at most ``TARGET_LOOKBACK_S`` before its latest one) that
+  came in orchestrated waves. Reports outside waves are the account's ordinary
+  baseline: they are not what makes automated rules suspend it, so they do not count;
+  how much of what would get it suspended is a campaign. The enforcement check holds
+  at 0.5.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ PARAMS_DIR = Path(__file__).parent / "params"
 WAVE_MODEL = PARAMS_DIR / "wave_model.json"
 REPORTER_MODEL = PARAMS_DIR / "reporter_model.json"
 TARGET_LOOKBACK_S = 30 * 86_400.0
-SCATTERED_WEIGHT = 0.25
 FLAG = 0.5
 
 WAVE_FEATURES = SIGNALS
@@ -128,23 +128,18 @@ def reporter_features(
 def _campaign_weights(
     data: Data, waves: Waves, wave_score: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Per report: its weight in a target's recent reports, and that weight times the
-    chance it came in an orchestrated wave (see the module docstring)."""
-    reports = data.reports
-    member = waves.report_wave >= 0
-    # "Recent" counts back from the end of the target's latest wave (or, without one,
-    # its latest report), however long ago: that pile is what automated rules act on,
-    # and a stray report weeks later does not make it old.
-    anchor = np.full(len(data.accounts), -np.inf)
-    np.maximum.at(anchor, reports.target, reports.time)
-    if len(waves):
-        wave_end = np.full(len(data.accounts), -np.inf)
-        np.maximum.at(wave_end, waves.target, waves.end)
-        anchor = np.where(np.isfinite(wave_end), wave_end, anchor)
-    recent = reports.time >= anchor[reports.target] - TARGET_LOOKBACK_S
-    weight = np.where(member, 1.0, SCATTERED_WEIGHT) * recent
-    orchestrated = np.where(member, wave_score[np.maximum(waves.report_wave, 0)], 0.0)
-    return weight, weight * orchestrated
+    """Per report: 1 if it came in one of its target's recent waves, else 0; and that
+    times the wave's score (see the module docstring). Recent counts back from the
+    target's latest wave however long ago: that pile is what automated rules act on."""
+    n_reports = len(data.reports)
+    if len(waves) == 0:
+        return np.zeros(n_reports), np.zeros(n_reports)
+    latest_end = np.full(len(data.accounts), -np.inf)
+    np.maximum.at(latest_end, waves.target, waves.end)
+    recent_wave = waves.end >= latest_end[waves.target] - TARGET_LOOKBACK_S
+    wave = np.maximum(waves.report_wave, 0)
+    weight = ((waves.report_wave >= 0) & recent_wave[wave]).astype(np.float64)
+    return weight, weight * wave_score[wave]
 
 
 def target_risk(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
