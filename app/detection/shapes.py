@@ -18,6 +18,7 @@ EXPLAINED_SIGNALS = {
     "directed_share": "{:.0%} of reporters follow an account that named the target just before",
     "exposure_share": "only {:.0%} of reporters had seen the target's own content",
     "common_upstream_share": "{:.0%} of reporters follow one and the same account",
+    "unexposed_fan_share": "{:.0%} of reporters follow that account but never saw the target",
     "duplicate_text_share": "{:.0%} of report texts are near-duplicates",
     "reason_concentration": "{:.0%} of reports give the same reason",
     "new_account_share": "{:.0%} of reporters' accounts are under 30 days old",

@@ -39,6 +39,7 @@ SIGNALS = (
     "directed_share",
     "follow_within_share",
     "common_upstream_share",
+    "unexposed_fan_share",
     "reason_concentration",
     "duplicate_text_share",
     "repeat_overlap",
@@ -199,7 +200,7 @@ def compute_signals(data: Data, waves: Waves) -> WaveSignals:
     )
     values[:, column["directed_share"]] = per_wave_mean(told.astype(float))
 
-    _graph_signals(followees, reporter, target, bounds, values, column)
+    _graph_signals(followees, reporter, target, exposed, bounds, values, column)
     _reason_and_text(data, in_wave, wave, bounds, values, column)
     values[:, column["repeat_overlap"]] = _repeat_overlap(wave, reporter, waves, n_accounts)
     values[:, column["unfounded_rate"]] = _unfounded_rate(data, wave, reporter, target, n_waves)
@@ -210,14 +211,17 @@ def _graph_signals(
     followees: csr_matrix,
     reporter: IntArray,
     target: IntArray,
+    exposed: BoolArray,
     bounds: IntArray,
     values: FloatArray,
     column: dict[str, int],
 ) -> None:
-    """How reporters hang together: do they follow each other, and one common account?"""
+    """How reporters hang together: do they follow each other, and one common account;
+    and how many follow that account without ever having seen the target's content
+    (told, not exposed: the mark of a hub's crowd)."""
     member = np.zeros(followees.shape[0], dtype=bool)
     for w in range(len(bounds) - 1):
-        members = np.unique(reporter[bounds[w] : bounds[w + 1]])
+        members, slot = np.unique(reporter[bounds[w] : bounds[w + 1]], return_inverse=True)
         if len(members) == 0:
             continue
         sub = followees[members]
@@ -228,10 +232,16 @@ def _graph_signals(
         member[members] = False
         values[w, column["follow_within_share"]] = len(np.unique(owner[inside])) / len(members)
         the_target = target[bounds[w]]
-        others = followed[followed != the_target]
-        if len(others):
-            _, freq = np.unique(others, return_counts=True)
-            values[w, column["common_upstream_share"]] = freq.max() / len(members)
+        others = followed != the_target
+        if not others.any():
+            continue
+        accounts, freq = np.unique(followed[others], return_counts=True)
+        values[w, column["common_upstream_share"]] = freq.max() / len(members)
+        saw = np.zeros(len(members), dtype=bool)
+        np.logical_or.at(saw, slot.ravel(), exposed[bounds[w] : bounds[w + 1]])
+        fans = np.zeros(len(members), dtype=bool)
+        fans[owner[followed == accounts[np.argmax(freq)]]] = True
+        values[w, column["unexposed_fan_share"]] = float((fans & ~saw).mean())
 
 
 def _reason_and_text(
