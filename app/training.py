@@ -57,8 +57,8 @@ def prepare(scenario: str, seed: int, scale: float) -> Sample:
     world = generate(SCENARIOS[scenario], seed, scale)
     data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
     waves = find_waves(data.reports, len(data.accounts), data.now)
-    signals = compute_signals(data, waves)
     groups = find_groups(data.reports.reporter, waves.report_wave, waves, len(data.accounts))
+    signals = compute_signals(data, waves, groups.account_group)
     index = {a: i for i, a in enumerate(data.accounts.ids)}
     label = np.zeros(len(waves))
     for truth in world.truth["waves"]:

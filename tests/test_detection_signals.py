@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from app.detection.data import build_data
@@ -86,7 +87,7 @@ def _report(event: str, who: str, target: str, at: int, reason: str, text: str) 
 def test_directed_and_organic_waves_differ_on_every_signal() -> None:
     data = build_data(**world())
     waves = find_waves(data.reports, len(data.accounts), data.now)
-    signals = compute_signals(data, waves)
+    signals = compute_signals(data, waves, np.full(len(data.accounts), -1))
     by_target = {data.accounts.ids[t]: i for i, t in enumerate(waves.target.tolist())}
     assert set(by_target) == {"victim", "violator", "earlier-victim"}
     directed, organic = by_target["victim"], by_target["violator"]
@@ -127,7 +128,7 @@ def test_unfounded_reports_on_other_targets_raise_the_rate() -> None:
     ]
     data = build_data(**entities, decisions=decisions)
     waves = find_waves(data.reports, len(data.accounts), data.now)
-    signals = compute_signals(data, waves)
+    signals = compute_signals(data, waves, np.full(len(data.accounts), -1))
     directed = int(list(waves.target).index(data.accounts.ids.index("victim")))
     earlier = int(list(waves.target).index(data.accounts.ids.index("earlier-victim")))
     # Each crew member has one unfounded report elsewhere: (1 + 1) / (1 + 2).

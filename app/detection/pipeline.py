@@ -1,6 +1,6 @@
 """The detection pipeline, one named stage after another:
 
-    load (data.build_data) -> waves -> signals -> co-reporting -> coordination groups
+    load (data.build_data) -> waves -> co-reporting -> coordination groups -> signals
     -> scores
 
 ``analyze`` runs them all on in-memory data and returns plain results; the service,
@@ -68,15 +68,15 @@ def analyze(
 
     waves = find_waves(data.reports, len(data.accounts), data.now, wave_params)
     lap("waves")
-    signals = compute_signals(data, waves)
-    lap("signals")
     reports = data.reports
     partners = repeat_partners(reports.reporter, reports.target, reports.time, len(data.accounts))
     lap("coreport")
     groups = find_groups(
-        data.reports.reporter, waves.report_wave, waves, len(data.accounts), group_params
+        reports.reporter, waves.report_wave, waves, len(data.accounts), group_params
     )
     lap("groups")
+    signals = compute_signals(data, waves, groups.account_group)
+    lap("signals")
     x = wave_features(signals)
     wave_score = wave_model.probability(x) if len(waves) else np.empty(0)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))

@@ -23,6 +23,7 @@ EXPLAINED_SIGNALS = {
     "reason_concentration": "{:.0%} of reports give the same reason",
     "new_account_share": "{:.0%} of reporters' accounts are under 30 days old",
     "repeat_overlap": "the same crowd struck another target together (excess overlap {:.0%})",
+    "lockstep_share": "{:.0%} of reporters belong to lockstep groups",
     "unfounded_rate": "reporters' decided reports elsewhere were {:.0%} unfounded",
     "peak_hour_share": "{:.0%} of reports arrived within one hour",
     "follow_within_share": "{:.0%} of reporters follow another reporter",

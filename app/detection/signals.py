@@ -43,6 +43,7 @@ SIGNALS = (
     "reason_concentration",
     "duplicate_text_share",
     "repeat_overlap",
+    "lockstep_share",
     "unfounded_rate",
 )
 
@@ -139,7 +140,7 @@ def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatA
     return keys[first], times[first]
 
 
-def compute_signals(data: Data, waves: Waves) -> WaveSignals:
+def compute_signals(data: Data, waves: Waves, account_group: IntArray) -> WaveSignals:
     """The value of every signal for every wave."""
     reports, accounts = data.reports, data.accounts
     n_accounts, n_waves = len(accounts), len(waves)
@@ -203,6 +204,9 @@ def compute_signals(data: Data, waves: Waves) -> WaveSignals:
     _graph_signals(followees, reporter, target, exposed, bounds, values, column)
     _reason_and_text(data, in_wave, wave, bounds, values, column)
     values[:, column["repeat_overlap"]] = _repeat_overlap(wave, reporter, waves, n_accounts)
+    values[:, column["lockstep_share"]] = per_wave_mean(
+        (account_group[reporter] >= 0).astype(float)
+    )
     values[:, column["unfounded_rate"]] = _unfounded_rate(data, wave, reporter, target, n_waves)
     return WaveSignals(values)
 
