@@ -56,7 +56,8 @@ def scratch_database(database_url: str | None) -> Iterator[str]:
 
 @contextmanager
 def service(database_url: str, port: int, workers: int = 1) -> Iterator[httpx.Client]:
-    """A service on ``database_url`` (the scheduler effectively off) and an admin client."""
+    """A service on ``database_url`` (the scheduler effectively off) and an admin client;
+    the server's process id is the client's ``server_pid``."""
     env = os.environ | {
         "MRD_DATABASE_URL": database_url,
         "MRD_BOOTSTRAP_API_KEY": KEY,
@@ -70,6 +71,7 @@ def service(database_url: str, port: int, workers: int = 1) -> Iterator[httpx.Cl
             base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}, timeout=60
         ) as client:
             _wait_until_ready(client)
+            client.server_pid = server.pid  # type: ignore[attr-defined]
             yield client
     finally:
         server.terminate()
@@ -86,3 +88,11 @@ def _wait_until_ready(client: httpx.Client) -> None:
             pass
         time.sleep(0.2)
     raise SystemExit("the service did not become ready")
+
+
+def peak_memory_mb(pid: int) -> float:
+    """A live process's peak resident memory so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
