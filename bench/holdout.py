@@ -1,6 +1,6 @@
 """Leave one family out: fit the models without a scenario family, then score on it.
 
-    python bench/holdout.py [--seeds 301 302] [--train-seeds 101 102] [--calibration-seeds 201]
+    python -m bench.holdout [--seeds 301 302] [--train-seeds 101 102] [--calibration-seeds 201]
 
 The detector will meet kinds of campaign it was never fitted on; this shows how it
 fares on each of the project's families when that family was left out of fitting and
