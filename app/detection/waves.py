@@ -30,7 +30,7 @@ class WaveParams:
     significance: float = 1e-6
     min_reports: int = 4
     floor_per_day: float = 0.5
-    merge_gap_s: float = 3 * 3_600.0
+    merge_gap_s: float = 6 * 3_600.0
     trim_factor: float = 10.0
     trim_floor_s: float = 900.0
     active_for_s: float = 6 * 3_600.0
