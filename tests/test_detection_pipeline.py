@@ -178,3 +178,18 @@ def test_quality_floors(
     assert metrics["shielded_violator_rate"] <= 0.04
     assert metrics["reporter_roc_auc"] >= 0.96
     assert metrics["reporter_calibration_error"] <= 0.07
+    assert metrics["attribution_top1_accuracy"] >= 0.8
+
+
+def test_waves_ordered_elsewhere_name_an_inferred_hub(tmp_path: Path) -> None:
+    """Off-platform orders leave no directive: the shared hub is given, marked inferred;
+    with a directive, the directing account comes first and is not inferred."""
+    for family, inferred in (("offplatform", True), ("baseline", False)):
+        world = generate(SCENARIOS[family], seed=403, scale=0.5)
+        data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
+        flagged = [w for w in shape(analyze(data))["waves"] if w["label"] == "orchestrated"]
+        assert flagged and all(w["orchestrators"] for w in flagged)
+        assert all(w["orchestrators"][0]["inferred"] is inferred for w in flagged)
+        hubs = {hub["account_id"] for hub in world.truth["hubs"]}
+        named_hub = [w["orchestrators"][0]["account_id"] in hubs for w in flagged]
+        assert sum(named_hub) >= 0.8 * len(flagged)

@@ -36,7 +36,7 @@ WAVE_EXAMPLE: dict[str, Any] = {
     "status": "closed",
     "signals": {"directed_share": 0.86, "exposure_share": 0.01, "duplicate_text_share": 0.78},
     "explanations": ["86% of reporters follow an account that named the target just before"],
-    "orchestrators": [],
+    "orchestrators": [{"account_id": "hub-account-7", "score": 0.91, "inferred": False}],
     "group_ids": ["grp_0c2e51d1a09b7734"],
     "top_reasons": {"terrorism": 371, "hate": 22},
 }

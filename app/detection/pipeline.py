@@ -1,7 +1,7 @@
 """The detection pipeline, one named stage after another:
 
     load (data.build_data) -> waves -> co-reporting -> coordination groups -> signals
-    -> scores
+    -> scores -> attribution
 
 ``analyze`` runs them all on in-memory data and returns plain results; the service,
 ``mrd analyze`` and ``POST /v1/analyze`` all call it.
@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.detection.attribution import Attribution, attribute
 from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
 from app.detection.scores import (
+    FLAG,
     ContentRisk,
     Reliability,
     content_risk,
@@ -47,6 +49,7 @@ class Analysis:
     reporter_risk: FloatArray
     target_risk: FloatArray
     content_risk: ContentRisk
+    orchestrators: Attribution
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -88,6 +91,8 @@ def analyze(
     targets = target_risk(data, waves, wave_score)
     contents = content_risk(data, waves, wave_score)
     lap("scores")
+    orchestrators = attribute(data, waves, wave_score >= FLAG)
+    lap("attribution")
     return Analysis(
         data,
         waves,
@@ -100,5 +105,6 @@ def analyze(
         risk,
         targets,
         contents,
+        orchestrators,
         timings,
     )

@@ -50,6 +50,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
         for members in analysis.groups.members
     ]
     active = waves.active(data.now, active_for_s)
+    orchestrators = _orchestrators(analysis)
 
     wave_docs = []
     wave_ids: list[str] = []
@@ -83,7 +84,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
                     for name, v in zip(SIGNALS, analysis.signals.values[w], strict=True)
                 },
                 "explanations": _wave_explanations(analysis, w),
-                "orchestrators": [],
+                "orchestrators": orchestrators.get(w, []),
                 "group_ids": [group_ids[g] for g in groups_here],
                 "top_reasons": dict(reasons.most_common(5)),
                 "reporters": [
@@ -116,6 +117,24 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
         "accounts": _account_docs(analysis, group_ids),
         "enforcement": _enforcement(analysis),
     }
+
+
+def _orchestrators(analysis: Analysis) -> dict[int, list[dict[str, Any]]]:
+    """Per wave, its candidate orchestrators, best first."""
+    found = analysis.orchestrators
+    ids = analysis.data.accounts.ids
+    by_wave: dict[int, list[dict[str, Any]]] = {}
+    for w, account, score, inferred in zip(
+        found.wave.tolist(),
+        found.account.tolist(),
+        found.score.tolist(),
+        found.inferred.tolist(),
+        strict=True,
+    ):
+        by_wave.setdefault(w, []).append(
+            {"account_id": ids[account], "score": round(score, 4), "inferred": inferred}
+        )
+    return by_wave
 
 
 def _wave_explanations(analysis: Analysis, w: int) -> list[str]:

@@ -1,0 +1,116 @@
+"""Stage 5: who directed each orchestrated wave.
+
+Candidates are the accounts that named the target (a mention or a reply) in the three
+days before the wave began: the directive. Each is scored by the share of the wave's
+reporters who follow or amplify it, since a directive reaches the reporters through
+the hub's own audience. When nobody named the target on the platform (orders given
+elsewhere), the wave gets no guess dressed as evidence: the account most of its
+reporters follow is given instead, marked ``inferred``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
+from app.detection.waves import Waves
+
+DIRECTIVE_LOOKBACK_S = 3 * 86_400.0
+DIRECTIVE_GRACE_S = 1_800.0
+TOP = 5
+AUDIENCE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Candidate orchestrators: one row per (wave, account), best first within a wave."""
+
+    wave: IntArray
+    account: IntArray
+    score: FloatArray
+    inferred: BoolArray
+
+
+def _audience_keys(data: Data) -> IntArray:
+    """Sorted (reporter, account) keys: the reporter follows or amplifies the account."""
+    edges = data.edges
+    keep = np.isin(edges.kind, AUDIENCE_KINDS)
+    keys: IntArray = np.unique(edges.src[keep] * len(data.accounts) + edges.dst[keep])
+    return keys
+
+
+def _naming_posts(data: Data) -> tuple[IntArray, IntArray, FloatArray]:
+    """(named account, author, time) of every post that mentions or replies to someone,
+    sorted by named account and time."""
+    posts = data.posts
+    named = [posts.mention_account]
+    author = [posts.author[posts.mention_post]]
+    when = [posts.time[posts.mention_post]]
+    replies = np.flatnonzero(posts.reply_to >= 0)
+    named.append(posts.author[posts.reply_to[replies]])
+    author.append(posts.author[replies])
+    when.append(posts.time[replies])
+    named_all, author_all, when_all = (np.concatenate(c) for c in (named, author, when))
+    ok = (named_all >= 0) & (author_all >= 0) & (named_all != author_all) & ~np.isnan(when_all)
+    named_all, author_all, when_all = named_all[ok], author_all[ok], when_all[ok]
+    order = np.lexsort((when_all, named_all))
+    return named_all[order], author_all[order], when_all[order]
+
+
+def attribute(data: Data, waves: Waves, flagged: BoolArray) -> Attribution:
+    """Ranked candidate orchestrators of every flagged wave (see the module docstring)."""
+    n = len(data.accounts)
+    audience = _audience_keys(data)
+    named, author, when = _naming_posts(data)
+    member = np.flatnonzero(waves.report_wave >= 0)
+    crowd_keys = np.unique(waves.report_wave[member] * n + data.reports.reporter[member])
+    crowd_wave, crowd = crowd_keys // n, crowd_keys % n
+    bounds = np.searchsorted(crowd_wave, np.arange(len(waves) + 1))
+    naming_key = named * 1e11 + when
+    rows: list[tuple[IntArray, IntArray, FloatArray, BoolArray]] = []
+    for w in np.flatnonzero(flagged).tolist():
+        reporters = crowd[bounds[w] : bounds[w + 1]]
+        if len(reporters) == 0:
+            continue
+        target = waves.target[w]
+        start = target * 1e11 + waves.start[w]
+        lo = np.searchsorted(naming_key, start - DIRECTIVE_LOOKBACK_S)
+        hi = np.searchsorted(naming_key, start + DIRECTIVE_GRACE_S)
+        candidates = np.unique(author[lo:hi])
+        inferred = len(candidates) == 0
+        if inferred:
+            candidates = _most_followed(audience, reporters, target, n)
+        keys = (reporters[:, None] * n + candidates[None, :]).ravel()
+        slot = np.minimum(np.searchsorted(audience, keys), max(len(audience) - 1, 0))
+        reached = (audience[slot] == keys).reshape(len(reporters), len(candidates))
+        share = reached.mean(axis=0) if len(audience) else np.zeros(len(candidates))
+        best = np.argsort(-share, kind="stable")[:TOP]
+        rows.append(
+            (
+                np.full(len(best), w),
+                candidates[best],
+                share[best],
+                np.full(len(best), inferred),
+            )
+        )
+    if not rows:
+        empty = np.empty(0, dtype=np.int64)
+        return Attribution(empty, empty.copy(), np.empty(0), np.empty(0, dtype=bool))
+    return Attribution(*(np.concatenate(column) for column in zip(*rows, strict=True)))
+
+
+def _most_followed(audience: IntArray, reporters: IntArray, target: int, n: int) -> IntArray:
+    """The accounts the most reporters follow or amplify (the target excepted)."""
+    lo = np.searchsorted(audience, reporters * n)
+    hi = np.searchsorted(audience, (reporters + 1) * n)
+    counts = hi - lo
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    followed = audience[np.repeat(lo, counts) + offsets] % n
+    followed = followed[followed != target]
+    if len(followed) == 0:
+        return np.empty(0, dtype=np.int64)
+    accounts, freq = np.unique(followed, return_counts=True)
+    top: IntArray = accounts[np.argsort(-freq, kind="stable")[:TOP]]
+    return top
