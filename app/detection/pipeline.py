@@ -1,7 +1,7 @@
 """The detection pipeline, one named stage after another:
 
     load (data.build_data) -> waves -> co-reporting -> coordination groups -> signals
-    -> scores -> attribution
+    -> scores -> attribution -> re-creation
 
 ``analyze`` runs them all on in-memory data and returns plain results; the service,
 ``mrd analyze`` and ``POST /v1/analyze`` all call it.
@@ -19,6 +19,7 @@ from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
+from app.detection.recreation import Recreations, link_recreations
 from app.detection.scores import (
     FLAG,
     ContentRisk,
@@ -50,6 +51,7 @@ class Analysis:
     target_risk: FloatArray
     content_risk: ContentRisk
     orchestrators: Attribution
+    recreations: Recreations
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -93,6 +95,8 @@ def analyze(
     lap("scores")
     orchestrators = attribute(data, waves, wave_score >= FLAG)
     lap("attribution")
+    recreations = link_recreations(data)
+    lap("recreation")
     return Analysis(
         data,
         waves,
@@ -106,5 +110,6 @@ def analyze(
         targets,
         contents,
         orchestrators,
+        recreations,
         timings,
     )

@@ -160,6 +160,11 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
     received = np.bincount(data.reports.target, minlength=len(data.accounts))
     updated = to_iso(data.now)
     by_content = _content_risks(analysis)
+    found = analysis.recreations
+    replaces = {
+        int(new): (int(old), float(shared))
+        for new, old, shared in zip(found.new, found.old, found.shared_follows, strict=True)
+    }
     docs = []
     for a, account_id in enumerate(data.accounts.ids):
         group = int(analysis.groups.account_group[a])
@@ -176,6 +181,12 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
         if analysis.target_risk[a] >= FLAG:
             share = f"{analysis.target_risk[a]:.0%}"
             explanations.append(f"{share} of recent reports against it came in orchestrated waves")
+        old, shared = replaces.get(a, (-1, 0.0))
+        if old >= 0:
+            explanations.append(
+                f"likely re-creation of suspended {data.accounts.ids[old]}: a variant of its "
+                f"handle, created after the suspension, {shared:.0%} of the same follows"
+            )
         docs.append(
             {
                 "account_id": account_id,
@@ -191,7 +202,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
                     "unfounded": int(record.unfounded[a]),
                     "score": round(float(record_score[a]), 4),
                 },
-                "recreated_from": None,
+                "recreated_from": data.accounts.ids[old] if old >= 0 else None,
                 "explanations": explanations,
                 "content_risk": by_content.get(a, {}),
                 "reports_received": int(received[a]),
