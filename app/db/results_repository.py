@@ -51,36 +51,39 @@ def mark(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(update(AnalysisRun).where(AnalysisRun.run_id == run_id).values(**values))
 
 
+def wave_row(run_id: str, wave: dict[str, Any]) -> dict[str, Any]:
+    """A wave document as its row: the columns readers filter and sort on, and itself."""
+    return {
+        "run_id": run_id,
+        "wave_id": wave["wave_id"],
+        "target_id": wave["target_id"],
+        "start": parse_time(wave["start"]),
+        "end": parse_time(wave["end"]),
+        "score": wave["score"],
+        "label": wave["label"],
+        "status": wave["status"],
+        "document": wave,
+    }
+
+
+def account_row(run_id: str, account: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "account_id": account["account_id"],
+        "reporter_risk": account["reporter_risk"],
+        "target_risk": account["target_risk"],
+        "document": account,
+    }
+
+
 def store_results(conn: Connection, run_id: str, document: dict[str, Any]) -> None:
     """Insert a run's results (called inside the transaction that marks it succeeded)."""
-    waves = [
-        {
-            "run_id": run_id,
-            "wave_id": w["wave_id"],
-            "target_id": w["target_id"],
-            "start": _time(w["start"]),
-            "end": _time(w["end"]),
-            "score": w["score"],
-            "label": w["label"],
-            "status": w["status"],
-            "document": w,
-        }
-        for w in document["waves"]
-    ]
+    waves = [wave_row(run_id, w) for w in document["waves"]]
     groups = [
         {"run_id": run_id, "group_id": g["group_id"], "size": g["size"], "document": g}
         for g in document["groups"]
     ]
-    accounts = [
-        {
-            "run_id": run_id,
-            "account_id": a["account_id"],
-            "reporter_risk": a["reporter_risk"],
-            "target_risk": a["target_risk"],
-            "document": a,
-        }
-        for a in document["accounts"]
-    ]
+    accounts = [account_row(run_id, a) for a in document["accounts"]]
     for model, rows in (
         (AnalysisWave, waves),
         (AnalysisGroup, groups),
@@ -88,6 +91,33 @@ def store_results(conn: Connection, run_id: str, document: dict[str, Any]) -> No
     ):
         for start in range(0, len(rows), 5_000):
             conn.execute(insert(model), rows[start : start + 5_000])
+
+
+def replace_in_run(
+    conn: Connection,
+    run_id: str,
+    waves: Sequence[dict[str, Any]],
+    superseded: Sequence[str],
+    accounts: Sequence[dict[str, Any]],
+) -> None:
+    """Put waves and account documents into a published run (the fast path's updates):
+    the ``superseded`` waves go, the given waves and accounts replace their namesakes."""
+    wave_ids = {*superseded, *(w["wave_id"] for w in waves)}
+    account_ids = [a["account_id"] for a in accounts]
+    conn.execute(
+        delete(AnalysisWave).where(
+            AnalysisWave.run_id == run_id, AnalysisWave.wave_id.in_(sorted(wave_ids))
+        )
+    )
+    conn.execute(
+        delete(AnalysisAccount).where(
+            AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(account_ids)
+        )
+    )
+    if waves:
+        conn.execute(insert(AnalysisWave), [wave_row(run_id, w) for w in waves])
+    if accounts:
+        conn.execute(insert(AnalysisAccount), [account_row(run_id, a) for a in accounts])
 
 
 def drop_results_except(conn: Connection, keep: Sequence[str]) -> None:
@@ -105,7 +135,8 @@ def previous_succeeded(conn: Connection, limit: int) -> list[str]:
     return list(conn.scalars(query))
 
 
-def _time(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
+    """An RFC 3339 time of a result document."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
@@ -160,10 +191,23 @@ def latest_waves_of(
     query = (
         select(AnalysisWave.document)
         .where(AnalysisWave.run_id == run_id, AnalysisWave.target_id == target_id)
-        .order_by(desc(AnalysisWave.score >= 0.5), desc(AnalysisWave.end))
+        .order_by(desc(AnalysisWave.label == "orchestrated"), desc(AnalysisWave.end))
         .limit(limit)
     )
     return [dict(found) for found in session.scalars(query)]
+
+
+def waves_of_targets(
+    conn: Connection, run_id: str, target_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every wave of a run on each of ``target_ids``."""
+    query = select(AnalysisWave.document).where(
+        AnalysisWave.run_id == run_id, AnalysisWave.target_id.in_(list(target_ids))
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for wave in conn.scalars(query):
+        found.setdefault(wave["target_id"], []).append(dict(wave))
+    return found
 
 
 def groups_page(

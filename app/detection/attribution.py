@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
+from app.detection.signals import DIRECTIVE_WINDOW_S
 from app.detection.waves import Waves
 
-DIRECTIVE_LOOKBACK_S = 3 * 86_400.0
 DIRECTIVE_GRACE_S = 1_800.0
 TOP = 5
 AUDIENCE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
@@ -76,7 +76,7 @@ def attribute(data: Data, waves: Waves, flagged: BoolArray) -> Attribution:
             continue
         target = waves.target[w]
         start = target * 1e11 + waves.start[w]
-        lo = np.searchsorted(naming_key, start - DIRECTIVE_LOOKBACK_S)
+        lo = np.searchsorted(naming_key, start - DIRECTIVE_WINDOW_S)
         hi = np.searchsorted(naming_key, start + DIRECTIVE_GRACE_S)
         candidates = np.unique(author[lo:hi])
         inferred = len(candidates) == 0

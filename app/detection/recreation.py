@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from app.detection.data import EDGE_KINDS, Data, FloatArray, IntArray
+from app.detection.data import Data, FloatArray, IntArray
+from app.detection.signals import followee_lists
 
 WINDOW_S = 7 * 86_400.0
 EARLY_S = 3_600.0
 MIN_STEM = 3
-FOLLOW = EDGE_KINDS.index("follow")
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,12 @@ def _jaccard(followees: csr_matrix, a: int, b: int) -> float:
 
 def link_recreations(data: Data) -> Recreations:
     accounts = data.accounts
-    n = len(accounts)
     by_stem: dict[str, list[int]] = {}
     for index, handle in enumerate(accounts.handle):
         stem = handle_stem(handle)
         if stem is not None:
             by_stem.setdefault(stem, []).append(index)
-    follows = data.edges.kind == FOLLOW
-    followees = csr_matrix(
-        (np.ones(int(follows.sum())), (data.edges.src[follows], data.edges.dst[follows])),
-        shape=(n, n),
-    )
+    followees = followee_lists(data)
     pairs: list[tuple[float, float, int, int, float]] = []
     for members in by_stem.values():
         if len(members) < 2:

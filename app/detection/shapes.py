@@ -30,6 +30,10 @@ EXPLAINED_SIGNALS = {
 }
 
 
+# How an account's target risk is put in words (the fast path replaces this line).
+ORCHESTRATED_SHARE = "of recent reports against it came in orchestrated waves"
+
+
 def _stable_id(prefix: str, *parts: str) -> str:
     digest = hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
     return f"{prefix}_{digest}"
@@ -179,8 +183,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
         if record.unfounded[a]:
             explanations.append(f"{int(record.unfounded[a])} of its decided reports were unfounded")
         if analysis.target_risk[a] >= FLAG:
-            share = f"{analysis.target_risk[a]:.0%}"
-            explanations.append(f"{share} of recent reports against it came in orchestrated waves")
+            explanations.append(f"{analysis.target_risk[a]:.0%} {ORCHESTRATED_SHARE}")
         old, shared = replaces.get(a, (-1, 0.0))
         if old >= 0:
             explanations.append(

@@ -26,6 +26,8 @@ from app.detection.text import near_duplicate_groups, normalise
 from app.detection.waves import Waves
 
 DAY = 86_400.0
+# How long before a report an account naming the target counts as its directive.
+DIRECTIVE_WINDOW_S = 3 * DAY
 FOLLOW = EDGE_KINDS.index("follow")
 ENGAGE = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "reply", "like"))
 
@@ -195,7 +197,7 @@ def compute_signals(data: Data, waves: Waves, account_group: IntArray) -> WaveSi
     told = (
         (directive_keys[slot] == pair)
         & (directive_at[slot] <= time)
-        & (time - directive_at[slot] < 3 * DAY)
+        & (time - directive_at[slot] < DIRECTIVE_WINDOW_S)
         if len(directive_keys)
         else np.zeros(len(pair), dtype=bool)
     )

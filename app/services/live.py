@@ -30,26 +30,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import results_repository as results
 from app.db.engine import Database
 from app.db.models import (
     Account,
-    AnalysisAccount,
     AnalysisRun,
-    AnalysisWave,
     Decision,
     Edge,
     Post,
     PostMention,
     Report,
 )
-from app.detection.data import build_data, to_iso
+from app.db.results_repository import parse_time
+from app.detection.data import build_data, to_epoch, to_iso
 from app.detection.pipeline import analyze
 from app.detection.scores import FLAG, TARGET_LOOKBACK_S
-from app.detection.shapes import shape
+from app.detection.shapes import ORCHESTRATED_SHARE, shape
+from app.detection.signals import DIRECTIVE_WINDOW_S
 
 log = logging.getLogger("mrd.live")
 LEASE = "live"
@@ -57,7 +57,6 @@ LEASE_TTL = timedelta(seconds=15)
 TICK_S = 0.25
 MAX_TARGETS_PER_TICK = 64
 MAX_PENDING = 2_000
-DIRECTIVE_LOOKBACK_S = 3 * 86_400.0
 CHUNK = 2_000
 # The reporters' reports on other targets: what the pipeline needs of them (no text).
 OTHER_REPORT_COLUMNS = (
@@ -131,7 +130,7 @@ def load_neighbourhood(conn: Connection, targets: Sequence[str]) -> Neighbourhoo
         list(reports.values()),
         accounts,
         edges,
-        _posts_about(conn, targets, since - timedelta(seconds=DIRECTIVE_LOOKBACK_S)),
+        _posts_about(conn, targets, since - timedelta(seconds=DIRECTIVE_WINDOW_S)),
         decisions,
     )
 
@@ -203,11 +202,12 @@ def _merged_account(
     base = dict(stored) if stored is not None else dict(fresh)
     risk = float(fresh["target_risk"])
     explanations = [
-        e for e in base.get("explanations", []) if "came in orchestrated waves" not in e
+        e
+        for e in base.get("explanations", [])
+        if not e.endswith(ORCHESTRATED_SHARE) and e != PROVISIONAL
     ]
-    explanations = [e for e in explanations if not e.startswith("provisional")]
     if risk >= FLAG:
-        explanations.append(f"{risk:.0%} of recent reports against it came in orchestrated waves")
+        explanations.append(f"{risk:.0%} {ORCHESTRATED_SHARE}")
     explanations.append(PROVISIONAL)
     return base | {
         "target_risk": round(risk, 4),
@@ -295,80 +295,29 @@ class LiveUpdater:
         began = time.perf_counter()
         with self.db.engine.connect() as conn:
             neighbourhood = load_neighbourhood(conn, targets)
-            stored_waves: dict[str, list[dict[str, Any]]] = {}
-            for wave in conn.execute(
-                select(AnalysisWave.document).where(
-                    AnalysisWave.run_id == run_id, AnalysisWave.target_id.in_(targets)
-                )
-            ).scalars():
-                stored_waves.setdefault(wave["target_id"], []).append(dict(wave))
-            stored_accounts = {
-                account_id: dict(document)
-                for account_id, document in conn.execute(
-                    select(AnalysisAccount.account_id, AnalysisAccount.document).where(
-                        AnalysisAccount.run_id == run_id,
-                        AnalysisAccount.account_id.in_(targets),
-                    )
-                )
-            }
+            stored_waves = results.waves_of_targets(conn, run_id, targets)
+            stored_accounts = results.account_risks(conn, run_id, targets)
         if not neighbourhood.reports:
             return
         loaded = time.perf_counter()
         waves, accounts = provisional_results(neighbourhood, targets, stored_waves)
         analysed = time.perf_counter()
-        updated_at = to_iso(max(float(_epoch(r["created_at"])) for r in neighbourhood.reports))
+        updated_at = to_iso(max(to_epoch(r["created_at"]) for r in neighbourhood.reports))
+        # A grown wave may start elsewhere than the stored one it replaces.
+        superseded = [
+            old["wave_id"]
+            for wave in waves
+            for old in stored_waves.get(wave["target_id"], [])
+            if parse_time(old["start"]) <= parse_time(wave["end"])
+            and parse_time(old["end"]) >= parse_time(wave["start"])
+        ]
+        merged = [
+            _merged_account(stored_accounts.get(account_id), fresh, updated_at)
+            for account_id, fresh in accounts.items()
+        ]
 
         def write(conn: Connection) -> None:
-            for wave in waves:
-                start, end = _parse(wave["start"]), _parse(wave["end"])
-                superseded = [
-                    w["wave_id"]
-                    for w in stored_waves.get(wave["target_id"], [])
-                    if w["wave_id"] == wave["wave_id"]
-                    or (_parse(w["start"]) <= end and _parse(w["end"]) >= start)
-                ]
-                conn.execute(
-                    delete(AnalysisWave).where(
-                        AnalysisWave.run_id == run_id, AnalysisWave.wave_id.in_(superseded)
-                    )
-                )
-                conn.execute(
-                    insert(AnalysisWave),
-                    [
-                        {
-                            "run_id": run_id,
-                            "wave_id": wave["wave_id"],
-                            "target_id": wave["target_id"],
-                            "start": start,
-                            "end": end,
-                            "score": wave["score"],
-                            "label": wave["label"],
-                            "status": wave["status"],
-                            "document": wave,
-                        }
-                    ],
-                )
-            for account_id, fresh in accounts.items():
-                merged = _merged_account(stored_accounts.get(account_id), fresh, updated_at)
-                values = {
-                    "reporter_risk": merged["reporter_risk"],
-                    "target_risk": merged["target_risk"],
-                    "document": merged,
-                }
-                if account_id in stored_accounts:
-                    conn.execute(
-                        update(AnalysisAccount)
-                        .where(
-                            AnalysisAccount.run_id == run_id,
-                            AnalysisAccount.account_id == account_id,
-                        )
-                        .values(**values)
-                    )
-                else:
-                    conn.execute(
-                        insert(AnalysisAccount),
-                        [{"run_id": run_id, "account_id": account_id, **values}],
-                    )
+            results.replace_in_run(conn, run_id, waves, superseded, merged)
 
         self.db.run_write(write)
         log.debug(
@@ -379,11 +328,3 @@ class LiveUpdater:
             analysed - loaded,
             time.perf_counter() - analysed,
         )
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _epoch(value: datetime | float) -> float:
-    return value.timestamp() if isinstance(value, datetime) else float(value)
