@@ -1,14 +1,16 @@
 """Detection quality on every scenario family, on seeds the models never saw.
 
     python -m bench.quality [--generator project|independent] [--seeds 301 302 303]
-                            [--scale 1] [--families ...]
+                            [--scale 1] [--families ...] [--view waves|structure]
 
 Simulates each family with each seed, runs the offline pipeline (as ``mrd analyze``)
 and scores it (as ``mrd evaluate``). ``--generator independent`` uses
 ``bench/independent_world.py``, a second simulator written separately from the
 project's (other distributions, other families), which the models never see.
 Prints one row per family (mean over seeds) and the worst value over all runs for
-each target metric.
+each target metric. ``--view structure`` shows the network figures instead: tier
+macro-F1 and tier-1/2 precision, attribution top-1 accuracy, re-creation precision and
+recall.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ COLUMNS = (
     "reporter_calibration_error",
 )
 SHORT = ("recall", "false_alarm", "precision", "wrongful", "shielded", "auc", "ece")
+VIEWS = {
+    "waves": (COLUMNS, SHORT),
+    "structure": (
+        (
+            "tier_macro_f1",
+            "tier_1_precision",
+            "tier_2_precision",
+            "attribution_top1_accuracy",
+            "recreation_precision",
+            "recreation_recall",
+        ),
+        ("tier_f1", "tier1_prec", "tier2_prec", "attrib_top1", "recr_prec", "recr_recall"),
+    ),
+}
 
 
 def write_project_world(family: str, seed: int, folder: Path, scale: float) -> None:
@@ -78,18 +94,20 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--generator", choices=sorted(GENERATORS), default="project")
     parser.add_argument("--families", nargs="+", default=None)
+    parser.add_argument("--view", choices=sorted(VIEWS), default="waves")
     args = parser.parse_args()
     families = args.families or list(GENERATORS[args.generator][1])
-    print(f"{'family':14s} " + " ".join(f"{s:>11s}" for s in SHORT))
+    columns, short = VIEWS[args.view]
+    print(f"{'family':14s} " + " ".join(f"{s:>11s}" for s in short))
     everything: list[dict[str, Any]] = []
     for family in families:
         runs = [run(family, seed, args.scale, generator=args.generator) for seed in args.seeds]
         everything += runs
-        means = [np.mean([r[c] for r in runs if r[c] is not None] or [np.nan]) for c in COLUMNS]
+        means = [np.mean([r[c] for r in runs if r[c] is not None] or [np.nan]) for c in columns]
         print(f"{family:14s} " + " ".join(f"{m:11.4f}" for m in means), flush=True)
-    print(f"{'worst':14s} " + " ".join(f"{_worst(everything, c):11.4f}" for c in COLUMNS))
-    misses = [c for c in COLUMNS if meets_target(c, _worst(everything, c)) is False]
-    print("targets:", ", ".join(f"{c} {TARGETS[c][0]} {TARGETS[c][1]}" for c in COLUMNS))
+    print(f"{'worst':14s} " + " ".join(f"{_worst(everything, c):11.4f}" for c in columns))
+    misses = [c for c in columns if meets_target(c, _worst(everything, c)) is False]
+    print("targets:", ", ".join(f"{c} {TARGETS[c][0]} {TARGETS[c][1]}" for c in columns))
     print("missed (worst run):", ", ".join(misses) if misses else "none")
 
 

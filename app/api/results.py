@@ -55,6 +55,19 @@ RISK_EXAMPLE: dict[str, Any] = {
 }
 
 
+NETWORK_EXAMPLE: dict[str, Any] = {
+    "tiers": {
+        "1": {"label": "official", "count": 2, "accounts": ["wilayat-news-1", "media-office"]},
+        "2": {"label": "supporting_institution", "count": 1, "accounts": ["hub-account-7"]},
+        "3": {"label": "supporter", "count": 2, "sample": ["acct-4410", "acct-4411"]},
+    },
+    "hubs": [
+        {"account_id": "hub-account-7", "member_count": 2, "members": ["acct-4410", "acct-4411"]}
+    ],
+    "updated_at": "2017-07-29T12:00:00Z",
+}
+
+
 class Page(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: str | None = Field(
@@ -334,6 +347,37 @@ def account_risk_batch(
 ) -> RiskItems:
     found = results.account_risks(session, run_id, body.account_ids) if run_id else {}
     return RiskItems(items=[found.get(a) or _unscored(a) for a in body.account_ids])
+
+
+def _empty_network() -> dict[str, Any]:
+    return {
+        "tiers": {
+            "1": {"label": "official", "count": 0, "accounts": []},
+            "2": {"label": "supporting_institution", "count": 0, "accounts": []},
+            "3": {"label": "supporter", "count": 0, "sample": []},
+        },
+        "hubs": [],
+        "updated_at": None,
+    }
+
+
+@router.get(
+    "/network/tiers",
+    summary="The three tiers and the hubs",
+    description="The supporter network of the latest analysis: tier 1 (official accounts) "
+    "and tier 2 (supporting institutions) in full, most amplified first; the size of tier 3 "
+    "(supporters) with a sample of its most certain members; and each hub (a tier-2 account) "
+    "with the supporters gathered around it, largest first. Each account's own tier, "
+    "confidence and reasons are in its risk (`GET /v1/accounts/{account_id}/risk`).",
+    response_model=dict[str, Any],
+    responses={
+        200: {"content": {"application/json": {"example": NETWORK_EXAMPLE}}},
+        **problem_responses(401, 403),
+    },
+)
+def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRun) -> dict[str, Any]:
+    found = results.network(session, run_id) if run_id else None
+    return found or _empty_network()
 
 
 @router.get(

@@ -270,6 +270,15 @@ class AnalysisAccount(Base):
     __table_args__ = (Index("ix_analysis_accounts_run_target_risk", "run_id", "target_risk"),)
 
 
+class AnalysisNetwork(Base):
+    """The supporter network one analysis run found: tier listings and hubs."""
+
+    __tablename__ = "analysis_networks"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class Lease(Base):
     """A named lease that one process holds at a time (the analysis runner's)."""
 

@@ -15,7 +15,14 @@ from sqlalchemy import Connection, and_, delete, desc, insert, or_, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db.models import AnalysisAccount, AnalysisGroup, AnalysisRun, AnalysisWave, Lease
+from app.db.models import (
+    AnalysisAccount,
+    AnalysisGroup,
+    AnalysisNetwork,
+    AnalysisRun,
+    AnalysisWave,
+    Lease,
+)
 
 SUCCEEDED = "succeeded"
 
@@ -84,10 +91,12 @@ def store_results(conn: Connection, run_id: str, document: dict[str, Any]) -> No
         for g in document["groups"]
     ]
     accounts = [account_row(run_id, a) for a in document["accounts"]]
+    network = [{"run_id": run_id, "document": document["network"]}]
     for model, rows in (
         (AnalysisWave, waves),
         (AnalysisGroup, groups),
         (AnalysisAccount, accounts),
+        (AnalysisNetwork, network),
     ):
         for start in range(0, len(rows), 5_000):
             conn.execute(insert(model), rows[start : start + 5_000])
@@ -121,7 +130,7 @@ def replace_in_run(
 
 
 def drop_results_except(conn: Connection, keep: Sequence[str]) -> None:
-    for model in (AnalysisWave, AnalysisGroup, AnalysisAccount):
+    for model in (AnalysisWave, AnalysisGroup, AnalysisAccount, AnalysisNetwork):
         conn.execute(delete(model).where(model.run_id.not_in(list(keep))))
 
 
@@ -238,6 +247,11 @@ def account_risks(
         AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(list(account_ids))
     )
     return {account_id: dict(document) for account_id, document in session.execute(query)}
+
+
+def network(session: Session, run_id: str) -> dict[str, Any] | None:
+    row = session.get(AnalysisNetwork, run_id)
+    return dict(row.document) if row else None
 
 
 def targets_page(

@@ -18,6 +18,10 @@ import numpy.typing as npt
 
 EDGE_KINDS = ("follow", "retweet", "quote", "reply", "mention", "like")
 STATUSES = ("active", "suspended", "deleted")
+UNKNOWN_STATUS = -1
+# Accounts the platform already knows belong to the network (e.g. removed for terrorist
+# content) carry this label; they seed the supporter network.
+MEMBER_LABEL = "extremist"
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -68,7 +72,7 @@ class Accounts:
     followers: FloatArray
     suspended_at: FloatArray
     status: IntArray
-    labelled: BoolArray
+    known_member: BoolArray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -270,8 +274,8 @@ def build_data(
     created = np.full(total, np.nan)
     followers = np.full(total, np.nan)
     suspended_at = np.full(total, np.nan)
-    status = np.zeros(total, dtype=np.int64)
-    labelled = np.zeros(total, dtype=bool)
+    status = np.full(total, UNKNOWN_STATUS, dtype=np.int64)
+    known_member = np.zeros(total, dtype=bool)
     handles: list[str | None] = [None] * total
     for index, row in meta.items():
         created[index] = to_epoch(row.get("created_at"))
@@ -281,14 +285,14 @@ def build_data(
             status[index] = STATUSES.index(row["status"])
             if row["status"] != "active":
                 suspended_at[index] = to_epoch(row.get("status_changed_at"))
-        labelled[index] = bool(row.get("labels"))
+        known_member[index] = MEMBER_LABEL in (row.get("labels") or ())
         handles[index] = row.get("handle")
 
     times = [t for t in report_time if t == t]
     latest = max(times) if times else 0.0
     return Data(
         accounts=Accounts(
-            list(account.names), handles, created, followers, suspended_at, status, labelled
+            list(account.names), handles, created, followers, suspended_at, status, known_member
         ),
         reports=Reports(
             event_ids,

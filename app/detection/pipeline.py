@@ -1,7 +1,7 @@
 """The detection pipeline, one named stage after another:
 
     load (data.build_data) -> waves -> co-reporting -> coordination groups -> signals
-    -> scores -> attribution -> re-creation
+    -> scores -> attribution -> re-creation (successors inherit) -> network (tiers, hubs)
 
 ``analyze`` runs them all on in-memory data and returns plain results; the service,
 ``mrd analyze`` and ``POST /v1/analyze`` all call it.
@@ -19,7 +19,8 @@ from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
-from app.detection.recreation import Recreations, link_recreations
+from app.detection.network import Network, find_network, tie_matrices
+from app.detection.recreation import Recreations, inherit, link_recreations
 from app.detection.scores import (
     FLAG,
     ContentRisk,
@@ -52,6 +53,7 @@ class Analysis:
     content_risk: ContentRisk
     orchestrators: Attribution
     recreations: Recreations
+    network: Network
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -93,10 +95,15 @@ def analyze(
     targets = target_risk(data, waves, wave_score)
     contents = content_risk(data, waves, wave_score)
     lap("scores")
-    orchestrators = attribute(data, waves, wave_score >= FLAG)
+    flagged = wave_score >= FLAG
+    orchestrators = attribute(data, waves, flagged)
     lap("attribution")
-    recreations = link_recreations(data)
+    ties, amplifications = tie_matrices(data)
+    recreations = link_recreations(data, ties)
+    risk, record = inherit(recreations, risk, record)
     lap("recreation")
+    network = find_network(data, ties, amplifications, risk, targets, orchestrators, flagged)
+    lap("network")
     return Analysis(
         data,
         waves,
@@ -111,5 +118,6 @@ def analyze(
         contents,
         orchestrators,
         recreations,
+        network,
         timings,
     )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from app.detection.data import to_iso
+from app.detection.network import TIER_LABELS
 from app.detection.pipeline import Analysis
 from app.detection.scores import FLAG
 from app.detection.signals import SIGNALS
@@ -39,8 +40,11 @@ def _stable_id(prefix: str, *parts: str) -> str:
     return f"{prefix}_{digest}"
 
 
+TIER_SAMPLE = 20
+
+
 def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -> dict[str, Any]:
-    """``{waves, groups, accounts, enforcement}`` in the API's shapes."""
+    """``{waves, groups, accounts, enforcement, network}`` in the API's shapes."""
     data, waves = analysis.data, analysis.waves
     ids = data.accounts.ids
     reports = data.reports
@@ -102,8 +106,10 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
         )
 
     group_docs = []
+    tier = analysis.network.tier
     for g, members in enumerate(analysis.groups.members):
         waves_in = sorted(groups_waves.get(g, set()))
+        tiers_here = Counter(str(t) for t in tier[members].tolist() if t > 0)
         group_docs.append(
             {
                 "group_id": group_ids[g],
@@ -112,7 +118,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
                 "cohesion": round(float(analysis.groups.cohesion[g]), 4),
                 "wave_ids": [wave_ids[w] for w in waves_in],
                 "target_ids": sorted({ids[waves.target[w]] for w in waves_in}),
-                "tier_counts": {},
+                "tier_counts": dict(sorted(tiers_here.items())),
             }
         )
     return {
@@ -120,7 +126,39 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
         "groups": group_docs,
         "accounts": _account_docs(analysis, group_ids),
         "enforcement": _enforcement(analysis),
+        "network": network_document(analysis),
     }
+
+
+def network_document(analysis: Analysis) -> dict[str, Any]:
+    """``GET /v1/network/tiers``: tiers 1 and 2 in full (most amplified first), a
+    sample of tier 3 (most certain first), and each hub with its gathered supporters."""
+    network, ids = analysis.network, analysis.data.accounts.ids
+    tiers: dict[str, Any] = {}
+    for t in (1, 2, 3):
+        inside = np.flatnonzero(network.tier == t)
+        key = -network.amplified_by[inside] if t < 3 else -network.confidence[inside]
+        ranked = [ids[a] for a in inside[np.argsort(key, kind="stable")].tolist()]
+        listing = "accounts" if t < 3 else "sample"
+        tiers[str(t)] = {
+            "label": TIER_LABELS[t],
+            "count": len(inside),
+            listing: ranked if t < 3 else ranked[:TIER_SAMPLE],
+        }
+    gathered = np.flatnonzero(network.hub >= 0)
+    by_hub = gathered[np.argsort(network.hub[gathered], kind="stable")]
+    bounds = np.searchsorted(network.hub[by_hub], network.hubs, side="left")
+    ends = np.searchsorted(network.hub[by_hub], network.hubs, side="right")
+    hubs = [
+        {
+            "account_id": ids[h],
+            "member_count": int(end - begin),
+            "members": sorted(ids[m] for m in by_hub[begin:end].tolist()),
+        }
+        for h, begin, end in zip(network.hubs.tolist(), bounds, ends, strict=True)
+    ]
+    hubs.sort(key=lambda hub: (-hub["member_count"], hub["account_id"]))
+    return {"tiers": tiers, "hubs": hubs, "updated_at": to_iso(analysis.data.now)}
 
 
 def _orchestrators(analysis: Analysis) -> dict[int, list[dict[str, Any]]]:
@@ -164,10 +202,12 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
     received = np.bincount(data.reports.target, minlength=len(data.accounts))
     updated = to_iso(data.now)
     by_content = _content_risks(analysis)
+    hub = analysis.network.hub
+    hub_sizes = np.bincount(hub[hub >= 0], minlength=len(data.accounts))
     found = analysis.recreations
     replaces = {
         int(new): (int(old), float(shared))
-        for new, old, shared in zip(found.new, found.old, found.shared_follows, strict=True)
+        for new, old, shared in zip(found.new, found.old, found.shared_ties, strict=True)
     }
     docs = []
     for a, account_id in enumerate(data.accounts.ids):
@@ -187,15 +227,18 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
         old, shared = replaces.get(a, (-1, 0.0))
         if old >= 0:
             explanations.append(
-                f"likely re-creation of suspended {data.accounts.ids[old]}: a variant of its "
-                f"handle, created after the suspension, {shared:.0%} of the same follows"
+                f"likely re-creation of {data.accounts.ids[old]}: a variant of its handle, "
+                f"appeared after it went, {shared:.0%} of the same follows and amplifications;"
+                " inherits its report history"
             )
+        explanations += _tier_explanations(analysis, a, hub_sizes)
+        t = int(analysis.network.tier[a])
         docs.append(
             {
                 "account_id": account_id,
-                "tier": None,
-                "tier_label": None,
-                "tier_confidence": 0.0,
+                "tier": t or None,
+                "tier_label": TIER_LABELS.get(t),
+                "tier_confidence": round(float(analysis.network.confidence[a]), 4),
                 "reporter_risk": round(risk, 4),
                 "target_risk": round(float(analysis.target_risk[a]), 4),
                 "group_ids": [group_ids[group]] if group >= 0 else [],
@@ -213,6 +256,31 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
             }
         )
     return docs
+
+
+def _tier_explanations(analysis: Analysis, a: int, hub_sizes: np.ndarray) -> list[str]:
+    """Why the account sits in its tier, in words."""
+    network, ids = analysis.network, analysis.data.accounts.ids
+    t = int(network.tier[a])
+    if t == 0:
+        return []
+    lines = [f"tier {t} ({TIER_LABELS[t].replace('_', ' ')})"]
+    if t < 3:
+        lines.append(
+            f"amplified by {network.amplified_by[a]} network members; tied to by "
+            f"{network.from_sources[a]} other sources, ties to {network.to_sources[a]}"
+        )
+    if network.directed[a]:
+        lines.append(f"named the target just before {network.directed[a]} orchestrated waves")
+    if t == 3 and network.share[a] > 0:
+        lines.append(
+            f"{network.share[a]:.0%} of its follows and amplifications lead into the network"
+        )
+    if network.hub[a] >= 0:
+        lines.append(f"gathers around hub {ids[network.hub[a]]}")
+    if hub_sizes[a]:
+        lines.append(f"hub of {hub_sizes[a]} supporters")
+    return lines
 
 
 CONTENTS_PER_ACCOUNT = 20

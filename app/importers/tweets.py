@@ -6,7 +6,9 @@ accounts (ids are lower-cased handles, as handles are case-insensitive); tweets
 become posts with their mentions and hashtags; a retweet of a tweet present in the
 file points to it with ``reshare_of``. Retweets and mentions are also written as
 weighted ``retweet`` and ``mention`` edges, stamped with their first occurrence.
-The data has no reports and no labels.
+The data has no reports and no labels; its 112 authors were collected as pro-ISIS
+accounts, so they are labelled ``extremist``, the label that seeds the supporter
+network (docs/real-data.md).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.datasets import write_entities
-from app.detection.data import to_iso
+from app.detection.data import MEMBER_LABEL, to_iso
 
 RETWEET = re.compile(r"^RT @(\w{1,15}):?\s*(.*)$", re.DOTALL)
 MENTION = re.compile(r"(?<![\w@])@(\w{1,15})")
@@ -71,6 +73,7 @@ def import_tweets(
             "handle": username[:256],
             "display_name": row["name"].strip() or None,
             "followers_count": _count(row.get("followers")),
+            "labels": [MEMBER_LABEL],
         }
         tweets.append(Tweet(number, key, parse_time(row["time"]), row["tweets"]))
         if number % 1000 == 0:

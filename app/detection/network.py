@@ -1,0 +1,228 @@
+"""Stage 7: the supporter network, its three tiers and its hubs.
+
+Seeds are what the earlier stages and the platform already know: the accounts that
+report in orchestrated waves, the accounts that named their targets just before, and
+accounts labelled ``extremist``. The network grows from them through ties (follows
+and amplifications, either direction) by personalised PageRank, cut where the fewest
+ties leave it: the lowest-conductance prefix of the accounts sorted by PageRank per
+tie. Popular ordinary accounts that supporters follow as camouflage fall inside such
+a cut, but their own ties lead elsewhere; so an account stays only if most of its
+own ties lead into the network (each tie weighted by 1/log of the followed account's
+audience, so following a celebrity counts for less than following an obscure peer).
+
+Sources are the accounts the members amplify far more often than chance (beyond the
+Poisson tail at the members' mean). Among the sources the direction of ties decides:
+tier 1 is amplified and followed by the other sources more than it amplifies or
+follows them (the officials, and the supervisor the officials amplify); tier 2
+amplifies tier 1 and has a following of its own, and every source that named the
+target of an orchestrated wave is tier 2. The other members are tier 3, each gathered
+in the hub (tier-2 account) it is most tied to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix, diags
+from scipy.stats import poisson
+
+from app.detection.attribution import Attribution
+from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
+
+SEED_RISK = 0.8
+RESTART = 0.15
+PAGERANK_STEPS = 40
+MIN_SHARE = 0.5
+SOURCE_TAIL = 1e-3
+MIN_AMPLIFIERS = 3
+VICTIM_RISK = 0.5
+TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
+AMPLIFY_KINDS = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "like"))
+TIER_LABELS = {1: "official", 2: "supporting_institution", 3: "supporter"}
+
+
+@dataclass(frozen=True)
+class Network:
+    """Per account: ``tier`` (0 outside the network), ``confidence``, the share of its
+    own ties that lead into the network, how many members amplify it, how many sources
+    it receives ties from and gives ties to, and ``hub`` (index of its hub, or -1)."""
+
+    tier: IntArray
+    confidence: FloatArray
+    share: FloatArray
+    amplified_by: IntArray
+    from_sources: IntArray
+    to_sources: IntArray
+    directed: IntArray
+    hub: IntArray
+
+    @property
+    def hubs(self) -> IntArray:
+        found: IntArray = np.flatnonzero(self.tier == 2)
+        return found
+
+
+def _binary(src: IntArray, dst: IntArray, n: int) -> csr_matrix:
+    keep = (src >= 0) & (dst >= 0) & (src != dst)
+    matrix = csr_matrix(
+        (np.ones(int(keep.sum())), (src[keep], dst[keep])), shape=(n, n), dtype=np.float64
+    )
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def tie_matrices(data: Data) -> tuple[csr_matrix, csr_matrix]:
+    """(ties, amplifications): row ``a`` has a 1 for each account ``a`` follows or
+    amplifies (edges of those kinds, and reshared posts), and for each it amplifies."""
+    n = len(data.accounts)
+    edges, posts = data.edges, data.posts
+    reshares = np.flatnonzero(posts.reshare_of >= 0)
+    reshare_src = posts.author[reshares]
+    reshare_dst = posts.author[posts.reshare_of[reshares]]
+    amplify = np.isin(edges.kind, AMPLIFY_KINDS)
+    amplifications = _binary(
+        np.concatenate([edges.src[amplify], reshare_src]),
+        np.concatenate([edges.dst[amplify], reshare_dst]),
+        n,
+    )
+    tie = np.isin(edges.kind, TIE_KINDS)
+    ties = _binary(
+        np.concatenate([edges.src[tie], reshare_src]),
+        np.concatenate([edges.dst[tie], reshare_dst]),
+        n,
+    )
+    return ties, amplifications
+
+
+def _personal_pagerank(undirected: csr_matrix, seeds: IntArray) -> FloatArray:
+    degree = np.asarray(undirected.sum(axis=1)).ravel()
+    walk = (diags(1.0 / np.maximum(degree, 1.0)) @ undirected).T.tocsr()
+    restart = np.zeros(undirected.shape[0])
+    restart[seeds] = 1.0 / len(seeds)
+    rank = restart.copy()
+    for _ in range(PAGERANK_STEPS):
+        rank = RESTART * restart + (1.0 - RESTART) * (walk @ rank)
+    return rank
+
+
+def _lowest_conductance_prefix(undirected: csr_matrix, order: IntArray, shortest: int) -> int:
+    """Length of the prefix of ``order`` (at least ``shortest``, at most half the ties)
+    that the fewest ties leave, relative to the ties it holds."""
+    n = undirected.shape[0]
+    degree = np.asarray(undirected.sum(axis=1)).ravel()[order]
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    pairs = undirected.tocoo()
+    closes_at = np.maximum(position[pairs.row], position[pairs.col])
+    inside = np.cumsum(np.bincount(closes_at, minlength=n))
+    volume = np.cumsum(degree)
+    conductance = (volume - inside) / np.maximum(np.minimum(volume, volume[-1] - volume), 1.0)
+    longest = max(int(np.searchsorted(volume, volume[-1] / 2.0)), shortest)
+    return shortest + int(np.argmin(conductance[shortest - 1 : longest])) if longest else 0
+
+
+def _members(
+    data: Data, ties: csr_matrix, seeds: IntArray, reporter_seed: BoolArray
+) -> tuple[BoolArray, FloatArray, FloatArray]:
+    """Network membership, each account's weighted share of ties into the network,
+    and the weight of its own ties."""
+    n = len(data.accounts)
+    undirected = ((ties + ties.T) > 0).astype(np.float64)
+    connected = seeds[np.asarray(undirected.sum(axis=1)).ravel()[seeds] > 0]
+    member = np.zeros(n, dtype=bool)
+    if len(connected):
+        rank = _personal_pagerank(undirected, connected)
+        degree = np.asarray(undirected.sum(axis=1)).ravel()
+        order = np.argsort(-rank / np.maximum(degree, 1.0), kind="stable")
+        member[order[: _lowest_conductance_prefix(undirected, order, len(connected))]] = True
+    audience = np.asarray(ties.sum(axis=0)).ravel()
+    weighted = ties @ diags(1.0 / np.log(2.0 + audience))
+    own = np.asarray(weighted.sum(axis=1)).ravel()
+    share = (weighted @ member.astype(np.float64)) / np.maximum(own, 1e-12)
+    member = data.accounts.known_member | np.where(
+        own > 0, member & (share >= MIN_SHARE), reporter_seed
+    )
+    share = (weighted @ member.astype(np.float64)) / np.maximum(own, 1e-12)
+    return member, share, own
+
+
+def find_network(
+    data: Data,
+    ties: csr_matrix,
+    amplifications: csr_matrix,
+    reporter_risk: FloatArray,
+    target_risk: FloatArray,
+    orchestrators: Attribution,
+    flagged: BoolArray,
+) -> Network:
+    """Tiers and hubs (see the module docstring); ``ties`` and ``amplifications`` as
+    :func:`tie_matrices` gives them."""
+    n = len(data.accounts)
+    reporter_seed = reporter_risk >= SEED_RISK
+    named = ~orchestrators.inferred & flagged[orchestrators.wave]
+    directed = np.bincount(orchestrators.account[named], minlength=n)
+    seeds = np.flatnonzero(reporter_seed | (directed > 0) | data.accounts.known_member)
+    member, share, own = _members(data, ties, seeds, reporter_seed)
+    victim = target_risk >= VICTIM_RISK
+    member &= ~victim
+
+    amplified_by = np.rint(amplifications.T @ member.astype(np.float64)).astype(np.int64)
+    chance = float(amplified_by[member].mean()) if member.any() else 0.0
+    source = (
+        (amplified_by > poisson.isf(SOURCE_TAIL, chance))
+        & (amplified_by >= MIN_AMPLIFIERS)
+        & (member | (own == 0))
+        & ~victim
+    )
+    member |= source
+    is_source = source.astype(np.float64)
+    from_sources = np.rint(ties.T @ is_source).astype(np.int64)
+    to_sources = np.rint(ties @ is_source).astype(np.int64)
+    official = source & (from_sources > to_sources) & (directed == 0)
+
+    tier = np.where(member, 3, 0)
+    tier[source] = 2
+    tier[official] = 1
+    leaning = (from_sources + 1.0) / (from_sources + to_sources + 2.0)
+    receiving = np.asarray(amplifications.sum(axis=0)).ravel()
+    belonging = np.where(
+        data.accounts.known_member,
+        1.0,
+        np.maximum(
+            reporter_risk,
+            np.where(own > 0, share, 0.5 * amplified_by / np.maximum(receiving, 1.0)),
+        ),
+    )
+    direction = np.where(official, leaning, np.where(directed > 0, 1.0, 1.0 - leaning))
+    confidence = np.where(source, belonging * direction, np.where(member, belonging, 0.0))
+    hub = _gather(ties, tier)
+    return Network(
+        tier.astype(np.int64),
+        np.clip(confidence, 0.0, 1.0),
+        share,
+        amplified_by,
+        from_sources,
+        to_sources,
+        directed.astype(np.int64),
+        hub,
+    )
+
+
+def _gather(ties: csr_matrix, tier: IntArray) -> IntArray:
+    """Each supporter's hub: the tier-2 account it is tied to that most of its
+    fellow members are also tied to (or, with no direct tie, the one they share)."""
+    hubs = np.flatnonzero(tier == 2)
+    hub = np.full(len(tier), -1, dtype=np.int64)
+    supporters = np.flatnonzero(tier == 3)
+    if len(hubs) == 0 or len(supporters) == 0:
+        return hub
+    members = np.flatnonzero(tier > 0)
+    own_ties = ties[supporters][:, members]
+    to_hub = ties[:, hubs]
+    peers = np.maximum(np.asarray(own_ties.sum(axis=1)).ravel(), 1.0)
+    score = (2.0 * to_hub[supporters] + diags(1.0 / peers) @ (own_ties @ to_hub[members])).tocsr()
+    best = np.asarray(score.argmax(axis=1)).ravel()
+    chosen = np.asarray(score.max(axis=1).toarray()).ravel() > 0
+    hub[supporters[chosen]] = hubs[best[chosen]]
+    return hub
