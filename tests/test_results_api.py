@@ -37,6 +37,38 @@ def test_nothing_before_the_first_run(client: httpx.Client) -> None:
     check = client.post("/v1/enforcement/check", json={"target_id": "anyone"}).json()
     assert check["action"] == "proceed" and check["target_risk"] == 0.0
     assert client.get("/v1/accounts/never-seen/risk").status_code == 404
+    empty = client.get("/v1/network/tiers").json()
+    assert empty["hubs"] == [] and empty["tiers"]["3"] == {
+        "label": "supporter",
+        "count": 0,
+        "sample": [],
+    }
+
+
+def test_network_tiers_and_hubs(analysed: httpx.Client) -> None:
+    network = analysed.get("/v1/network/tiers")
+    assert network.status_code == 200
+    body = network.json()
+    tiers = body["tiers"]
+    truth = WORLD.truth["tiers"]
+    for tier in ("1", "2"):
+        listed = tiers[tier]["accounts"]
+        assert tiers[tier]["count"] == len(listed) > 0
+        assert sum(truth.get(a) == int(tier) for a in listed) >= 0.9 * len(listed)
+    assert tiers["3"]["count"] > 1000 and all(truth.get(a) == 3 for a in tiers["3"]["sample"])
+    hubs = {h["account_id"]: h for h in body["hubs"]}
+    assert set(hubs) == set(tiers["2"]["accounts"])
+    true_hubs = {h["account_id"]: set(h["members"]) for h in WORLD.truth["hubs"]}
+    gathered = sum(len(set(h["members"]) & true_hubs.get(a, set())) for a, h in hubs.items())
+    assert gathered >= 0.9 * sum(h["member_count"] for h in hubs.values())
+    assert body["updated_at"].endswith("Z")
+    hub = next(iter(hubs))
+    risk = analysed.get(f"/v1/accounts/{hub}/risk").json()
+    assert risk["tier"] == 2 and risk["tier_label"] == "supporting_institution"
+    assert 0 < risk["tier_confidence"] <= 1
+    assert any(e.startswith("hub of") for e in risk["explanations"])
+    groups = analysed.get("/v1/groups", params={"limit": 5}).json()["items"]
+    assert groups and all(set(g["tier_counts"]) <= {"1", "2", "3"} for g in groups)
 
 
 def test_waves_pages_filters_and_detail(analysed: httpx.Client) -> None:

@@ -8,7 +8,9 @@ ties leave it: the lowest-conductance prefix of the accounts sorted by PageRank 
 tie. Popular ordinary accounts that supporters follow as camouflage fall inside such
 a cut, but their own ties lead elsewhere; so an account stays only if most of its
 own ties lead into the network (each tie weighted by 1/log of the followed account's
-audience, so following a celebrity counts for less than following an obscure peer).
+audience, so following a celebrity counts for less than following an obscure peer),
+and one just outside the cut joins if it has several ties into it and most of its own
+ties lead there.
 
 Sources are the accounts the members amplify far more often than chance (beyond the
 Poisson tail at the members' mean). Among the sources the direction of ties decides:
@@ -36,6 +38,7 @@ PAGERANK_STEPS = 40
 MIN_SHARE = 0.5
 SOURCE_TAIL = 1e-3
 MIN_AMPLIFIERS = 3
+MIN_TIES = 5
 VICTIM_RISK = 0.5
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
 AMPLIFY_KINDS = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "like"))
@@ -139,11 +142,21 @@ def _members(
     audience = np.asarray(ties.sum(axis=0)).ravel()
     weighted = ties @ diags(1.0 / np.log(2.0 + audience))
     own = np.asarray(weighted.sum(axis=1)).ravel()
-    share = (weighted @ member.astype(np.float64)) / np.maximum(own, 1e-12)
+
+    def share_in(inside: BoolArray) -> FloatArray:
+        found: FloatArray = (weighted @ inside.astype(np.float64)) / np.maximum(own, 1e-12)
+        return found
+
+    share = share_in(member)
     member = data.accounts.known_member | np.where(
         own > 0, member & (share >= MIN_SHARE), reporter_seed
     )
-    share = (weighted @ member.astype(np.float64)) / np.maximum(own, 1e-12)
+    # One pass outwards: a cut is coarse at its edge, so accounts with several ties
+    # into the network and most of their own ties there join it.
+    share = share_in(member)
+    into = ties @ member.astype(np.float64)
+    member |= (own > 0) & (share >= MIN_SHARE) & (into >= MIN_TIES)
+    share = share_in(member)
     return member, share, own
 
 
@@ -172,7 +185,7 @@ def find_network(
     source = (
         (amplified_by > poisson.isf(SOURCE_TAIL, chance))
         & (amplified_by >= MIN_AMPLIFIERS)
-        & (member | (own == 0))
+        & (member | (own == 0) | (share >= MIN_SHARE))
         & ~victim
     )
     member |= source

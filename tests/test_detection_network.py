@@ -1,0 +1,127 @@
+"""Stage: the supporter network, its tiers and hubs, on a hand-made graph and on
+simulated worlds of several families."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.detection.attribution import Attribution
+from app.detection.data import Data, build_data
+from app.detection.network import Network, find_network, tie_matrices
+from app.detection.pipeline import analyze
+from app.detection.shapes import shape
+from app.evaluate import tier_metrics
+from app.simulate import SCENARIOS, generate
+
+NO_ORDERS = Attribution(
+    np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=bool)
+)
+
+
+def hand_made() -> tuple[Data, np.ndarray]:
+    """Two officials and a supervisor, two hubs, 40 supporters (half of them reporters
+    in orchestrated waves) who also follow a celebrity, and 60 ordinary accounts."""
+    officials = ["chief", "wilaya1", "wilaya2"]
+    hubs = ["hubA", "hubB"]
+    supporters = [f"s{i}" for i in range(40)]
+    ordinary = [f"o{i}" for i in range(60)]
+    edges: list[dict[str, Any]] = []
+
+    def tie(src: str, dst: str, kind: str = "follow") -> None:
+        edges.append({"src": src, "dst": dst, "kind": kind})
+
+    for o in officials[1:]:
+        tie(o, "chief", "retweet")
+        tie("chief", o)
+    for h in hubs:
+        for o in officials:
+            tie(h, o, "retweet")
+    for i, s in enumerate(supporters):
+        hub = hubs[i % 2]
+        tie(s, hub)
+        tie(s, hub, "retweet")
+        for o in officials:
+            tie(s, o, "retweet")
+        for step in (1, 3, 7):
+            tie(s, supporters[(i + step) % 40])
+        tie(s, "celebrity")
+    for i, o in enumerate(ordinary):
+        tie(o, "celebrity")
+        for step in (1, 3, 7):
+            tie(o, ordinary[(i + step) % 60])
+    tie("o0", "s0")  # an ordinary account that follows one supporter
+    data = build_data(accounts=[{"account_id": a} for a in ["celebrity"]], edges=edges)
+    risk = np.zeros(len(data.accounts))
+    index = {a: i for i, a in enumerate(data.accounts.ids)}
+    for s in supporters[::2]:
+        risk[index[s]] = 0.95
+    return data, risk
+
+
+def run_stage(data: Data, risk: np.ndarray) -> Network:
+    ties, amplifications = tie_matrices(data)
+    return find_network(
+        data, ties, amplifications, risk, np.zeros(len(risk)), NO_ORDERS, np.empty(0, bool)
+    )
+
+
+def test_tiers_follow_the_direction_of_amplification() -> None:
+    data, risk = hand_made()
+    network = run_stage(data, risk)
+    tier = dict(zip(data.accounts.ids, network.tier.tolist(), strict=True))
+    assert {a for a, t in tier.items() if t == 1} == {"chief", "wilaya1", "wilaya2"}
+    assert {a for a, t in tier.items() if t == 2} == {"hubA", "hubB"}
+    # Every supporter, reporter or not, is tier 3; the celebrity they follow as
+    # camouflage and the ordinary accounts are outside.
+    assert all(tier[f"s{i}"] == 3 for i in range(40))
+    assert tier["celebrity"] == 0 and all(tier[f"o{i}"] == 0 for i in range(60))
+    hub_of = {
+        data.accounts.ids[a]: data.accounts.ids[h] for a, h in enumerate(network.hub) if h >= 0
+    }
+    assert all(hub_of[f"s{i}"] == ("hubA", "hubB")[i % 2] for i in range(40))
+    assert np.all((network.confidence > 0) == (network.tier > 0))
+
+
+def test_victims_are_never_members_and_no_seeds_means_no_network() -> None:
+    data, risk = hand_made()
+    ties, amplifications = tie_matrices(data)
+    under_attack = np.zeros(len(risk))
+    under_attack[data.accounts.ids.index("hubA")] = 0.9
+    network = find_network(
+        data, ties, amplifications, risk, under_attack, NO_ORDERS, np.empty(0, bool)
+    )
+    assert network.tier[data.accounts.ids.index("hubA")] == 0
+    assert not run_stage(data, np.zeros(len(risk))).tier.any()
+
+
+def test_known_members_seed_the_network_without_any_reports() -> None:
+    """An archive of posts only (as the real data): labelled authors amplify sources."""
+    authors = [f"a{i}" for i in range(30)]
+    posts = [{"post_id": "news", "author_id": "source", "created_at": 0}]
+    posts += [
+        {"post_id": f"rt{i}", "author_id": a, "created_at": 60 + i, "reshare_of": "news"}
+        for i, a in enumerate(authors)
+    ]
+    accounts = [{"account_id": a, "labels": ["extremist"]} for a in authors]
+    data = build_data(accounts=accounts, posts=posts)
+    network = run_stage(data, np.zeros(len(data.accounts)))
+    tier = dict(zip(data.accounts.ids, network.tier.tolist(), strict=True))
+    assert tier["source"] in (1, 2) and all(tier[a] == 3 for a in authors)
+    # Seen only on the receiving end: at most half confident.
+    assert network.confidence[data.accounts.ids.index("source")] <= 0.5
+
+
+@pytest.mark.parametrize(("family", "seed"), [("camouflage", 611), ("small_cells", 612)])
+def test_tiers_on_simulated_worlds(family: str, seed: int) -> None:
+    world = generate(SCENARIOS[family], seed=seed, scale=0.5)
+    data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
+    document = shape(analyze(data))
+    predicted = {a["account_id"]: a["tier"] for a in document["accounts"]}
+    metrics = tier_metrics(data.accounts.ids, world.truth, predicted)
+    assert metrics["tier_macro_f1"] >= 0.9
+    assert metrics["tier_1_precision"] >= 0.9 and metrics["tier_2_precision"] >= 0.9
+    hubs = document["network"]["hubs"]
+    assert {h["account_id"] for h in hubs} == set(document["network"]["tiers"]["2"]["accounts"])
