@@ -55,7 +55,9 @@ def test_network_tiers_and_hubs(analysed: httpx.Client) -> None:
         listed = tiers[tier]["accounts"]
         assert tiers[tier]["count"] == len(listed) > 0
         assert sum(truth.get(a) == int(tier) for a in listed) >= 0.9 * len(listed)
-    assert tiers["3"]["count"] > 1000 and all(truth.get(a) == 3 for a in tiers["3"]["sample"])
+    supporters = sum(t == 3 for t in truth.values())
+    assert tiers["3"]["count"] >= 0.9 * supporters
+    assert all(truth.get(a) == 3 for a in tiers["3"]["sample"])
     hubs = {h["account_id"]: h for h in body["hubs"]}
     assert set(hubs) == set(tiers["2"]["accounts"])
     true_hubs = {h["account_id"]: set(h["members"]) for h in WORLD.truth["hubs"]}
