@@ -227,8 +227,8 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
         old, shared = replaces.get(a, (-1, 0.0))
         if old >= 0:
             explanations.append(
-                f"likely re-creation of {data.accounts.ids[old]}: a variant of its handle, "
-                f"appeared after it went, {shared:.0%} of the same follows and amplifications;"
+                f"likely re-creation of {data.accounts.ids[old]}: a variant of its handle "
+                f"that appeared after it, {shared:.0%} of the same follows and amplifications;"
                 " inherits its report history"
             )
         explanations += _tier_explanations(analysis, a, hub_sizes)
