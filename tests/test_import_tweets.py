@@ -72,6 +72,7 @@ def test_hand_made_rows(tmp_path: Path) -> None:
         "handle": "WarReporter1",
         "display_name": "War",
         "followers_count": 9100,
+        "labels": ["extremist"],  # an author of the collection: a known member
     }
     assert accounts["someone_else"] == {"account_id": "someone_else", "handle": "someone_else"}
     posts = {p["post_id"]: p for p in read_entities(tmp_path / "out", "posts")}

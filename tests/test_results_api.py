@@ -177,6 +177,7 @@ def test_stateless_analyze_matches_stored_entities(client: httpx.Client, db: Dat
     assert answer.status_code == 200, answer.text
     document = answer.json()
     assert any(w["label"] == "orchestrated" for w in document["waves"])
+    assert document["network"]["tiers"]["2"]["count"] > 0 and document["network"]["hubs"]
     assert client.get("/v1/waves").json()["items"] == []  # nothing stored
     bad = client.post("/v1/analyze", json={"reports": [{"event_id": "x"}]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][:3] == ["body", "reports", 0]

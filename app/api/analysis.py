@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import IngestKey, ReadKey, SessionDep
 from app.api.ingest import EXAMPLES, parse_json, read_limited_body
 from app.api.problems import Problem, problem_responses
+from app.api.results import NETWORK_EXAMPLE
 from app.db import results_repository as results
 from app.db.models import AnalysisRun
 from app.detection.data import build_data
@@ -110,12 +111,19 @@ def get_run(run_id: Annotated[str, Path(max_length=36)], session: SessionDep, _k
     summary="Analyse data without storing it",
     description="Runs the same pipeline on the entities in the body (`reports`, `accounts`, "
     "`edges`, `posts`, `decisions`; up to 200,000 reports) and answers `{waves, groups, "
-    "accounts}`. Nothing is stored. Invalid items make the whole request 422, with each "
-    "item's errors.",
+    "accounts, network}` (`network` shaped as `GET /v1/network/tiers`). Nothing is stored. "
+    "Invalid items make the whole request 422, with each item's errors.",
     responses={
         200: {
             "content": {
-                "application/json": {"example": {"waves": [], "groups": [], "accounts": []}}
+                "application/json": {
+                    "example": {
+                        "waves": [],
+                        "groups": [],
+                        "accounts": [],
+                        "network": NETWORK_EXAMPLE,
+                    }
+                }
             }
         },
         **problem_responses(400, 401, 403, 413, 415, 422),
@@ -175,6 +183,7 @@ async def analyze_body(request: Request, _key: ReadKey) -> dict[str, Any]:
             "waves": result["waves"],
             "groups": result["groups"],
             "accounts": result["accounts"],
+            "network": result["network"],
         }
 
     return await run_in_threadpool(work)
