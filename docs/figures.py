@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -165,14 +166,19 @@ def tier_figure(world: World) -> None:
         3: "tier 3: supporters, beside their hub (sample)",
         0: "organic users (sample)",
     }
+    finish_network(fig, ax, labels, "Simulated baseline network: follows and retweets")
+    fig.savefig(OUT / "three_tiers.png")
+    plt.close(fig)
+
+
+def finish_network(fig: Any, ax: Any, labels: dict[int, str], title: str) -> None:
+    """A legend of tier colours, the title, no axes."""
     for tier, label in labels.items():
         ax.scatter([], [], color=COLOURS[tier], label=label)
     ax.legend(loc="lower left", frameon=False, fontsize=9)
-    ax.set_title("Simulated baseline network: follows and retweets", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(OUT / "three_tiers.png")
-    plt.close(fig)
 
 
 def real_network_figure(csv_file: Path) -> None:
@@ -211,16 +217,14 @@ def real_network_figure(csv_file: Path) -> None:
         font_size=6.5,
         ax=ax,
     )
-    for tier, label in (
-        (1, "tier 1 (inner ring): sources amplified by the other sources"),
-        (2, "tier 2 (middle ring): sources that amplify tier 1; hubs"),
-        (3, "tier 3 (outer ring): authors who amplify"),
-    ):
-        ax.scatter([], [], color=COLOURS[tier], label=label)
-    ax.legend(loc="lower left", frameon=False, fontsize=9)
-    ax.set_title("Real data: the network found in 17,410 tweets (size: amplifiers)", fontsize=10)
-    ax.axis("off")
-    fig.tight_layout()
+    labels = {
+        1: "tier 1 (inner ring): sources amplified by the other sources",
+        2: "tier 2 (middle ring): sources that amplify tier 1; hubs",
+        3: "tier 3 (outer ring): authors who amplify",
+    }
+    finish_network(
+        fig, ax, labels, "Real data: the network found in 17,410 tweets (size: amplifiers)"
+    )
     fig.savefig(OUT / "real_network.png")
     plt.close(fig)
 
