@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -105,6 +106,10 @@ def test_waves_pages_filters_and_detail(analysed: httpx.Client) -> None:
     assert len(detail["reporters"]) == detail["reporter_count"]
     assert client.get("/v1/waves/wave_nope").status_code == 404
     assert client.get("/v1/waves", params={"cursor": "garbage!"}).status_code == 400
+    # Well-formed, but not a position this service gives out: still a 400, not a 500.
+    forged = base64.urlsafe_b64encode(b'["yesterday", "w1"]').decode()
+    for path in ("/v1/waves", "/v1/groups", "/v1/targets"):
+        assert client.get(path, params={"cursor": forged}).status_code == 400
 
 
 def test_groups_accounts_targets_and_enforcement(analysed: httpx.Client) -> None:

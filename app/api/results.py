@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -106,14 +107,17 @@ def _encode(position: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> list[Any]:
+def _after(cursor: str | None, convert: Callable[[Any], Any]) -> tuple[Any, str] | None:
+    """The position ``cursor`` holds (its first field through ``convert``), or None
+    without a cursor; a cursor this service did not give out is a 400."""
+    if not cursor:
+        return None
     try:
         position = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError):
+        value, key = position
+        return convert(value), str(key)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
         raise Problem(400, "The cursor is not one this service gave out.", "bad-cursor") from None
-    if not isinstance(position, list) or len(position) != 2:
-        raise Problem(400, "The cursor is not one this service gave out.", "bad-cursor")
-    return position
 
 
 CURRENT_RUN_TTL_S = 1.0
@@ -199,10 +203,7 @@ def list_waves(
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
-    after = None
-    if cursor:
-        start, wave_id = _decode(cursor)
-        after = (datetime.fromisoformat(str(start).replace("Z", "+00:00")), str(wave_id))
+    after = _after(cursor, lambda start: datetime.fromisoformat(start.replace("Z", "+00:00")))
     rows = results.waves_page(
         session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
     )
@@ -256,10 +257,7 @@ def list_groups(
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
-    after = None
-    if cursor:
-        size, group_id = _decode(cursor)
-        after = (int(size), str(group_id))
+    after = _after(cursor, int)
     return _page(
         results.groups_page(session, run_id, limit + 1, after), limit, ("size", "group_id")
     )
@@ -396,10 +394,7 @@ def list_targets(
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
-    after = None
-    if cursor:
-        risk, account_id = _decode(cursor)
-        after = (float(risk), str(account_id))
+    after = _after(cursor, float)
     rows = results.targets_page(session, run_id, limit + 1, after)
     return _page(rows, limit, ("target_risk", "account_id"))
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, desc, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, delete, desc, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -150,6 +150,15 @@ def parse_time(value: str) -> datetime:
 
 
 # ----------------------------------------------------------------- reading
+def _keyset(query: Select[Any], value: Any, key: Any, after: tuple[Any, Any] | None) -> Any:
+    """``query`` ordered by ``value`` descending then ``key``, from after the position
+    ``after`` (a page's last ``(value, key)``)."""
+    if after is not None:
+        last_value, last_key = after
+        query = query.where(or_(value < last_value, and_(value == last_value, key > last_key)))
+    return query.order_by(desc(value), key)
+
+
 def waves_page(
     session: Session,
     run_id: str,
@@ -176,15 +185,7 @@ def waves_page(
         query = query.where(AnalysisWave.end >= since)
     if until is not None:
         query = query.where(AnalysisWave.start <= until)
-    if after is not None:
-        start, wave_id = after
-        query = query.where(
-            or_(
-                AnalysisWave.start < start,
-                and_(AnalysisWave.start == start, AnalysisWave.wave_id > wave_id),
-            )
-        )
-    query = query.order_by(desc(AnalysisWave.start), AnalysisWave.wave_id).limit(limit)
+    query = _keyset(query, AnalysisWave.start, AnalysisWave.wave_id, after).limit(limit)
     return [dict(d) for d in session.scalars(query)]
 
 
@@ -223,15 +224,7 @@ def groups_page(
     session: Session, run_id: str, limit: int, after: tuple[int, str] | None
 ) -> list[dict[str, Any]]:
     query = select(AnalysisGroup.document).where(AnalysisGroup.run_id == run_id)
-    if after is not None:
-        size, group_id = after
-        query = query.where(
-            or_(
-                AnalysisGroup.size < size,
-                and_(AnalysisGroup.size == size, AnalysisGroup.group_id > group_id),
-            )
-        )
-    query = query.order_by(desc(AnalysisGroup.size), AnalysisGroup.group_id).limit(limit)
+    query = _keyset(query, AnalysisGroup.size, AnalysisGroup.group_id, after).limit(limit)
     return [dict(d) for d in session.scalars(query)]
 
 
@@ -260,18 +253,8 @@ def targets_page(
     query = select(AnalysisAccount.document).where(
         AnalysisAccount.run_id == run_id, AnalysisAccount.target_risk > 0
     )
-    if after is not None:
-        risk, account_id = after
-        query = query.where(
-            or_(
-                AnalysisAccount.target_risk < risk,
-                and_(AnalysisAccount.target_risk == risk, AnalysisAccount.account_id > account_id),
-            )
-        )
-    query = query.order_by(desc(AnalysisAccount.target_risk), AnalysisAccount.account_id).limit(
-        limit
-    )
-    return [dict(d) for d in session.scalars(query)]
+    query = _keyset(query, AnalysisAccount.target_risk, AnalysisAccount.account_id, after)
+    return [dict(d) for d in session.scalars(query.limit(limit))]
 
 
 # ------------------------------------------------------------------- lease

@@ -98,8 +98,7 @@ def tie_matrices(data: Data) -> tuple[csr_matrix, csr_matrix]:
     return ties, amplifications
 
 
-def _personal_pagerank(undirected: csr_matrix, seeds: IntArray) -> FloatArray:
-    degree = np.asarray(undirected.sum(axis=1)).ravel()
+def _personal_pagerank(undirected: csr_matrix, degree: FloatArray, seeds: IntArray) -> FloatArray:
     walk = (diags(1.0 / np.maximum(degree, 1.0)) @ undirected).T.tocsr()
     restart = np.zeros(undirected.shape[0])
     restart[seeds] = 1.0 / len(seeds)
@@ -109,20 +108,21 @@ def _personal_pagerank(undirected: csr_matrix, seeds: IntArray) -> FloatArray:
     return rank
 
 
-def _lowest_conductance_prefix(undirected: csr_matrix, order: IntArray, shortest: int) -> int:
+def _lowest_conductance_prefix(
+    undirected: csr_matrix, degree: FloatArray, order: IntArray, shortest: int
+) -> int:
     """Length of the prefix of ``order`` (at least ``shortest``, at most half the ties)
     that the fewest ties leave, relative to the ties it holds."""
     n = undirected.shape[0]
-    degree = np.asarray(undirected.sum(axis=1)).ravel()[order]
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
     pairs = undirected.tocoo()
     closes_at = np.maximum(position[pairs.row], position[pairs.col])
     inside = np.cumsum(np.bincount(closes_at, minlength=n))
-    volume = np.cumsum(degree)
+    volume = np.cumsum(degree[order])
     conductance = (volume - inside) / np.maximum(np.minimum(volume, volume[-1] - volume), 1.0)
     longest = max(int(np.searchsorted(volume, volume[-1] / 2.0)), shortest)
-    return shortest + int(np.argmin(conductance[shortest - 1 : longest])) if longest else 0
+    return shortest + int(np.argmin(conductance[shortest - 1 : longest]))
 
 
 def _members(
@@ -132,13 +132,14 @@ def _members(
     and the weight of its own ties."""
     n = len(data.accounts)
     undirected = ((ties + ties.T) > 0).astype(np.float64)
-    connected = seeds[np.asarray(undirected.sum(axis=1)).ravel()[seeds] > 0]
+    degree = np.asarray(undirected.sum(axis=1)).ravel()
+    connected = seeds[degree[seeds] > 0]
     member = np.zeros(n, dtype=bool)
     if len(connected):
-        rank = _personal_pagerank(undirected, connected)
-        degree = np.asarray(undirected.sum(axis=1)).ravel()
+        rank = _personal_pagerank(undirected, degree, connected)
         order = np.argsort(-rank / np.maximum(degree, 1.0), kind="stable")
-        member[order[: _lowest_conductance_prefix(undirected, order, len(connected))]] = True
+        prefix = _lowest_conductance_prefix(undirected, degree, order, len(connected))
+        member[order[:prefix]] = True
     audience = np.asarray(ties.sum(axis=0)).ravel()
     weighted = ties @ diags(1.0 / np.log(2.0 + audience))
     own = np.asarray(weighted.sum(axis=1)).ravel()
