@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     auth_disabled: bool = False
     analysis_interval_s: float = Field(60.0, gt=0)
     webhook_allow_private: bool = False
+    webhook_retry_base_s: float = Field(
+        2.0, gt=0, description="Delay before the first retry; it doubles at every failure."
+    )
+    webhook_max_attempts: int = Field(
+        10, ge=1, description="Attempts before a delivery becomes a dead letter."
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, description="Per-attempt HTTP timeout.")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False

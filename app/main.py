@@ -14,9 +14,10 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__
-from app.api import analysis, ingest, keys, operations, results
+from app.api import analysis, ingest, keys, operations, results, webhooks
 from app.api.metrics import MetricsMiddleware
 from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers
+from app.api.ui import mount_dashboard
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import current_revision, head_revision
@@ -24,6 +25,7 @@ from app.logs import configure_logging
 from app.services.analysis import AnalysisRunner
 from app.services.keys import KeyCache, ensure_bootstrap_key
 from app.services.live import LiveUpdater
+from app.services.webhooks import WebhookDispatcher
 
 log = logging.getLogger("mrd")
 
@@ -84,10 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runner.start()
             app.state.live = LiveUpdater(app.state.db)
             app.state.live.start()
+            app.state.dispatcher = WebhookDispatcher(app.state.db, settings)
+            app.state.dispatcher.start()
         else:
             log.error("The database schema is not at the newest migration: run `mrd migrate`.")
         yield
         if app.state.runner is not None:
+            app.state.dispatcher.stop()
             app.state.live.stop()
             app.state.runner.stop()
         app.state.db.dispose()
@@ -109,7 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(results.router)
     app.include_router(keys.router)
+    app.include_router(webhooks.router)
     app.include_router(operations.router)
+    mount_dashboard(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -126,6 +133,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     },
                     {"name": "results", "description": "Waves, groups, account risk, enforcement."},
                     {"name": "keys", "description": "Manage API keys (scope admin)."},
+                    {
+                        "name": "webhooks",
+                        "description": "Wave events pushed to your endpoint (scope admin).",
+                    },
                     {"name": "operations", "description": "Health, readiness, metrics."},
                 ],
             )

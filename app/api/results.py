@@ -21,6 +21,7 @@ from app.api.deps import ReadKey, SessionDep
 from app.api.problems import Problem, problem_responses
 from app.db import results_repository as results
 from app.db.models import Account, Report
+from app.detection.data import to_iso
 from app.detection.scores import FLAG
 
 router = APIRouter(prefix="/v1", tags=["results"])
@@ -40,6 +41,7 @@ WAVE_EXAMPLE: dict[str, Any] = {
     "orchestrators": [{"account_id": "hub-account-7", "score": 0.91, "inferred": False}],
     "group_ids": ["grp_0c2e51d1a09b7734"],
     "top_reasons": {"terrorism": 371, "hate": 22},
+    "arrivals": {"bucket_s": 60, "counts": [3, 41, 188, 97, 52, 31]},
 }
 RISK_EXAMPLE: dict[str, Any] = {
     "account_id": "acct-4410",
@@ -328,6 +330,47 @@ def account_risk(
     if _seen(session, account_id):
         return _unscored(account_id)
     raise Problem(404, f"Account {account_id} was never seen.", "not-found")
+
+
+ACCOUNT_EXAMPLE: dict[str, Any] = {
+    "account_id": "analyst-iraq-01",
+    "handle": "iraq_analyst",
+    "display_name": "محلل الشؤون العراقية",
+    "created_at": "2013-04-02T08:00:00Z",
+    "followers_count": 48210,
+    "following_count": 812,
+    "verified": True,
+    "labels": ["journalist"],
+    "status": "active",
+    "status_changed_at": None,
+    "updated_at": "2017-07-29T12:00:00Z",
+}
+ACCOUNT_FIELDS = tuple(ACCOUNT_EXAMPLE)
+
+
+@router.get(
+    "/accounts/{account_id}",
+    summary="An account's metadata",
+    description="The account as last ingested (handle, display name, labels, status). "
+    "404 if no account record was ever sent for it; its risk may still exist, see "
+    "`GET /v1/accounts/{account_id}/risk`.",
+    response_model=dict[str, Any],
+    responses={
+        200: {"content": {"application/json": {"example": ACCOUNT_EXAMPLE}}},
+        **problem_responses(401, 403, 404),
+    },
+)
+def account_metadata(
+    account_id: Annotated[str, Path(max_length=128)], session: SessionDep, _key: ReadKey
+) -> dict[str, Any]:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise Problem(404, f"No account record for {account_id}.", "not-found")
+    document = {field: getattr(account, field) for field in ACCOUNT_FIELDS}
+    for field in ("created_at", "status_changed_at", "updated_at"):
+        if document[field] is not None:
+            document[field] = to_iso(document[field].timestamp())
+    return document
 
 
 @router.post(

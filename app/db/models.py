@@ -287,3 +287,60 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
+
+
+class Webhook(Base):
+    """A subscription: wave events are POSTed to ``url``, signed with ``secret``.
+
+    The secret is kept as given: signing needs it (it is never returned after creation).
+    """
+
+    __tablename__ = "webhooks"
+
+    webhook_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: pending until delivered, or ``dead`` (the
+    dead-letter record) once every attempt failed."""
+
+    __tablename__ = "webhook_deliveries"
+
+    delivery_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(40), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event: Mapped[str] = mapped_column(String(32))
+    wave_id: Mapped[str] = mapped_column(String(48))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_webhook_deliveries_status_due", "status", "next_attempt_at"),)
+
+
+class WaveAlert(Base):
+    """An orchestrated wave as last announced to subscribers, so a wave is announced
+    once (``wave.detected``) and later only when it changed (``wave.updated``), whether
+    the fast path or a full run saw it."""
+
+    __tablename__ = "wave_alerts"
+
+    alert_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    wave_id: Mapped[str] = mapped_column(String(48))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    report_count: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    announced_at: Mapped[datetime]

@@ -41,6 +41,17 @@ def _stable_id(prefix: str, *parts: str) -> str:
 
 
 TIER_SAMPLE = 20
+# A wave's arrival curve has at most this many points: one per minute, or coarser
+# buckets (whole minutes) for long waves.
+ARRIVAL_POINTS = 720
+
+
+def arrivals(times: np.ndarray, start: float, end: float) -> dict[str, Any]:
+    """Reports per bucket from the wave's start: what the dashboard draws."""
+    minutes = max(1.0, np.ceil((end - start) / 60.0))
+    bucket_s = 60 * int(np.ceil(minutes / ARRIVAL_POINTS))
+    counts = np.bincount(((times - start) // bucket_s).astype(np.int64).clip(0))
+    return {"bucket_s": bucket_s, "counts": counts.tolist()}
 
 
 def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -> dict[str, Any]:
@@ -95,6 +106,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
                 "orchestrators": orchestrators.get(w, []),
                 "group_ids": [group_ids[g] for g in groups_here],
                 "top_reasons": dict(reasons.most_common(5)),
+                "arrivals": arrivals(reports.time[rows], waves.start[w], waves.end[w]),
                 "reporters": [
                     {
                         "account_id": ids[a],

@@ -36,6 +36,7 @@ from app.db.models import (
 from app.detection.data import Data, build_data
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
+from app.services.webhooks import announce_waves
 
 log = logging.getLogger("mrd.analysis")
 LEASE = "analysis"
@@ -274,6 +275,7 @@ class AnalysisRunner:
 
             def publish(conn: Connection) -> None:
                 results.store_results(conn, run_id, document)
+                announce_waves(conn, document["waves"], newest=data.now)
                 stats["seconds"]["total"] = round(time.perf_counter() - began, 3)
                 results.mark(
                     conn, run_id, status="succeeded", finished_at=datetime.now(UTC), stats=stats

@@ -50,6 +50,7 @@ from app.detection.pipeline import analyze
 from app.detection.scores import FLAG, TARGET_LOOKBACK_S
 from app.detection.shapes import ORCHESTRATED_SHARE, shape
 from app.detection.signals import DIRECTIVE_WINDOW_S
+from app.services.webhooks import announce_waves
 
 log = logging.getLogger("mrd.live")
 LEASE = "live"
@@ -318,6 +319,7 @@ class LiveUpdater:
 
         def write(conn: Connection) -> None:
             results.replace_in_run(conn, run_id, waves, superseded, merged)
+            announce_waves(conn, waves)
 
         self.db.run_write(write)
         log.debug(

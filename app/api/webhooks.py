@@ -1,0 +1,252 @@
+"""Webhook subscriptions and their delivery log (scope ``admin``)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+from starlette.responses import Response
+
+from app.api.deps import AdminKey, SessionDep, SettingsDep
+from app.api.problems import Problem, problem_responses
+from app.db.models import Webhook, WebhookDelivery
+from app.services.webhooks import DestinationRefused, delete_webhook, resolve_destination
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+EventName = Literal["wave.detected", "wave.updated"]
+WebhookId = Annotated[str, Path(max_length=40, examples=["whk_5d0c3be2f1a94e7b8c7e2a4d1f3b6a90"])]
+
+WEBHOOK_EXAMPLE = {
+    "webhook_id": "whk_5d0c3be2f1a94e7b8c7e2a4d1f3b6a90",
+    "url": "https://safety.example.org/hooks/mrd",
+    "events": ["wave.detected", "wave.updated"],
+    "created_at": "2026-11-21T09:00:00Z",
+}
+DELIVERY_EXAMPLE = {
+    "delivery_id": "dlv_9b1f0e6a2c7d4e55b0a3f8c1d2e4b6a7",
+    "event_id": "evt_0f4b7c1e9d2a4c3b8e6f5a1d0c9b8a7e",
+    "event": "wave.detected",
+    "wave_id": "wave_1f3a9c0d11b7e4a5",
+    "status": "delivered",
+    "attempts": 1,
+    "last_status_code": 200,
+    "last_error": None,
+    "created_at": "2026-11-21T09:05:00Z",
+    "next_attempt_at": "2026-11-21T09:05:00Z",
+    "delivered_at": "2026-11-21T09:05:00Z",
+    "payload": {
+        "event_id": "evt_0f4b7c1e9d2a4c3b8e6f5a1d0c9b8a7e",
+        "event": "wave.detected",
+        "created_at": "2026-11-21T09:05:00+00:00",
+        "wave": {"wave_id": "wave_1f3a9c0d11b7e4a5", "target_id": "analyst-iraq-01"},
+    },
+}
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://safety.example.org/hooks/mrd",
+                    "events": ["wave.detected", "wave.updated"],
+                    "secret": "change-me-to-a-long-random-string",
+                }
+            ]
+        }
+    )
+
+    url: str = Field(max_length=2048, description="http(s) URL on a public address.")
+    events: list[EventName] = Field(
+        default=["wave.detected", "wave.updated"], min_length=1, max_length=2
+    )
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=256,
+        description="Signs every delivery (`X-MRD-Signature`). Left out: one is generated "
+        "and returned once.",
+    )
+
+
+class WebhookInfo(BaseModel):
+    webhook_id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class WebhookCreated(WebhookInfo):
+    secret: str = Field(description="The signing secret; returned only in this answer.")
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookInfo]
+
+
+class Delivery(BaseModel):
+    delivery_id: str
+    event_id: str
+    event: str
+    wave_id: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+
+class DeliveryList(BaseModel):
+    items: list[Delivery]
+
+
+def _example(value: object) -> dict[str, object]:
+    return {"content": {"application/json": {"example": value}}}
+
+
+def _delivery(row: WebhookDelivery) -> Delivery:
+    fields = {name: getattr(row, name) for name in Delivery.model_fields if name != "payload"}
+    return Delivery.model_validate(fields | {"payload": orjson.loads(row.body)})
+
+
+def _existing(session: SessionDep, webhook_id: str) -> Webhook:
+    webhook = session.get(Webhook, webhook_id)
+    if webhook is None:
+        raise Problem(404, f"No webhook with id {webhook_id}.", "not-found")
+    return webhook
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Subscribe to wave events",
+    description="Deliveries are POSTs of `{event_id, event, created_at, wave}` signed with "
+    "HMAC-SHA256 of `timestamp.body` in `X-MRD-Signature: t=<unix>,v1=<hex>`, retried with "
+    "exponential backoff; after the last attempt a delivery stays in the log as `dead`. "
+    "URLs on loopback, private or link-local addresses are refused (422) unless the service "
+    "runs with `MRD_WEBHOOK_ALLOW_PRIVATE=1`. A subscription receives events from its "
+    "creation on.",
+    response_model=WebhookCreated,
+    responses={
+        201: _example(WEBHOOK_EXAMPLE | {"secret": "change-me-to-a-long-random-string"}),
+        **problem_responses(401, 403, 422),
+    },
+)
+def create_webhook(
+    body: WebhookCreate, session: SessionDep, settings: SettingsDep, _key: AdminKey
+) -> WebhookCreated:
+    try:
+        resolve_destination(body.url, settings.webhook_allow_private)
+    except DestinationRefused as exc:
+        raise Problem(
+            422,
+            f"The webhook URL is refused: {exc}.",
+            "validation-error",
+            errors=[{"loc": ["body", "url"], "msg": str(exc)}],
+        ) from None
+    webhook = Webhook(
+        webhook_id=f"whk_{uuid.uuid4().hex}",
+        url=body.url,
+        events=sorted(set(body.events)),
+        secret=body.secret or secrets.token_urlsafe(32),
+        created_at=datetime.now(UTC),
+    )
+    session.add(webhook)
+    session.commit()
+    return WebhookCreated.model_validate(webhook, from_attributes=True)
+
+
+@router.get(
+    "",
+    summary="List webhooks",
+    description="Every subscription; secrets are never shown.",
+    response_model=WebhookList,
+    responses={200: _example({"items": [WEBHOOK_EXAMPLE]}), **problem_responses(401, 403)},
+)
+def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
+    hooks = session.scalars(select(Webhook).order_by(Webhook.created_at)).all()
+    return WebhookList(items=[WebhookInfo.model_validate(h, from_attributes=True) for h in hooks])
+
+
+@router.delete(
+    "/{webhook_id}",
+    status_code=204,
+    summary="Delete a webhook",
+    description="Stops deliveries at once and removes the subscription's delivery log.",
+    response_class=Response,
+    responses=problem_responses(401, 403, 404),
+)
+def remove_webhook(
+    webhook_id: WebhookId, request: Request, session: SessionDep, _key: AdminKey
+) -> Response:
+    if not request.app.state.db.run_write(lambda conn: delete_webhook(conn, webhook_id)):
+        raise Problem(404, f"No webhook with id {webhook_id}.", "not-found")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="Delivery log of a webhook",
+    description="Newest first: every event queued for this subscription, its attempts, the "
+    "last answer or error, and the payload. `status=dead` lists the dead letters.",
+    response_model=DeliveryList,
+    responses={200: _example({"items": [DELIVERY_EXAMPLE]}), **problem_responses(401, 403, 404)},
+)
+def list_deliveries(
+    webhook_id: WebhookId,
+    session: SessionDep,
+    _key: AdminKey,
+    status: Literal["pending", "delivered", "dead"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DeliveryList:
+    _existing(session, webhook_id)
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    rows = session.scalars(
+        query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.delivery_id).limit(limit)
+    ).all()
+    return DeliveryList(items=[_delivery(row) for row in rows])
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/retry",
+    summary="Send a dead letter again",
+    description="Puts a `dead` delivery back in the queue with a fresh set of attempts.",
+    response_model=Delivery,
+    responses={
+        200: _example(DELIVERY_EXAMPLE | {"status": "pending", "attempts": 0}),
+        **problem_responses(401, 403, 404, 409),
+    },
+)
+def retry_delivery(
+    webhook_id: WebhookId,
+    delivery_id: Annotated[str, Path(max_length=40)],
+    request: Request,
+    session: SessionDep,
+    _key: AdminKey,
+) -> Delivery:
+    row = session.get(WebhookDelivery, delivery_id)
+    if row is None or row.webhook_id != webhook_id:
+        raise Problem(404, f"No delivery {delivery_id} for webhook {webhook_id}.", "not-found")
+    if row.status != "dead":
+        raise Problem(409, f"Delivery {delivery_id} is {row.status}, not dead.", "conflict")
+    request.app.state.db.run_write(
+        lambda conn: conn.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.delivery_id == delivery_id, WebhookDelivery.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=datetime.now(UTC))
+        )
+    )
+    session.refresh(row)
+    return _delivery(row)

@@ -1,0 +1,370 @@
+"""Webhooks: wave events announced once, signed, delivered with retries.
+
+A wave is announced to subscribers as ``wave.detected`` when it is first labelled
+orchestrated, by the fast path or by a full run, and as ``wave.updated`` when it
+later changed enough to matter (grew by a quarter, moved score by 0.1, closed or
+was relabelled). Announcing writes one delivery row per subscription in the same
+transaction as the results, so no event is lost when the process dies; the
+dispatcher thread of whichever process gets there first claims and sends it.
+
+Destinations are checked at subscription and at every attempt: the host name is
+resolved once, every address must be public (unless ``MRD_WEBHOOK_ALLOW_PRIVATE``),
+and the request goes to the checked address, so DNS cannot be switched under it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import Connection, delete, insert, select, update
+
+from app import __version__
+from app.config import Settings
+from app.db.engine import Database
+from app.db.models import WaveAlert, Webhook, WebhookDelivery
+from app.db.results_repository import parse_time
+
+log = logging.getLogger("mrd.webhooks")
+
+EVENTS = ("wave.detected", "wave.updated")
+# Changes that make an announced wave worth a ``wave.updated``.
+GROWTH = 1.25
+SCORE_STEP = 0.1
+# A closed wave that ended longer than this before the newest data is history (a
+# backfill of old data announces nothing about it).
+RECENT_S = 86_400.0
+# A claimed delivery is someone's for this long; after that another process retries it.
+CLAIM = timedelta(seconds=60)
+POLL_S = 0.25
+BATCH = 20
+MAX_DELAY_S = 3600.0
+CHUNK = 500
+
+
+class DestinationRefused(ValueError):
+    """A webhook URL the service will not send to."""
+
+
+def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, private_ok: bool) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_unspecified or address.is_multicast:
+        return False
+    return private_ok or (address.is_global and not address.is_reserved)
+
+
+def resolve_destination(url: str, private_ok: bool) -> str:
+    """The address to send to: ``url``'s host resolved once, every address checked
+    (a name that also resolves to a private address is refused)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise DestinationRefused(f"not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise DestinationRefused("the URL must be http:// or https:// with a host")
+    if parsed.userinfo:
+        raise DestinationRefused("the URL must not carry credentials; use the secret")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise DestinationRefused(f"the host {parsed.host} does not resolve ({exc})") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+    refused = [str(a) for a in addresses if not _allowed(a, private_ok)]
+    if refused or not addresses:
+        raise DestinationRefused(
+            f"the host {parsed.host} resolves to a loopback, private, link-local or reserved "
+            f"address ({', '.join(refused)}); set MRD_WEBHOOK_ALLOW_PRIVATE=1 to allow it"
+        )
+    return str(addresses[0])
+
+
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """``X-MRD-Signature``: HMAC-SHA256 of ``timestamp.body`` keyed with the secret."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _changed(alert: Any, wave: dict[str, Any]) -> bool:
+    return bool(
+        wave["label"] != alert.label
+        or wave["status"] != alert.status
+        or wave["report_count"] >= alert.report_count * GROWTH
+        or abs(wave["score"] - alert.score) >= SCORE_STEP
+    )
+
+
+def _alert_values(wave: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "wave_id": wave["wave_id"],
+        "target_id": wave["target_id"],
+        "start": parse_time(wave["start"]),
+        "end": parse_time(wave["end"]),
+        "report_count": wave["report_count"],
+        "score": wave["score"],
+        "label": wave["label"],
+        "status": wave["status"],
+        "announced_at": now,
+    }
+
+
+def announce_waves(
+    conn: Connection, waves: Sequence[dict[str, Any]], newest: float | None = None
+) -> int:
+    """Queue deliveries for the waves that are news to subscribers; how many events.
+
+    ``newest`` (epoch seconds of the newest data) lets a full run skip closed waves
+    that ended long before it; the fast path's waves are always recent."""
+    subscriptions = conn.execute(select(Webhook.webhook_id, Webhook.events)).all()
+    if not subscriptions:
+        return 0
+    horizon = None if newest is None else newest - RECENT_S
+    targets = sorted({w["target_id"] for w in waves})
+    alerts: dict[str, list[Any]] = {}
+    for chunk in _chunks(targets):
+        for alert in conn.execute(select(WaveAlert).where(WaveAlert.target_id.in_(chunk))):
+            alerts.setdefault(alert.target_id, []).append(alert)
+    now = datetime.now(UTC)
+    events: list[tuple[str, dict[str, Any]]] = []
+    for wave in waves:
+        start, end = parse_time(wave["start"]), parse_time(wave["end"])
+        known = next(
+            (
+                a
+                for a in alerts.get(wave["target_id"], [])
+                if a.wave_id == wave["wave_id"] or (a.start <= end and a.end >= start)
+            ),
+            None,
+        )
+        if known is None:
+            recent = wave["status"] == "active" or horizon is None or end.timestamp() >= horizon
+            if wave["label"] != "orchestrated" or not recent:
+                continue
+            conn.execute(
+                insert(WaveAlert).values(alert_id=wave["wave_id"], **_alert_values(wave, now))
+            )
+            events.append(("wave.detected", wave))
+        elif _changed(known, wave):
+            conn.execute(
+                update(WaveAlert)
+                .where(WaveAlert.alert_id == known.alert_id)
+                .values(_alert_values(wave, now) | {"start": min(start, known.start)})
+            )
+            events.append(("wave.updated", wave))
+        elif end > known.end or wave["wave_id"] != known.wave_id:
+            conn.execute(
+                update(WaveAlert)
+                .where(WaveAlert.alert_id == known.alert_id)
+                .values(wave_id=wave["wave_id"], end=max(end, known.end))
+            )
+    rows: list[dict[str, Any]] = []
+    for event, wave in events:
+        event_id = f"evt_{uuid.uuid4().hex}"
+        summary = {k: v for k, v in wave.items() if k != "reporters"}
+        body = orjson.dumps(
+            {"event_id": event_id, "event": event, "created_at": now.isoformat(), "wave": summary}
+        ).decode()
+        rows.extend(
+            {
+                "delivery_id": f"dlv_{uuid.uuid4().hex}",
+                "webhook_id": webhook_id,
+                "event_id": event_id,
+                "event": event,
+                "wave_id": wave["wave_id"],
+                "body": body,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for webhook_id, wanted in subscriptions
+            if event in wanted
+        )
+    if rows:
+        conn.execute(insert(WebhookDelivery), rows)
+        log.info("queued %d webhook deliveries for %d wave events", len(rows), len(events))
+    return len(events)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivery_id: str
+    url: str
+    secret: str
+    event: str
+    body: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivered: bool
+    status_code: int | None
+    error: str | None
+
+
+def retry_delay(attempts: int, base_s: float) -> float:
+    """Exponential backoff after the ``attempts``-th failure: base, 2x, 4x, ... capped."""
+    return float(min(base_s * 2 ** (attempts - 1), MAX_DELAY_S))
+
+
+class WebhookDispatcher:
+    """The delivery thread of one process: claims due deliveries and sends them."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.private_ok = settings.webhook_allow_private
+        self.base_s = settings.webhook_retry_base_s
+        self.max_attempts = settings.webhook_max_attempts
+        self.client = httpx.Client(
+            timeout=settings.webhook_timeout_s, follow_redirects=False, trust_env=False
+        )
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mrd-webhook")
+        self._thread = threading.Thread(target=self._loop, name="mrd-webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._pool.shutdown(wait=True)
+        self.client.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.deliver_due()
+            except Exception:
+                log.exception("webhook dispatcher error")
+                sent = 0
+            if not sent:
+                self._stop.wait(POLL_S)
+
+    def deliver_due(self) -> int:
+        """Claim and send what is due now; how many attempts were made."""
+        claimed = self.db.run_write(self._claim)
+        outcomes = list(self._pool.map(self._send, claimed))
+        self.db.run_write(lambda conn: self._record_all(conn, claimed, outcomes))
+        return len(claimed)
+
+    def _claim(self, conn: Connection) -> list[Attempt]:
+        now = datetime.now(UTC)
+        due = conn.execute(
+            select(
+                WebhookDelivery.delivery_id,
+                WebhookDelivery.next_attempt_at,
+                WebhookDelivery.event,
+                WebhookDelivery.body,
+                WebhookDelivery.attempts,
+                Webhook.url,
+                Webhook.secret,
+            )
+            .join(Webhook, Webhook.webhook_id == WebhookDelivery.webhook_id)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(BATCH)
+        ).all()
+        claimed = []
+        for row in due:
+            # Another process may have claimed it since the select: the update then misses.
+            taken = conn.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.delivery_id == row.delivery_id,
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.next_attempt_at == row.next_attempt_at,
+                )
+                .values(next_attempt_at=now + CLAIM)
+            )
+            if taken.rowcount == 1:
+                claimed.append(
+                    Attempt(row.delivery_id, row.url, row.secret, row.event, row.body, row.attempts)
+                )
+        return claimed
+
+    def _send(self, attempt: Attempt) -> Outcome:
+        body = attempt.body.encode()
+        try:
+            address = resolve_destination(attempt.url, self.private_ok)
+            target = httpx.URL(attempt.url)
+            response = self.client.post(
+                target.copy_with(host=address),
+                content=body,
+                headers={
+                    "Host": target.netloc.decode("ascii"),
+                    "Content-Type": "application/json",
+                    "User-Agent": f"mrd-webhooks/{__version__}",
+                    "X-MRD-Event": attempt.event,
+                    "X-MRD-Delivery": attempt.delivery_id,
+                    "X-MRD-Signature": signature(attempt.secret, body, int(time.time())),
+                },
+                extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
+            )
+        except DestinationRefused as exc:
+            return Outcome(False, None, f"refused: {exc}")
+        except httpx.HTTPError as exc:
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+        if 200 <= response.status_code < 300:
+            return Outcome(True, response.status_code, None)
+        return Outcome(False, response.status_code, f"HTTP {response.status_code}")
+
+    def _record_all(
+        self, conn: Connection, attempts: list[Attempt], outcomes: list[Outcome]
+    ) -> None:
+        for attempt, outcome in zip(attempts, outcomes, strict=True):
+            self._record(conn, attempt, outcome)
+
+    def _record(self, conn: Connection, attempt: Attempt, outcome: Outcome) -> None:
+        now = datetime.now(UTC)
+        attempts = attempt.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+        }
+        if outcome.delivered:
+            values |= {"status": "delivered", "delivered_at": now}
+        elif attempts >= self.max_attempts:
+            values |= {"status": "dead"}
+            log.warning(
+                "webhook delivery %s dead after %d attempts: %s",
+                attempt.delivery_id,
+                attempts,
+                outcome.error,
+            )
+        else:
+            delay = retry_delay(attempts, self.base_s)
+            values |= {"next_attempt_at": now + timedelta(seconds=delay)}
+        conn.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.delivery_id == attempt.delivery_id)
+            .values(values)
+        )
+
+
+def delete_webhook(conn: Connection, webhook_id: str) -> bool:
+    """Remove a subscription and its delivery log; False if there was none."""
+    gone = conn.execute(delete(Webhook).where(Webhook.webhook_id == webhook_id)).rowcount
+    conn.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
+    return bool(gone)

@@ -1,0 +1,188 @@
+// Entry point: hash router, header (run status, API key), error banner.
+
+import { api, ApiError, forgetKey, getKey, setKey, setUnauthorizedHandler } from "./js/api.js";
+import { fmtTime, h } from "./js/dom.js";
+import { renderTargets } from "./js/targets.js";
+import { renderWaves } from "./js/waves.js";
+import { renderWave } from "./js/wave.js";
+import { renderNetwork } from "./js/network.js";
+import { renderAccount } from "./js/account.js";
+
+const ROUTES = [
+  [/^\/targets$/, renderTargets, "targets"],
+  [/^\/waves$/, renderWaves, "waves"],
+  [/^\/wave\/(.+)$/, renderWave, "waves"],
+  [/^\/network$/, renderNetwork, "network"],
+  [/^\/account\/(.+)$/, renderAccount, null],
+];
+
+const $ = (sel) => document.querySelector(sel);
+const view = $("#view");
+const banner = $("#error-banner");
+const keyForm = $("#key-form");
+
+// --- error banner ---------------------------------------------------------------
+
+function showError(message) {
+  $("#error-text").textContent = message;
+  banner.hidden = false;
+}
+function clearError() {
+  banner.hidden = true;
+  $("#error-text").textContent = "";
+}
+$("#error-close").addEventListener("click", clearError);
+
+// Last line of defence: nothing escapes as an uncaught error.
+window.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  if (e.reason?.name !== "AbortError") showError(String(e.reason?.message || e.reason));
+});
+window.addEventListener("error", (e) => {
+  // Browsers report this benign layout notice as an error event; it is not one.
+  if (String(e.message).includes("ResizeObserver loop")) return;
+  showError(String(e.message || "Unexpected error"));
+});
+
+// --- API key ------------------------------------------------------------------------
+
+function updateKeyControl() {
+  const has = Boolean(getKey());
+  $("#key-state").textContent = has ? "API key set" : "no API key";
+  $("#key-forget").hidden = !has;
+  $("#key-enter").hidden = has || !keyForm.hidden;
+}
+
+function openKeyForm(message = "") {
+  $("#key-message").textContent = message;
+  keyForm.hidden = false;
+  updateKeyControl();
+  $("#key-input").focus();
+}
+
+setUnauthorizedHandler((err) => {
+  const msg = getKey() ? `The service refused this key: ${err.message}` : `The service needs an API key: ${err.message}`;
+  forgetKey();
+  openKeyForm(msg);
+  showError(msg);
+});
+
+keyForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const key = $("#key-input").value.trim();
+  if (!key) return;
+  setKey(key);
+  $("#key-input").value = "";
+  keyForm.hidden = true;
+  clearError();
+  updateKeyControl();
+  refreshRunStatus();
+  route();
+});
+$("#key-cancel").addEventListener("click", () => {
+  keyForm.hidden = true;
+  updateKeyControl();
+});
+$("#key-enter").addEventListener("click", () => openKeyForm());
+$("#key-forget").addEventListener("click", () => {
+  forgetKey();
+  updateKeyControl();
+  route(); // a service with auth on will now answer 401 and bring the form back
+});
+
+const keyFormOpen = () => !keyForm.hidden;
+
+// --- latest analysis run ---------------------------------------------------------------
+
+async function refreshRunStatus() {
+  const el = $("#run-status");
+  try {
+    const run = await api("/v1/analysis/runs/latest");
+    const when = run.finished_at || run.started_at || run.created_at;
+    el.replaceChildren(
+      "Analysis ",
+      h("span", { class: `run-state ${run.status}` }, run.status),
+      h("span", { class: "muted" }, ` · ${fmtTime(when)}`),
+    );
+    const s = run.stats || {};
+    el.title = `run ${run.run_id}` + (s.waves != null ? ` · ${s.waves} waves, ${s.orchestrated_waves ?? 0} orchestrated` : "");
+  } catch (err) {
+    // Status is secondary: a 404 means no run yet; other errors must not spam the banner.
+    el.textContent = err instanceof ApiError && err.status === 404 ? "No analysis run yet" : "Analysis status unavailable";
+    el.title = err.message || "";
+  }
+}
+
+// --- router ------------------------------------------------------------------------------
+
+let current = null; // {controller, cleanups}
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/targets";
+  const [path, qs = ""] = raw.split("?");
+  return { path, query: new URLSearchParams(qs) };
+}
+
+async function route() {
+  if (current) {
+    current.controller.abort();
+    for (const fn of current.cleanups) {
+      try {
+        fn();
+      } catch {
+        // A chart that failed to build has nothing to clean up.
+      }
+    }
+  }
+  delete document.body.dataset.ready;
+  clearError();
+  const { path, query } = parseHash();
+  if (!location.hash) history.replaceState(null, "", "#/targets");
+
+  const controller = new AbortController();
+  const cleanups = [];
+  current = { controller, cleanups };
+  const ctx = {
+    signal: controller.signal,
+    query,
+    onCleanup: (fn) => cleanups.push(fn),
+    alive: () => !controller.signal.aborted,
+    // Background refreshes wait while the tab is hidden or the key form is up.
+    paused: () => document.hidden || keyFormOpen(),
+    showError: (msg) => ctx.alive() && showError(msg),
+    clearError,
+    ready: (name) => {
+      if (!controller.signal.aborted) document.body.dataset.ready = name;
+    },
+    // Pages render into a fresh element so a stale page can never write into a new one.
+    view: h("div", { class: "page" }),
+  };
+  view.replaceChildren(ctx.view);
+
+  const match = ROUTES.map(([re, fn, nav]) => [path.match(re), fn, nav]).find(([m]) => m);
+  for (const a of document.querySelectorAll("nav a")) {
+    a.toggleAttribute("aria-current", Boolean(match && a.dataset.nav === match[2]));
+  }
+  if (!match) {
+    ctx.view.append(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/targets" }, "Go to targets")));
+    ctx.ready("notfound");
+    return;
+  }
+  const [m, render] = match;
+  try {
+    await render(ctx, ...m.slice(1).map(decodeURIComponent));
+  } catch (err) {
+    if (err.name === "AbortError" || !ctx.alive()) return;
+    if (err instanceof ApiError && err.status === 401) return; // key form is up
+    showError(err.message || String(err));
+    ctx.view.append(h("p", { class: "empty" }, "This page could not be loaded."));
+  }
+}
+
+window.addEventListener("hashchange", route);
+updateKeyControl();
+refreshRunStatus();
+setInterval(() => {
+  if (!document.hidden && !keyFormOpen()) refreshRunStatus();
+}, 10000);
+route();

@@ -1,0 +1,135 @@
+// One wave: score and label, arrival curve, signals and explanations, who ran it.
+
+import { api, ApiError, enc } from "./api.js";
+import { COLORS, countChart } from "./charts.js";
+import {
+  accountLink, bdi, empty, facts, fmtDuration, fmtInt, fmtScore, fmtTime, h, humanize, labelBadge, riskBar, section, table,
+} from "./dom.js";
+import { groupCards } from "./groups.js";
+
+const MAX_REPORTERS = 200;
+
+/** Signals are mostly shares in [0, 1]; the few raw measures (hours, days) get no bar. */
+function signalRows(signals) {
+  const rows = Object.entries(signals || {}).map(([name, v]) => {
+    const share = typeof v === "number" && v >= 0 && v <= 1;
+    return h(
+      "div",
+      { class: "signal" },
+      h("span", { class: "signal-name" }, humanize(name)),
+      share ? riskBar(v, { label: humanize(name), wide: true }) : h("span", { class: "risk wide" }, h("span", { class: "bar raw" }), h("span", { class: "num" }, fmtScore(v, v >= 100 ? 0 : 2))),
+    );
+  });
+  return rows.length ? rows : [empty("No signals.")];
+}
+
+export async function renderWave(ctx, waveId) {
+  let w;
+  try {
+    w = await api(`/v1/waves/${enc(waveId)}`, { signal: ctx.signal });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+    ctx.view.append(h("h1", {}, "Wave not found"), h("p", {}, err.message), h("p", {}, h("a", { href: "#/waves" }, "All waves")));
+    ctx.ready("wave");
+    return;
+  }
+  if (!ctx.alive()) return;
+  const color = w.label === "orchestrated" ? COLORS.orchestrated : COLORS.organic;
+
+  // --- header ---
+  ctx.view.append(
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", {}, "Wave ", h("span", { class: "mono", dir: "auto" }, w.wave_id)),
+      labelBadge(w.label),
+      h("span", { class: `score-big ${w.label === "orchestrated" ? "orch" : "org"}`, title: "orchestration score" }, fmtScore(w.score)),
+    ),
+    facts([
+      ["Target", accountLink(w.target_id)],
+      w.content_id ? ["Content", h("span", { dir: "auto", class: "mono" }, w.content_id)] : null,
+      ["Start", fmtTime(w.start)],
+      ["End", `${fmtTime(w.end)} (${fmtDuration(w.start, w.end)})`],
+      ["Reports", `${fmtInt(w.report_count)} from ${fmtInt(w.reporter_count)} reporters`],
+      ["Status", w.provisional ? `${w.status}, provisional` : w.status],
+      [
+        "Top reasons",
+        Object.entries(w.top_reasons || {}).length
+          ? h("span", { class: "chips" }, Object.entries(w.top_reasons).map(([r, n]) => h("span", { class: "chip" }, bdi(humanize(r)), ` ${fmtInt(n)}`)))
+          : "—",
+      ],
+    ]),
+  );
+
+  // --- arrivals ---
+  const chartBox = h("div", { class: "chart", "data-testid": "arrival-chart", id: "arrival-chart" });
+  ctx.view.append(section("Report arrivals", chartBox));
+  const { bucket_s: b = 60, counts = [] } = w.arrivals || {};
+  const t0 = Date.parse(w.start) / 1000;
+  if (counts.length) {
+    countChart(ctx, chartBox, {
+      data: [counts.map((_, i) => t0 + i * b), counts],
+      series: [{ label: w.label || "reports", color }],
+      bucketS: b,
+      height: 240,
+    });
+  } else chartBox.append(empty("No arrival counts recorded."));
+
+  // --- why ---
+  ctx.view.append(
+    h(
+      "div",
+      { class: "two-col" },
+      section("Signals", h("div", { class: "signals", "data-testid": "signals" }, signalRows(w.signals))),
+      section(
+        "Why",
+        w.explanations?.length
+          ? h("ul", { class: "why", "data-testid": "explanations" }, w.explanations.map((e) => h("li", { dir: "auto" }, e)))
+          : empty("No explanations."),
+      ),
+    ),
+  );
+
+  // --- who ---
+  const orch = w.orchestrators || [];
+  ctx.view.append(
+    section(
+      "Orchestrators",
+      orch.length
+        ? table(
+            [
+              { title: "Account", cell: (o) => accountLink(o.account_id) },
+              { title: "Score", cell: (o) => riskBar(o.score, { label: "orchestrator score" }) },
+              { title: "How found", cell: (o) => (o.inferred ? "inferred: most reporters follow it" : "named the target before the wave") },
+            ],
+            orch,
+            { testid: "orchestrators-table" },
+          )
+        : empty("No orchestrating account identified."),
+    ),
+    section("Lockstep groups", groupCards(ctx, w.group_ids)),
+  );
+
+  const reporters = [...(w.reporters || [])].sort((a, b2) => (b2.reporter_risk ?? 0) - (a.reporter_risk ?? 0));
+  const shown = reporters.slice(0, MAX_REPORTERS);
+  ctx.view.append(
+    section(
+      `Reporters (${fmtInt(reporters.length)})`,
+      shown.length
+        ? table(
+            [
+              { title: "#", num: true, cell: (r) => String(r.rank) },
+              { title: "Account", cell: (r) => accountLink(r.account_id) },
+              { title: "Reporter risk", cell: (r) => riskBar(r.reporter_risk, { label: "reporter risk" }) },
+            ],
+            shown.map((r, i) => ({ ...r, rank: i + 1 })),
+            { testid: "reporters-table" },
+          )
+        : empty("No reporters listed."),
+      reporters.length > MAX_REPORTERS
+        ? h("p", { class: "muted" }, `and ${fmtInt(reporters.length - MAX_REPORTERS)} more reporters not shown.`)
+        : null,
+    ),
+  );
+  ctx.ready("wave");
+}

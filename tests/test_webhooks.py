@@ -1,0 +1,254 @@
+"""Webhooks: the SSRF guard, signing, and delivery to a real receiver on localhost,
+with retries and a dead letter (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from app.config import Settings
+from app.db.migrations import upgrade_to_head
+from app.main import create_app
+from app.services.webhooks import DestinationRefused, resolve_destination, retry_delay, signature
+from tests.conftest import LiveServer, fresh_postgres_database, send, wait_for_run
+from tests.test_fast_path import WORLD, late_wave
+
+SECRET = "receiver-shared-secret-0123456789"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "http://100.64.0.1/hook",
+    ],
+)
+def test_private_destinations_are_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(DestinationRefused, match="MRD_WEBHOOK_ALLOW_PRIVATE"):
+        resolve_destination(url, private_ok=False)
+    if "0.0.0.0" not in url:
+        assert resolve_destination(url, private_ok=True)
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://93.184.216.34/hook", "http://user:pw@93.184.216.34/", "not a url", "http:///x"]
+)
+def test_malformed_destinations_are_refused(url: str) -> None:
+    with pytest.raises(DestinationRefused):
+        resolve_destination(url, private_ok=True)
+
+
+def test_public_address_is_accepted_and_pinned() -> None:
+    assert resolve_destination("https://93.184.216.34:8443/hook", private_ok=False) == (
+        "93.184.216.34"
+    )
+
+
+def test_signature_is_hmac_of_timestamp_and_body() -> None:
+    body = b'{"event":"wave.detected"}'
+    header = signature("s3cret", body, 1_700_000_000)
+    expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={expected}"
+
+
+def test_backoff_doubles_from_the_base() -> None:
+    assert [retry_delay(n, 2.0) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
+    assert retry_delay(40, 2.0) == 3600.0
+
+
+def test_subscription_to_a_private_address_is_refused_and_nothing_stored(
+    client: httpx.Client,
+) -> None:
+    answer = client.post(
+        "/v1/webhooks", json={"url": "http://127.0.0.1:8080/hook", "secret": SECRET}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["loc"] == ["body", "url"]
+    assert client.get("/v1/webhooks").json() == {"items": []}
+
+
+def test_subscribe_list_and_delete(client: httpx.Client) -> None:
+    created = client.post("/v1/webhooks", json={"url": "https://93.184.216.34/mrd"})
+    assert created.status_code == 201, created.text
+    hook = created.json()
+    assert len(hook["secret"]) >= 32 and hook["events"] == ["wave.detected", "wave.updated"]
+    listed = client.get("/v1/webhooks").json()["items"]
+    assert [h["webhook_id"] for h in listed] == [hook["webhook_id"]]
+    assert "secret" not in listed[0]
+    log = client.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")
+    assert log.status_code == 200 and log.json() == {"items": []}
+    assert client.delete(f"/v1/webhooks/{hook['webhook_id']}").status_code == 204
+    assert client.delete(f"/v1/webhooks/{hook['webhook_id']}").status_code == 404
+    assert client.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries").status_code == 404
+
+
+class Receiver:
+    """An HTTP receiver on localhost; path ``/fail-N`` answers 500 to its first N posts."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.calls: dict[str, int] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                calls = receiver.calls[self.path] = receiver.calls.get(self.path, 0) + 1
+                failing = self.path.startswith("/fail-") and calls <= int(self.path[6:])
+                if not failing:
+                    receiver.received.append(
+                        {
+                            "path": self.path,
+                            "at": time.monotonic(),
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "attempt": calls,
+                        }
+                    )
+                self.send_response(500 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def events(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.received if r["path"] == path]
+
+
+@pytest.fixture
+def hooked_service(backend: str, tmp_path: Path) -> Iterator[httpx.Client]:
+    """A service of its own that may send to localhost, with fast retries."""
+    database = (
+        nullcontext(f"sqlite:///{tmp_path / 'hooks.db'}")
+        if backend == "sqlite"
+        else fresh_postgres_database("mrd_webhook_test")
+    )
+    with database as url:
+        upgrade_to_head(url)
+        settings = Settings(
+            database_url=url,
+            bootstrap_api_key="webhook-admin-key-0123456789",
+            webhook_allow_private=True,
+            webhook_retry_base_s=0.2,
+            webhook_max_attempts=4,
+        )
+        app = create_app(settings)
+        with (
+            LiveServer(app) as server,
+            httpx.Client(
+                base_url=server.url, headers={"X-API-Key": settings.bootstrap_api_key}, timeout=60
+            ) as client,
+        ):
+            yield client
+        app.state.db.dispose()
+
+
+def wait_until(condition: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())
+
+
+def test_wave_detected_is_signed_retried_and_dead_lettered(hooked_service: httpx.Client) -> None:
+    client = hooked_service
+    truth, held_back = late_wave()
+    victim = truth["target_id"]
+    late = {r["event_id"] for r in held_back}
+    for kind in ("accounts", "edges", "posts", "decisions"):
+        send(client, kind, getattr(WORLD, kind))
+    send(client, "reports", [r for r in WORLD.reports if r["event_id"] not in late])
+    run = wait_for_run(client, client.post("/v1/analysis/runs").json()["run_id"])
+    assert run["status"] == "succeeded", run
+
+    with Receiver() as receiver:
+        hooks = {}
+        for path in ("/ok", "/fail-3", "/fail-99"):
+            answer = client.post(
+                "/v1/webhooks",
+                json={"url": receiver.url + path, "events": ["wave.detected"], "secret": SECRET},
+            )
+            assert answer.status_code == 201, answer.text
+            hooks[path] = answer.json()["webhook_id"]
+
+        send(client, "reports", held_back)
+        sent = time.monotonic()
+        assert wait_until(lambda: receiver.events("/ok"), 5.0), "no wave.detected within 5 s"
+        delivery = receiver.events("/ok")[0]
+        assert delivery["at"] - sent < 5.0, delivery["at"] - sent
+
+        # Correctly signed, over the exact bytes received, with a fresh timestamp.
+        header = delivery["headers"]["X-MRD-Signature"]
+        stamp, digest = (part.split("=", 1)[1] for part in header.split(","))
+        expected = hmac.new(
+            SECRET.encode(), stamp.encode() + b"." + delivery["body"], hashlib.sha256
+        ).hexdigest()
+        assert hmac.compare_digest(digest, expected)
+        assert abs(int(stamp) - time.time()) < 30
+        event = orjson.loads(delivery["body"])
+        assert event["event"] == "wave.detected" == delivery["headers"]["X-MRD-Event"]
+        assert event["wave"]["target_id"] == victim
+        assert event["wave"]["label"] == "orchestrated" and "reporters" not in event["wave"]
+
+        # The receiver that fails three times gets the same event on the fourth try.
+        assert wait_until(lambda: receiver.events("/fail-3"), 10.0)
+        retried = receiver.events("/fail-3")
+        assert [r["attempt"] for r in retried] == [4], receiver.calls
+        assert orjson.loads(retried[0]["body"])["event_id"] == event["event_id"]
+        log = client.get(f"/v1/webhooks/{hooks['/fail-3']}/deliveries").json()["items"]
+        assert [(d["status"], d["attempts"]) for d in log] == [("delivered", 4)]
+
+        # One that never answers 2xx ends as a dead letter after the last attempt.
+        def dead() -> list[dict[str, Any]]:
+            items = client.get(
+                f"/v1/webhooks/{hooks['/fail-99']}/deliveries", params={"status": "dead"}
+            ).json()["items"]
+            return list(items)
+
+        assert wait_until(dead, 10.0)
+        letter = dead()[0]
+        assert letter["attempts"] == 4 and letter["last_status_code"] == 500
+        assert letter["payload"]["event_id"] == event["event_id"]
+        requeued = client.post(
+            f"/v1/webhooks/{hooks['/fail-99']}/deliveries/{letter['delivery_id']}/retry"
+        )
+        assert requeued.status_code == 200 and requeued.json()["status"] == "pending"
+        assert wait_until(lambda: receiver.calls["/fail-99"] >= 5, 5.0)
+
+        # Announced once: later refreshes of the same wave are not new detections.
+        time.sleep(1.5)
+        detected = [orjson.loads(r["body"])["wave"]["target_id"] for r in receiver.events("/ok")]
+        assert detected.count(victim) == 1, [orjson.loads(r["body"]) for r in receiver.received]
