@@ -67,7 +67,7 @@ def rows_in_order(folder: Path, kind: str) -> Iterator[dict[str, Any]]:
     )
 
 
-def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     for row in rows:
         batch.append(row)
@@ -116,7 +116,7 @@ def load_dataset(
             continue
         summary = summaries[kind] = KindSummary()
         began = time.perf_counter()
-        for batch in _batches(rows_in_order(folder, kind), BATCH_SIZES[kind]):
+        for batch in batches(rows_in_order(folder, kind), BATCH_SIZES[kind]):
             answer = _post(client, kind, batch)
             summary.sent += len(batch)
             summary.accepted += answer["accepted"]

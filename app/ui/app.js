@@ -61,9 +61,10 @@ function openKeyForm(message = "") {
 }
 
 setUnauthorizedHandler((err) => {
-  const msg = getKey() ? `The service refused this key: ${err.message}` : `The service needs an API key: ${err.message}`;
+  // The banner carries the service's detail; the form only asks for the key.
+  const msg = err.sentKey ? `The service refused this API key: ${err.message}` : `The service needs an API key: ${err.message}`;
   forgetKey();
-  openKeyForm(msg);
+  openKeyForm(err.sentKey ? "That key was refused; try another." : "Enter an API key to continue.");
   showError(msg);
 });
 
@@ -108,7 +109,8 @@ async function refreshRunStatus() {
     el.title = `run ${run.run_id}` + (s.waves != null ? ` · ${s.waves} waves, ${s.orchestrated_waves ?? 0} orchestrated` : "");
   } catch (err) {
     // Status is secondary: a 404 means no run yet; other errors must not spam the banner.
-    el.textContent = err instanceof ApiError && err.status === 404 ? "No analysis run yet" : "Analysis status unavailable";
+    const known = { 404: "No analysis run yet", 401: "Analysis status needs an API key" };
+    el.textContent = (err instanceof ApiError && known[err.status]) || "Analysis status unavailable";
     el.title = err.message || "";
   }
 }

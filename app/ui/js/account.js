@@ -24,7 +24,9 @@ function metaBlock(m) {
       { class: "profile-name" },
       // Display names and handles are user text, often Arabic: each is its own isolate.
       m.display_name ? h("bdi", { class: "display-name" }, m.display_name) : null,
-      m.handle ? h("bdi", { class: "handle" }, `@${m.handle}`) : null,
+      // A plain space between the isolates: it takes the page's direction, unlike a margin.
+      m.display_name && m.handle ? " " : null,
+      m.handle ? h("span", { class: "handle" }, "@", h("bdi", {}, m.handle)) : null,
       m.verified ? h("span", { class: "badge ok" }, "verified") : null,
     ),
     facts([
@@ -38,7 +40,7 @@ function metaBlock(m) {
 }
 
 export async function renderAccount(ctx, accountId) {
-  ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Account ", h("bdi", { class: "mono" }, accountId))));
+  ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Account ", h("bdi", {}, accountId))));
   let risk;
   const meta = metadata(ctx, accountId); // in parallel with the risk
   meta.catch(() => {}); // its error, if any, is reported below, once

@@ -45,6 +45,7 @@ export async function api(path, { signal } = {}) {
     (problem && (problem.detail || problem.title)) ||
     `${res.status} ${res.statusText || "error"}`;
   const err = new ApiError(res.status, detail, problem);
+  err.sentKey = Boolean(key); // a refused key and a missing one read differently
   if (res.status === 401) onUnauthorized(err);
   throw err;
 }

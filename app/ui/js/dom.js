@@ -106,7 +106,7 @@ export const labelBadge = (label) =>
  * A table. columns: [{title, num?, cell: row => node|string}]; rows: data objects.
  * Long tables scroll sideways inside their wrapper instead of breaking the layout.
  */
-export function table(columns, rows, { testid = null, rowAttrs = null } = {}) {
+export function table(columns, rows, { testid = null, rowAttrs = null, compact = false } = {}) {
   const head = h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null, scope: "col" }, c.title)));
   const body = h(
     "tbody",
@@ -115,7 +115,7 @@ export function table(columns, rows, { testid = null, rowAttrs = null } = {}) {
       h("tr", rowAttrs ? rowAttrs(r) : {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell(r)))),
     ),
   );
-  return h("div", { class: "table-wrap" }, h("table", { "data-testid": testid }, h("thead", {}, head), body));
+  return h("div", { class: "table-wrap" }, h("table", { "data-testid": testid, class: compact ? "compact" : null }, h("thead", {}, head), body));
 }
 
 export const section = (title, ...children) =>

@@ -123,7 +123,7 @@ export async function renderWave(ctx, waveId) {
               { title: "Reporter risk", cell: (r) => riskBar(r.reporter_risk, { label: "reporter risk" }) },
             ],
             shown.map((r, i) => ({ ...r, rank: i + 1 })),
-            { testid: "reporters-table" },
+            { testid: "reporters-table", compact: true },
           )
         : empty("No reporters listed."),
       reporters.length > MAX_REPORTERS
