@@ -215,6 +215,13 @@ def load(
 def analyze(
     folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Data-set folder.")],
     out: Annotated[Path | None, typer.Option(help="Where to write the results (JSON).")] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="Also write a self-contained HTML report (charts, waves, groups, tiers).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse a data-set folder offline (no server): waves, groups, account risks."""
     import orjson
@@ -225,7 +232,7 @@ def analyze(
 
     began = time.perf_counter()
     with _progress() as progress:
-        task = progress.add_task("analysing", total=3)
+        task = progress.add_task("analysing", total=4 if html else 3)
         progress.update(task, description="reading the data set")
         data = load_data(folder)
         progress.update(task, advance=1, description="running the pipeline")
@@ -235,12 +242,20 @@ def analyze(
         destination = out or folder / "analysis.json"
         destination.write_bytes(orjson.dumps(document))
         progress.update(task, advance=1)
+        if html is not None:
+            from app.report import render_report
+
+            progress.update(task, description="writing the HTML report")
+            html.write_text(render_report(document, f"Analysis of {folder.name}"), "utf-8")
+            progress.update(task, advance=1)
     flagged = sum(1 for w in document["waves"] if w["label"] == "orchestrated")
     found = (
         f"{len(document['waves'])} waves ({flagged} orchestrated), {len(document['groups'])} groups"
     )
     took = time.perf_counter() - began
     typer.echo(f"{found}, {len(document['accounts']):,} accounts in {took:.1f} s -> {destination}")
+    if html is not None:
+        typer.echo(f"HTML report -> {html}")
 
 
 @cli.command()

@@ -9,10 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
+from typer.testing import CliRunner, Result
+
+from app.cli import cli
 from app.db.engine import Database
 from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
 from app.services.keys import authenticate
+
+
+def run_cli(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
 
 
 def mrd(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
@@ -75,3 +83,24 @@ def test_json_logs(capsys) -> None:  # type: ignore[no-untyped-def]
     assert entry["message"] == "هجوم بلاغات"
     assert entry["time"].endswith("Z")
     configure_logging("INFO", as_json=False)
+
+
+def test_analyze_writes_a_self_contained_html_report(tmp_path: Path) -> None:
+    folder = tmp_path / "set"
+    assert run_cli("simulate", "--out", str(folder), "--scale", "0.2", "--seed", "5").exit_code == 0
+    report = tmp_path / "report.html"
+    result = run_cli("analyze", str(folder), "--html", str(report))
+    assert result.exit_code == 0, result.output
+    assert f"HTML report -> {report}" in result.output
+    page = report.read_text("utf-8")
+    document = orjson.loads((folder / "analysis.json").read_bytes())
+    flagged = [w for w in document["waves"] if w["label"] == "orchestrated"]
+    assert flagged
+    # Self-contained: no script, nothing fetched from elsewhere.
+    assert "<script" not in page and "src=" not in page and "http" not in page.split("</title>")[1]
+    # Both charts drawn, with bars of both kinds, and the tables filled.
+    assert page.count("<svg") == 2
+    assert 'fill="#c0392b"' in page and 'fill="#7f8c9a"' in page
+    assert flagged[0]["target_id"] in page
+    assert f"<b>{len(flagged):,}</b>orchestrated" in page
+    assert 'dir="auto"' in page
