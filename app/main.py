@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import __version__
 from app.api import analysis, ingest, keys, operations, results, webhooks
 from app.api.metrics import MetricsMiddleware
-from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers
+from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers, problem_responses
 from app.api.ui import mount_dashboard
 from app.config import Settings, get_settings
 from app.db.engine import Database
@@ -140,9 +140,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     {"name": "operations", "description": "Health, readiness, metrics."},
                 ],
             )
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-                PROBLEM_SCHEMA
-            )
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = PROBLEM_SCHEMA
+            # FastAPI documents its own validation error body; the service answers
+            # every error, 422 included, as problem+json.
+            for item in schema["paths"].values():
+                for operation in item.values():
+                    if "422" in operation.get("responses", {}):
+                        operation["responses"]["422"] = problem_responses(422)[422]
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
             app.openapi_schema = schema
         return app.openapi_schema
 

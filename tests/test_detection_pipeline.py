@@ -193,3 +193,26 @@ def test_waves_ordered_elsewhere_name_an_inferred_hub(tmp_path: Path) -> None:
         hubs = {hub["account_id"] for hub in world.truth["hubs"]}
         named_hub = [w["orchestrators"][0]["account_id"] in hubs for w in flagged]
         assert sum(named_hub) >= 0.8 * len(flagged)
+
+
+def test_reports_too_few_for_any_wave_are_analysed() -> None:
+    reports = [
+        {
+            "event_id": "e1",
+            "reporter_id": "a",
+            "target_id": "t",
+            "created_at": T0,
+            "reason": "spam",
+        },
+        {
+            "event_id": "e2",
+            "reporter_id": "b",
+            "target_id": "u",
+            "created_at": T0 + DAY,
+            "reason": "hate",
+        },
+    ]
+    analysis = analyze(build_data(reports=reports))
+    document = shape(analysis)
+    assert document["waves"] == []
+    assert {a["account_id"]: a["reporter_risk"] for a in document["accounts"]}["a"] < 0.05

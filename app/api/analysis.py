@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import IngestKey, ReadKey, SessionDep
+from app.api.examples import DEMO
 from app.api.ingest import EXAMPLES, parse_json, read_limited_body
 from app.api.problems import Problem, problem_responses
 from app.api.results import NETWORK_EXAMPLE
@@ -39,15 +40,7 @@ class Run(BaseModel):
         return cls.model_validate(run, from_attributes=True)
 
 
-RUN_EXAMPLE = {
-    "run_id": "5b0e4a4c-8a7e-4a52-9a51-0d8f6c1f2a11",
-    "status": "succeeded",
-    "created_at": "2026-11-21T09:00:00Z",
-    "started_at": "2026-11-21T09:00:01Z",
-    "finished_at": "2026-11-21T09:00:04Z",
-    "stats": {"reports": 100156, "waves": 171, "orchestrated_waves": 60, "groups": 10},
-    "error": None,
-}
+RUN_EXAMPLE = DEMO["run"]
 
 
 @router.post(
@@ -99,7 +92,19 @@ def latest_run(session: SessionDep, _key: ReadKey) -> Run:
         **problem_responses(401, 403, 404),
     },
 )
-def get_run(run_id: Annotated[str, Path(max_length=36)], session: SessionDep, _key: ReadKey) -> Run:
+def get_run(
+    run_id: Annotated[
+        str,
+        Path(
+            max_length=36,
+            openapi_examples={
+                "demo": {"summary": "The demo's run", "value": DEMO["run"]["run_id"]}
+            },
+        ),
+    ],
+    session: SessionDep,
+    _key: ReadKey,
+) -> Run:
     run = results.get_run(session, run_id)
     if run is None:
         raise Problem(404, f"No analysis run {run_id}.", "not-found")

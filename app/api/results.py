@@ -13,11 +13,12 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.api.deps import ReadKey, SessionDep
+from app.api.examples import DEMO
 from app.api.problems import Problem, problem_responses
 from app.db import results_repository as results
 from app.db.models import Account, Report
@@ -26,49 +27,35 @@ from app.detection.scores import FLAG
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
-WAVE_EXAMPLE: dict[str, Any] = {
-    "wave_id": "wave_1f3a9c0d11b7e4a5",
-    "target_id": "analyst-iraq-01",
-    "start": "2017-07-29T10:05:00Z",
-    "end": "2017-07-29T11:40:00Z",
-    "report_count": 412,
-    "reporter_count": 405,
-    "score": 0.97,
-    "label": "orchestrated",
-    "status": "closed",
-    "signals": {"directed_share": 0.86, "exposure_share": 0.01, "duplicate_text_share": 0.78},
-    "explanations": ["86% of reporters follow an account that named the target just before"],
-    "orchestrators": [{"account_id": "hub-account-7", "score": 0.91, "inferred": False}],
-    "group_ids": ["grp_0c2e51d1a09b7734"],
-    "top_reasons": {"terrorism": 371, "hate": 22},
-    "arrivals": {"bucket_s": 60, "counts": [3, 41, 188, 97, 52, 31]},
-}
-RISK_EXAMPLE: dict[str, Any] = {
-    "account_id": "acct-4410",
-    "tier": None,
-    "tier_label": None,
-    "tier_confidence": 0.0,
-    "reporter_risk": 0.94,
-    "target_risk": 0.0,
-    "group_ids": ["grp_0c2e51d1a09b7734"],
-    "reliability": {"reports": 14, "upheld": 0, "unfounded": 5, "score": 0.14},
-    "recreated_from": None,
-    "explanations": ["filed 14 reports", "reports in lockstep with 57 other accounts"],
-    "updated_at": "2017-07-29T12:00:00Z",
-}
-
-
-NETWORK_EXAMPLE: dict[str, Any] = {
-    "tiers": {
-        "1": {"label": "official", "count": 2, "accounts": ["wilayat-news-1", "media-office"]},
-        "2": {"label": "supporting_institution", "count": 1, "accounts": ["hub-account-7"]},
-        "3": {"label": "supporter", "count": 2, "sample": ["acct-4410", "acct-4411"]},
+WAVE_EXAMPLE: dict[str, Any] = {k: v for k, v in DEMO["wave"].items() if k != "reporters"}
+WAVE_ID = Path(
+    max_length=64,
+    openapi_examples={
+        "demo": {"summary": "An orchestrated wave", "value": DEMO["wave"]["wave_id"]}
     },
-    "hubs": [
-        {"account_id": "hub-account-7", "member_count": 2, "members": ["acct-4410", "acct-4411"]}
-    ],
-    "updated_at": "2017-07-29T12:00:00Z",
-}
+)
+GROUP_ID = Path(
+    max_length=64,
+    openapi_examples={"demo": {"summary": "A lockstep group", "value": DEMO["group"]["group_id"]}},
+)
+ACCOUNT_ID = Path(
+    max_length=128,
+    openapi_examples={
+        "target": {
+            "summary": "An account under orchestrated attack",
+            "value": DEMO["target_risk"]["account_id"],
+        },
+        "reporter": {
+            "summary": "A coordinated reporter",
+            "value": DEMO["reporter_risk"]["account_id"],
+        },
+    },
+)
+NETWORK_EXAMPLE: dict[str, Any] = DEMO["network"]
+
+
+def _example(value: object) -> dict[str, object]:
+    return {"content": {"application/json": {"example": value}}}
 
 
 class Page(BaseModel):
@@ -79,8 +66,21 @@ class Page(BaseModel):
 
 
 class RiskBatch(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_ids": [
+                        DEMO["target_risk"]["account_id"],
+                        DEMO["reporter_risk"]["account_id"],
+                    ]
+                }
+            ]
+        }
+    )
+
     account_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
-        min_length=1, max_length=1000, examples=[["acct-4410", "analyst-iraq-01"]]
+        min_length=1, max_length=1000
     )
 
 
@@ -89,8 +89,12 @@ class RiskItems(BaseModel):
 
 
 class EnforcementQuery(BaseModel):
-    target_id: str = Field(min_length=1, max_length=128, examples=["analyst-iraq-01"])
-    content_id: str | None = Field(default=None, max_length=128, examples=[None])
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"target_id": DEMO["target_risk"]["account_id"]}]}
+    )
+
+    target_id: str = Field(min_length=1, max_length=128)
+    content_id: str | None = Field(default=None, max_length=128)
 
 
 class EnforcementAnswer(BaseModel):
@@ -219,19 +223,12 @@ def list_waves(
     description="The wave and every reporter in it with their `reporter_risk`.",
     response_model=dict[str, Any],
     responses={
-        200: {
-            "content": {
-                "application/json": {
-                    "example": WAVE_EXAMPLE
-                    | {"reporters": [{"account_id": "acct-4410", "reporter_risk": 0.94}]}
-                }
-            }
-        },
+        200: {"content": {"application/json": {"example": DEMO["wave"]}}},
         **problem_responses(401, 403, 404),
     },
 )
 def get_wave(
-    wave_id: Annotated[str, Path(max_length=64)],
+    wave_id: Annotated[str, WAVE_ID],
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRun,
@@ -248,7 +245,10 @@ def get_wave(
     description="Groups of accounts that report the same targets together again and again, "
     "largest first.",
     response_model=Page,
-    responses=problem_responses(400, 401, 403, 422),
+    responses={
+        200: _example({"items": [DEMO["group"]], "next_cursor": None}),
+        **problem_responses(400, 401, 403, 422),
+    },
 )
 def list_groups(
     session: SessionDep,
@@ -270,10 +270,10 @@ def list_groups(
     summary="One lockstep group",
     description="Members, cohesion, the waves and targets the group struck.",
     response_model=dict[str, Any],
-    responses=problem_responses(401, 403, 404),
+    responses={200: _example(DEMO["group"]), **problem_responses(401, 403, 404)},
 )
 def get_group(
-    group_id: Annotated[str, Path(max_length=64)],
+    group_id: Annotated[str, GROUP_ID],
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRun,
@@ -314,12 +314,12 @@ def _seen(session: Session, account_id: str) -> bool:
     "was never seen in any ingested data.",
     response_model=dict[str, Any],
     responses={
-        200: {"content": {"application/json": {"example": RISK_EXAMPLE}}},
+        200: {"content": {"application/json": {"example": DEMO["target_risk"]}}},
         **problem_responses(401, 403, 404),
     },
 )
 def account_risk(
-    account_id: Annotated[str, Path(max_length=128)],
+    account_id: Annotated[str, ACCOUNT_ID],
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRun,
@@ -332,20 +332,20 @@ def account_risk(
     raise Problem(404, f"Account {account_id} was never seen.", "not-found")
 
 
-ACCOUNT_EXAMPLE: dict[str, Any] = {
-    "account_id": "analyst-iraq-01",
-    "handle": "iraq_analyst",
-    "display_name": "محلل الشؤون العراقية",
-    "created_at": "2013-04-02T08:00:00Z",
-    "followers_count": 48210,
-    "following_count": 812,
-    "verified": True,
-    "labels": ["journalist"],
-    "status": "active",
-    "status_changed_at": None,
-    "updated_at": "2017-07-29T12:00:00Z",
-}
-ACCOUNT_FIELDS = tuple(ACCOUNT_EXAMPLE)
+ACCOUNT_EXAMPLE: dict[str, Any] = DEMO["account"]
+ACCOUNT_FIELDS = (
+    "account_id",
+    "handle",
+    "display_name",
+    "created_at",
+    "followers_count",
+    "following_count",
+    "verified",
+    "labels",
+    "status",
+    "status_changed_at",
+    "updated_at",
+)
 
 
 @router.get(
@@ -361,7 +361,7 @@ ACCOUNT_FIELDS = tuple(ACCOUNT_EXAMPLE)
     },
 )
 def account_metadata(
-    account_id: Annotated[str, Path(max_length=128)], session: SessionDep, _key: ReadKey
+    account_id: Annotated[str, ACCOUNT_ID], session: SessionDep, _key: ReadKey
 ) -> dict[str, Any]:
     account = session.get(Account, account_id)
     if account is None:
@@ -379,7 +379,13 @@ def account_metadata(
     description="Up to 1,000 account ids; unknown ids come back with a null tier and zero risks.",
     response_model=RiskItems,
     responses={
-        200: {"content": {"application/json": {"example": {"items": [RISK_EXAMPLE]}}}},
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {"items": [DEMO["target_risk"], DEMO["reporter_risk"]]}
+                }
+            }
+        },
         **problem_responses(401, 403, 422),
     },
 )
@@ -426,7 +432,10 @@ def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRun) -> dic
     summary="Accounts under orchestrated attack",
     description="Accounts with the highest `target_risk`: who is being brigaded.",
     response_model=Page,
-    responses=problem_responses(400, 401, 403, 422),
+    responses={
+        200: _example({"items": [DEMO["target_risk"]], "next_cursor": None}),
+        **problem_responses(400, 401, 403, 422),
+    },
 )
 def list_targets(
     session: SessionDep,
@@ -451,18 +460,7 @@ def list_targets(
     "answer is about that content item when recent waves name it (`content_risk`).",
     response_model=EnforcementAnswer,
     responses={
-        200: {
-            "content": {
-                "application/json": {
-                    "example": {
-                        "action": "hold_for_review",
-                        "target_risk": 0.93,
-                        "wave_id": "wave_1f3a9c0d11b7e4a5",
-                        "reasons": ["93% of recent reports against it came in orchestrated waves"],
-                    }
-                }
-            }
-        },
+        200: {"content": {"application/json": {"example": DEMO["enforcement"]}}},
         **problem_responses(401, 403, 422),
     },
 )

@@ -231,7 +231,9 @@ def list_deliveries(
 )
 def retry_delivery(
     webhook_id: WebhookId,
-    delivery_id: Annotated[str, Path(max_length=40)],
+    delivery_id: Annotated[
+        str, Path(max_length=40, examples=["dlv_9b1f0e6a2c7d4e55b0a3f8c1d2e4b6a7"])
+    ],
     request: Request,
     session: SessionDep,
     _key: AdminKey,

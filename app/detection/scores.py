@@ -89,7 +89,9 @@ def reporter_features(
     n = len(data.accounts)
     reporter = data.reports.reporter
     member = waves.report_wave >= 0
-    score_of_report = np.where(member, wave_score[np.maximum(waves.report_wave, 0)], 0.0)
+    # A sentinel 0 after the real scores: reports outside waves (and data with no
+    # waves at all) index it.
+    score_of_report = np.append(wave_score, 0.0)[waves.report_wave]
     max_score = np.zeros(n)
     np.maximum.at(max_score, reporter, score_of_report)
     pairs = np.unique(reporter[member] * max(len(waves), 1) + waves.report_wave[member])
