@@ -177,6 +177,22 @@ def fresh_postgres_database(name: str) -> Iterator[str]:
         admin.dispose()
 
 
+DEMO_KEY = "demo-admin-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def demo_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, admin key) of a service on the demo data set, as ``mrd demo`` serves it."""
+    from app.demo import DEFAULT_TWEETS, prepare_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    prepare_demo(url, DEFAULT_TWEETS if DEFAULT_TWEETS.is_file() else None)
+    app = create_app(Settings(database_url=url, bootstrap_api_key=DEMO_KEY))
+    with LiveServer(app) as server:
+        yield server.url, DEMO_KEY
+    app.state.db.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

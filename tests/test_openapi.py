@@ -11,11 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import Settings
-from app.demo import DEFAULT_TWEETS, prepare_demo
-from app.main import create_app
-from tests.conftest import LiveServer
-
 # Ids that exist only once created on a given service (keys, webhooks, deliveries):
 # their examples show the shape; "try it out" needs an id from the listing first.
 CREATED_IDS = {"key_id", "webhook_id", "delivery_id"}
@@ -95,18 +90,6 @@ def test_api_key_security_scheme_is_declared(spec: dict[str, Any]) -> None:
         for s in schemes.values()
     )
     assert spec["paths"]["/v1/reports"]["post"]["security"]
-
-
-@pytest.fixture(scope="module")
-def demo_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A service on the demo data set, as ``mrd demo`` prepares it."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    prepare_demo(url, DEFAULT_TWEETS if DEFAULT_TWEETS.is_file() else None)
-    key = "openapi-demo-admin-key-0123456789"
-    app = create_app(Settings(database_url=url, bootstrap_api_key=key))
-    with LiveServer(app) as server:
-        yield server.url, key
-    app.state.db.dispose()
 
 
 def test_examples_work_as_given_on_the_demo_data(demo_service: tuple[str, str]) -> None:

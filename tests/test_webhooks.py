@@ -110,7 +110,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 calls = receiver.calls[self.path] = receiver.calls.get(self.path, 0) + 1
                 failing = self.path.startswith("/fail-") and calls <= int(self.path[6:])

@@ -18,10 +18,14 @@ router = APIRouter(tags=["operations"])
 @router.get(
     "/healthz",
     summary="Liveness",
-    description="Answers 200 while the process is alive. It does not touch the database.",
+    description="Answers 200 while the process is alive. It does not touch the database. "
+    'With `MRD_AUTH_DISABLED=1` it also says `"auth": "disabled"`, so the dashboard does '
+    "not ask for a key.",
     responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
 )
-def healthz() -> dict[str, str]:
+def healthz(request: Request) -> dict[str, str]:
+    if request.app.state.settings.auth_disabled:
+        return {"status": "ok", "auth": "disabled"}
     return {"status": "ok"}
 
 

@@ -1,6 +1,6 @@
 // Entry point: hash router, header (run status, API key), error banner.
 
-import { api, ApiError, forgetKey, getKey, setKey, setUnauthorizedHandler } from "./js/api.js";
+import { api, ApiError, forgetKey, getKey, goKeyless, mayCall, setKey, setUnauthorizedHandler } from "./js/api.js";
 import { fmtTime, h } from "./js/dom.js";
 import { renderTargets } from "./js/targets.js";
 import { renderWaves } from "./js/waves.js";
@@ -45,6 +45,11 @@ window.addEventListener("error", (e) => {
 });
 
 // --- API key ------------------------------------------------------------------------
+// No request leaves before the tab has a key or the analyst chose to go without one: a
+// request that is bound to fail with 401 would only litter the console. A 401 later (a
+// revoked key, a service that turned authentication on) brings the form back.
+
+const ASK = "Enter the service's API key (read scope), or continue without one if the service runs without authentication.";
 
 function updateKeyControl() {
   const has = Boolean(getKey());
@@ -53,18 +58,27 @@ function updateKeyControl() {
   $("#key-enter").hidden = has || !keyForm.hidden;
 }
 
-function openKeyForm(message = "") {
+function openKeyForm(message = ASK) {
   $("#key-message").textContent = message;
   keyForm.hidden = false;
   updateKeyControl();
   $("#key-input").focus();
 }
 
+/** Close the form and (re)load the header status and the current page. */
+function start() {
+  keyForm.hidden = true;
+  clearError();
+  updateKeyControl();
+  refreshRunStatus();
+  route();
+}
+
 setUnauthorizedHandler((err) => {
   // The banner carries the service's detail; the form only asks for the key.
   const msg = err.sentKey ? `The service refused this API key: ${err.message}` : `The service needs an API key: ${err.message}`;
   forgetKey();
-  openKeyForm(err.sentKey ? "That key was refused; try another." : "Enter an API key to continue.");
+  openKeyForm(err.sentKey ? "That key was refused; enter another." : "This service needs an API key.");
   showError(msg);
 });
 
@@ -74,21 +88,16 @@ keyForm.addEventListener("submit", (e) => {
   if (!key) return;
   setKey(key);
   $("#key-input").value = "";
-  keyForm.hidden = true;
-  clearError();
-  updateKeyControl();
-  refreshRunStatus();
-  route();
+  start();
 });
-$("#key-cancel").addEventListener("click", () => {
-  keyForm.hidden = true;
-  updateKeyControl();
+$("#key-skip").addEventListener("click", () => {
+  if (!getKey()) goKeyless();
+  start();
 });
 $("#key-enter").addEventListener("click", () => openKeyForm());
 $("#key-forget").addEventListener("click", () => {
   forgetKey();
-  updateKeyControl();
-  route(); // a service with auth on will now answer 401 and bring the form back
+  openKeyForm("Key forgotten. " + ASK);
 });
 
 const keyFormOpen = () => !keyForm.hidden;
@@ -97,6 +106,10 @@ const keyFormOpen = () => !keyForm.hidden;
 
 async function refreshRunStatus() {
   const el = $("#run-status");
+  if (!mayCall()) {
+    el.textContent = "Analysis status needs an API key";
+    return;
+  }
   try {
     const run = await api("/v1/analysis/runs/latest");
     const when = run.finished_at || run.started_at || run.created_at;
@@ -140,6 +153,11 @@ async function route() {
   clearError();
   const { path, query } = parseHash();
   if (!location.hash) history.replaceState(null, "", "#/targets");
+  if (!mayCall()) {
+    view.replaceChildren(h("p", { class: "empty" }, "Enter an API key above to load the dashboard."));
+    openKeyForm(keyForm.hidden ? ASK : $("#key-message").textContent);
+    return;
+  }
 
   const controller = new AbortController();
   const cleanups = [];
@@ -152,7 +170,6 @@ async function route() {
     // Background refreshes wait while the tab is hidden or the key form is up.
     paused: () => document.hidden || keyFormOpen(),
     showError: (msg) => ctx.alive() && showError(msg),
-    clearError,
     ready: (name) => {
       if (!controller.signal.aborted) document.body.dataset.ready = name;
     },
@@ -163,7 +180,8 @@ async function route() {
 
   const match = ROUTES.map(([re, fn, nav]) => [path.match(re), fn, nav]).find(([m]) => m);
   for (const a of document.querySelectorAll("nav a")) {
-    a.toggleAttribute("aria-current", Boolean(match && a.dataset.nav === match[2]));
+    if (match && a.dataset.nav === match[2]) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
   }
   if (!match) {
     ctx.view.append(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/targets" }, "Go to targets")));
@@ -177,14 +195,29 @@ async function route() {
     if (err.name === "AbortError" || !ctx.alive()) return;
     if (err instanceof ApiError && err.status === 401) return; // key form is up
     showError(err.message || String(err));
-    ctx.view.append(h("p", { class: "empty" }, "This page could not be loaded."));
+    for (const el of ctx.view.querySelectorAll(".loading")) el.remove();
+    ctx.view.append(h("p", { class: "empty" }, "Could not load everything on this page; see the error above."));
   }
 }
 
+/** A service may say on its public health check that it needs no key (`"auth": "disabled"`);
+ * then the form is skipped. Without that hint the form asks first. */
+async function boot() {
+  if (!mayCall()) {
+    try {
+      const res = await fetch("/healthz", { cache: "no-store" });
+      if (res.ok && (await res.json()).auth === "disabled") goKeyless();
+    } catch {
+      // No hint: ask for the key.
+    }
+  }
+  updateKeyControl();
+  refreshRunStatus();
+  route();
+}
+
 window.addEventListener("hashchange", route);
-updateKeyControl();
-refreshRunStatus();
 setInterval(() => {
   if (!document.hidden && !keyFormOpen()) refreshRunStatus();
 }, 10000);
-route();
+boot();

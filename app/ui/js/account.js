@@ -23,10 +23,10 @@ function metaBlock(m) {
       "p",
       { class: "profile-name" },
       // Display names and handles are user text, often Arabic: each is its own isolate.
-      m.display_name ? h("bdi", { class: "display-name" }, m.display_name) : null,
+      m.display_name ? h("bdi", { dir: "auto", class: "display-name" }, m.display_name) : null,
       // A plain space between the isolates: it takes the page's direction, unlike a margin.
       m.display_name && m.handle ? " " : null,
-      m.handle ? h("span", { class: "handle" }, "@", h("bdi", {}, m.handle)) : null,
+      m.handle ? h("span", { class: "handle" }, "@", h("bdi", { dir: "auto" }, m.handle)) : null,
       m.verified ? h("span", { class: "badge ok" }, "verified") : null,
     ),
     facts([
@@ -40,7 +40,7 @@ function metaBlock(m) {
 }
 
 export async function renderAccount(ctx, accountId) {
-  ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Account ", h("bdi", {}, accountId))));
+  ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Account ", h("bdi", { dir: "auto" }, accountId))));
   let risk;
   const meta = metadata(ctx, accountId); // in parallel with the risk
   meta.catch(() => {}); // its error, if any, is reported below, once
@@ -74,7 +74,7 @@ export async function renderAccount(ctx, accountId) {
             ["Tier", h("span", {}, tierBadge(risk.tier, risk.tier_label), risk.tier != null ? ` confidence ${fmtPct(risk.tier_confidence)}` : "")],
             [
               "Re-created from",
-              risk.recreated_from ? h("span", {}, accountLink(risk.recreated_from), " (an earlier, suspended account)") : "—",
+              risk.recreated_from ? h("span", {}, accountLink(risk.recreated_from), " (its earlier account)") : "—",
             ],
             ["Updated", fmtTime(risk.updated_at)],
           ]),
@@ -103,7 +103,7 @@ export async function renderAccount(ctx, accountId) {
   );
 
   // Waves against this account, newest first.
-  const wavesBox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const wavesBox = h("div", {}, h("p", { class: "muted loading" }, "Loading…"));
   ctx.view.append(section("Waves against this account", wavesBox));
   const page = await api(`/v1/waves?target_id=${enc(accountId)}&limit=1000`, { signal: ctx.signal });
   if (!ctx.alive()) return;

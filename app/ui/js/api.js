@@ -1,10 +1,21 @@
 // Calls to the service: adds the API key, turns RFC 9457 problems into ApiError.
 
 const KEY_STORAGE = "mrd.apiKey";
+const KEYLESS_STORAGE = "mrd.keyless"; // the analyst chose to go on without a key
 
 export const getKey = () => sessionStorage.getItem(KEY_STORAGE) || "";
-export const setKey = (key) => sessionStorage.setItem(KEY_STORAGE, key);
-export const forgetKey = () => sessionStorage.removeItem(KEY_STORAGE);
+export const setKey = (key) => {
+  sessionStorage.setItem(KEY_STORAGE, key);
+  sessionStorage.removeItem(KEYLESS_STORAGE);
+};
+export const forgetKey = () => {
+  sessionStorage.removeItem(KEY_STORAGE);
+  sessionStorage.removeItem(KEYLESS_STORAGE);
+};
+export const isKeyless = () => sessionStorage.getItem(KEYLESS_STORAGE) === "1";
+export const goKeyless = () => sessionStorage.setItem(KEYLESS_STORAGE, "1");
+/** True once the tab has a key, or was told the service needs none. */
+export const mayCall = () => Boolean(getKey()) || isKeyless();
 
 export class ApiError extends Error {
   constructor(status, detail, problem = null) {

@@ -37,9 +37,12 @@ export function countChart(ctx, container, { data, series, bucketS, height = 280
     // Show the time axis and legend in UTC, like every other time on the page.
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
     scales: { x: { time: true } },
+    padding: [12, 36, 0, 0], // room for the last date label on the right
+
     cursor: { drag: { x: true, y: false } },
     axes: [
-      { stroke: "#333", grid: { stroke: "#eee" }, values: timeTicks, size: 56 },
+      // ISO dates are wide: keep ticks ~90 px apart so narrow screens do not overlap them.
+      { stroke: "#333", grid: { stroke: "#eee" }, values: timeTicks, size: 56, space: 90 },
       { label: `reports per ${fmtSpan(bucketS)}`, stroke: "#333", grid: { stroke: "#eee" }, size: 60 },
     ],
     series: [
@@ -56,7 +59,10 @@ export function countChart(ctx, container, { data, series, bucketS, height = 280
       })),
     ],
   };
-  const plot = new uPlot(opts, data, container);
+  // A step is drawn up to the next x: close the last bucket so it gets its width too.
+  const [xs, ...ys] = data;
+  const closed = xs.length ? [[...xs, xs[xs.length - 1] + bucketS], ...ys.map((y) => [...y, 0])] : data;
+  const plot = new uPlot(opts, closed, container);
   // Resize on the next frame: resizing inside the observer callback re-triggers it.
   let frame = 0;
   const observer = new ResizeObserver(() => {

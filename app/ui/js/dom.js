@@ -21,7 +21,7 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /** User text, isolated so its direction does not leak into the sentence around it. */
-export const bdi = (text) => h("bdi", {}, text ?? "");
+export const bdi = (text) => h("bdi", { dir: "auto" }, text ?? "");
 
 export const accountLink = (id) =>
   h("a", { href: `#/account/${enc(id)}`, dir: "auto", class: "acct" }, id);

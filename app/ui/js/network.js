@@ -30,9 +30,10 @@ function loadCytoscape() {
 }
 
 /**
- * Nodes and edges to draw: tiers 1 and 2 in full, then the tier-3 sample, then each hub's
- * members (at most MAX_MEMBERS_PER_HUB each), until MAX_NODES. Tier-3 nodes are added hub
- * by hub, in the hubs' own order, so the concentric rings keep each hub's members together.
+ * Nodes and edges to draw: tiers 1 and 2 in full, then each hub's members, then the tier-3
+ * sample, until MAX_NODES. The members' budget is shared evenly between hubs (at most
+ * MAX_MEMBERS_PER_HUB each) so no hub is left bare; they are added hub by hub, in the hubs'
+ * own order, so the concentric rings keep each hub's members together.
  */
 export function buildGraph(net) {
   const nodes = new Map(); // id -> tier
@@ -42,13 +43,15 @@ export function buildGraph(net) {
     return true;
   };
   const t = net.tiers || {};
+  const hubs = net.hubs || [];
   for (const id of t["1"]?.accounts || []) add(id, 1);
-  for (const hub of net.hubs || []) add(hub.account_id, 2);
+  for (const hub of hubs) add(hub.account_id, 2);
   for (const id of t["2"]?.accounts || []) add(id, 2);
+  const perHub = Math.max(1, Math.min(MAX_MEMBERS_PER_HUB, Math.floor((MAX_NODES - nodes.size) / Math.max(1, hubs.length))));
   const edges = [];
-  for (const hub of net.hubs || []) {
+  for (const hub of hubs) {
     if (!nodes.has(hub.account_id)) continue;
-    for (const m of (hub.members || []).slice(0, MAX_MEMBERS_PER_HUB)) {
+    for (const m of (hub.members || []).slice(0, perHub)) {
       if (add(m, 3)) edges.push({ data: { id: `${hub.account_id}->${m}`, source: hub.account_id, target: m } });
     }
   }
@@ -67,7 +70,7 @@ export function buildGraph(net) {
     }),
     ...edges,
   ];
-  return { elements, drawn, total: nodes.size };
+  return { elements, drawn, total: nodes.size, perHub };
 }
 
 export async function renderNetwork(ctx) {
@@ -85,7 +88,7 @@ export async function renderNetwork(ctx) {
     return;
   }
 
-  const { elements, drawn, total } = buildGraph(net);
+  const { elements, drawn, total, perHub } = buildGraph(net);
   const info = h("p", { class: "muted", id: "graph-info", "aria-live": "polite" }, "Click an account to open it.");
   const legend = h(
     "ul",
@@ -106,7 +109,7 @@ export async function renderNetwork(ctx) {
     h(
       "p",
       { class: "lede" },
-      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts: every official and hub account, up to ${MAX_MEMBERS_PER_HUB} supporters per hub and a sample of the most certain supporters. Lines join each hub to its supporters.`,
+      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts: every official and hub account, up to ${perHub} supporters per hub and a sample of the most certain supporters. Lines join each hub to its supporters.`,
     ),
     legend,
     graphBox,
@@ -163,7 +166,7 @@ export async function renderNetwork(ctx) {
     n.connectedEdges().addClass("hover");
     const degree = n.data("tier") === 2 ? ` · ${n.connectedEdges().length} supporters drawn` : "";
     // Ids may be Arabic: isolate the id so it cannot reorder the rest of the line.
-    info.replaceChildren(h("bdi", {}, n.id()), ` · ${TIER_STYLE[n.data("tier")].name}${degree}`);
+    info.replaceChildren(h("bdi", { dir: "auto" }, n.id()), ` · ${TIER_STYLE[n.data("tier")].name}${degree}`);
   });
   cy.on("mouseout", "node", (e) => {
     e.target.removeClass("hover");
@@ -175,5 +178,12 @@ export async function renderNetwork(ctx) {
     observer.disconnect();
     cy.destroy();
   });
-  ctx.ready("network");
+  // Cytoscape paints on the next animation frame: ready once the graph is on the canvas
+  // (with a fallback should no frame come, e.g. in a background tab).
+  const fallback = setTimeout(() => ctx.ready("network"), 3000);
+  ctx.onCleanup(() => clearTimeout(fallback));
+  cy.one("render", () => {
+    clearTimeout(fallback);
+    ctx.ready("network");
+  });
 }

@@ -22,7 +22,10 @@ async function newestWave(targetId, signal) {
 
 // An account's explanations start with its own reporting ("filed 3 reports"); on this page
 // the reason it is a target matters, so prefer the line about reports against it.
-const why = (explanations = []) => explanations.find((e) => e.includes("against it")) ?? explanations[0] ?? "—";
+const why = (explanations) => {
+  const lines = explanations || [];
+  return lines.find((e) => e.includes("against it")) ?? lines[0] ?? "—";
+};
 
 function waveCell(ctx, targetId, eager) {
   const cell = h("span", { class: "muted" }, "…");
@@ -45,7 +48,7 @@ function waveCell(ctx, targetId, eager) {
 
 export async function renderTargets(ctx) {
   const updated = h("span", { class: "muted" }, "");
-  const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const body = h("div", {}, h("p", { class: "muted loading" }, "Loading…"));
   ctx.view.append(
     h("div", { class: "page-head" }, h("h1", {}, "Targets under attack"), updated),
     h(

@@ -9,10 +9,13 @@ import { groupCards } from "./groups.js";
 
 const MAX_REPORTERS = 200;
 
+// Raw measures by name: a 0.4 h duration is not a 40% share.
+const RAW_SIGNAL = /^log_|_(hours|days|count|seconds|s)$/;
+
 /** Signals are mostly shares in [0, 1]; the few raw measures (hours, days) get no bar. */
 function signalRows(signals) {
   const rows = Object.entries(signals || {}).map(([name, v]) => {
-    const share = typeof v === "number" && v >= 0 && v <= 1;
+    const share = typeof v === "number" && v >= 0 && v <= 1 && !RAW_SIGNAL.test(name);
     return h(
       "div",
       { class: "signal" },
@@ -80,7 +83,11 @@ export async function renderWave(ctx, waveId) {
     h(
       "div",
       { class: "two-col" },
-      section("Signals", h("div", { class: "signals", "data-testid": "signals" }, signalRows(w.signals))),
+      section(
+        "Signals",
+        h("div", { class: "signals", "data-testid": "signals" }, signalRows(w.signals)),
+        h("p", { class: "small muted" }, "Bars show shares from 0 to 1; hatched rows are raw measures (counts, hours, days)."),
+      ),
       section(
         "Why",
         w.explanations?.length

@@ -10,7 +10,7 @@ const LABELS = ["all", "orchestrated", "organic"];
 
 export async function renderWaves(ctx) {
   let label = LABELS.includes(ctx.query.get("label")) ? ctx.query.get("label") : "all";
-  ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Waves")), h("p", { class: "muted" }, "Loading waves…"));
+  ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Waves")), h("p", { class: "muted loading" }, "Loading waves…"));
 
   const { items: waves, truncated } = await apiAll(`/v1/waves?limit=1000`, { signal: ctx.signal, max: MAX_WAVES });
   if (!ctx.alive()) return;
