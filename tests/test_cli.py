@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 from typer.testing import CliRunner, Result
@@ -104,3 +105,28 @@ def test_analyze_writes_a_self_contained_html_report(tmp_path: Path) -> None:
     assert flagged[0]["target_id"] in page
     assert f"<b>{len(flagged):,}</b>orchestrated" in page
     assert 'dir="auto"' in page
+
+
+def test_every_command_and_option_has_help() -> None:
+    import typer
+
+    def commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
+        found = []
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                found += commands(command, f"{prefix}{name} ")
+            else:
+                found.append((prefix + name, command))
+        return found
+
+    listed = commands(typer.main.get_command(cli))
+    names = {name for name, _ in listed}
+    assert {"serve", "migrate", "keys create", "simulate", "load", "analyze"} <= names
+    assert {"evaluate", "import-tweets", "demo"} <= names
+    for name, command in listed:
+        assert command.help and len(command.help) > 20, name
+        for param in command.params:
+            if param.name != "help":
+                assert getattr(param, "help", None), (name, param.name)
+        shown = run_cli(*name.split(), "--help")
+        assert shown.exit_code == 0 and "Usage" in shown.output, name

@@ -41,6 +41,19 @@ def late_wave() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return wave, reports
 
 
+def analysed_without_late_wave(
+    client: httpx.Client,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Store the world but the late wave's reports and analyse it; the late wave."""
+    truth, held_back = late_wave()
+    late = {r["event_id"] for r in held_back}
+    for kind in ("accounts", "edges", "posts", "decisions"):
+        send(client, kind, getattr(WORLD, kind))
+    send(client, "reports", [r for r in WORLD.reports if r["event_id"] not in late])
+    run_analysis(client)
+    return truth, held_back
+
+
 def run_analysis(client: httpx.Client) -> None:
     run = wait_for_run(client, client.post("/v1/analysis/runs").json()["run_id"])
     assert run["status"] == "succeeded", run
@@ -55,13 +68,8 @@ def check(client: httpx.Client, target_id: str) -> dict[str, Any]:
 def test_a_wave_after_the_last_run_is_held_before_the_next(
     client: httpx.Client, db: Database
 ) -> None:
-    truth, held_back = late_wave()
+    truth, held_back = analysed_without_late_wave(client)
     victim = truth["target_id"]
-    late = {r["event_id"] for r in held_back}
-    for kind in ("accounts", "edges", "posts", "decisions"):
-        send(client, kind, getattr(WORLD, kind))
-    send(client, "reports", [r for r in WORLD.reports if r["event_id"] not in late])
-    run_analysis(client)
     before = check(client, victim)
     assert before["action"] == "proceed", before
 

@@ -18,11 +18,19 @@ import orjson
 import pytest
 
 from app.config import Settings
+from app.db.engine import Database
 from app.db.migrations import upgrade_to_head
+from app.db.results_repository import parse_time
 from app.main import create_app
-from app.services.webhooks import DestinationRefused, resolve_destination, retry_delay, signature
-from tests.conftest import LiveServer, fresh_postgres_database, send, wait_for_run
-from tests.test_fast_path import WORLD, late_wave
+from app.services.webhooks import (
+    DestinationRefused,
+    announce_waves,
+    resolve_destination,
+    retry_delay,
+    signature,
+)
+from tests.conftest import LiveServer, fresh_postgres_database, send
+from tests.test_fast_path import analysed_without_late_wave
 
 SECRET = "receiver-shared-secret-0123456789"
 
@@ -185,14 +193,8 @@ def wait_until(condition: Any, seconds: float) -> bool:
 
 def test_wave_detected_is_signed_retried_and_dead_lettered(hooked_service: httpx.Client) -> None:
     client = hooked_service
-    truth, held_back = late_wave()
+    truth, held_back = analysed_without_late_wave(client)
     victim = truth["target_id"]
-    late = {r["event_id"] for r in held_back}
-    for kind in ("accounts", "edges", "posts", "decisions"):
-        send(client, kind, getattr(WORLD, kind))
-    send(client, "reports", [r for r in WORLD.reports if r["event_id"] not in late])
-    run = wait_for_run(client, client.post("/v1/analysis/runs").json()["run_id"])
-    assert run["status"] == "succeeded", run
 
     with Receiver() as receiver:
         hooks = {}
@@ -252,3 +254,47 @@ def test_wave_detected_is_signed_retried_and_dead_lettered(hooked_service: httpx
         time.sleep(1.5)
         detected = [orjson.loads(r["body"])["wave"]["target_id"] for r in receiver.events("/ok")]
         assert detected.count(victim) == 1, [orjson.loads(r["body"]) for r in receiver.received]
+
+
+def wave_document(**changes: Any) -> dict[str, Any]:
+    wave = {
+        "wave_id": "wave_a",
+        "target_id": "analyst-01",
+        "start": "2017-07-29T10:00:00Z",
+        "end": "2017-07-29T11:00:00Z",
+        "report_count": 100,
+        "score": 0.9,
+        "label": "orchestrated",
+        "status": "active",
+        "reporters": [{"account_id": "x", "reporter_risk": 0.9}],
+    }
+    return wave | changes
+
+
+def test_a_wave_is_detected_once_then_updated_only_when_it_changed(
+    client: httpx.Client, db: Database
+) -> None:
+    hook = client.post("/v1/webhooks", json={"url": "https://93.184.216.34/mrd"}).json()
+
+    def announce(*waves: dict[str, Any], newest: float | None = None) -> list[str]:
+        db.run_write(lambda conn: announce_waves(conn, list(waves), newest))
+        log = client.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries", params={"limit": 1000})
+        return [d["event"] for d in reversed(log.json()["items"])]
+
+    assert announce(wave_document(label="organic", score=0.2)) == []
+    assert announce(wave_document()) == ["wave.detected"]
+    # The same wave seen again, a little grown (the fast path's next tick): nothing new.
+    assert announce(wave_document(report_count=110, end="2017-07-29T11:05:00Z")) == [
+        "wave.detected"
+    ]
+    # Grown by a quarter, under a new id that overlaps it: an update, not a detection.
+    grown = wave_document(wave_id="wave_b", report_count=130, start="2017-07-29T09:58:00Z")
+    assert announce(grown) == ["wave.detected", "wave.updated"]
+    assert announce(grown | {"status": "closed"}) == ["wave.detected"] + ["wave.updated"] * 2
+    # Another target's wave that closed long before the newest data: history, not news.
+    old = wave_document(wave_id="wave_c", target_id="other", status="closed")
+    later = parse_time("2017-09-01T00:00:00Z").timestamp()
+    assert announce(old, newest=later) == ["wave.detected"] + ["wave.updated"] * 2
+    payload = client.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries").json()["items"][0]
+    assert payload["payload"]["wave"]["wave_id"] == "wave_b"
+    assert "reporters" not in payload["payload"]["wave"]
