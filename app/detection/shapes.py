@@ -227,7 +227,8 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
         risk = float(analysis.reporter_risk[a])
         explanations = []
         if record.reports[a]:
-            explanations.append(f"filed {int(record.reports[a])} reports")
+            filed = int(record.reports[a])
+            explanations.append(f"filed {filed} report{'s' if filed != 1 else ''}")
         if group >= 0:
             explanations.append(
                 f"reports in lockstep with {len(analysis.groups.members[group]) - 1} other accounts"
