@@ -144,10 +144,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schemas["Problem"] = PROBLEM_SCHEMA
             # FastAPI documents its own validation error body; the service answers
             # every error, 422 included, as problem+json.
+            # A body that is not JSON (or not UTF-8) is a 400 wherever a body is read.
             for item in schema["paths"].values():
                 for operation in item.values():
-                    if "422" in operation.get("responses", {}):
-                        operation["responses"]["422"] = problem_responses(422)[422]
+                    responses = operation.get("responses", {})
+                    if "422" in responses:
+                        responses["422"] = problem_responses(422)[422]
+                    if "requestBody" in operation and "400" not in responses:
+                        responses["400"] = problem_responses(400)[400]
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
             app.openapi_schema = schema

@@ -68,9 +68,23 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         detail = f"No resource at {request.url.path}; see /docs for the API."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        allowed = _allowed_methods(request)
+        return problem_response(405, detail, headers={"Allow": ", ".join(allowed)})
     else:
         detail = str(exc.detail)
     return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (a path's methods may be spread over
+    several routes, and Starlette's own Allow names only the first route's)."""
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        methods = getattr(route, "methods", None)
+        regex = getattr(route, "path_regex", None)
+        if methods and regex is not None and regex.match(request.url.path):
+            allowed |= methods
+    return sorted(allowed)
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> Response:
