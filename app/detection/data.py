@@ -252,7 +252,9 @@ def build_data(
     reporter, target, report_time, report_reason, report_content, texts = [], [], [], [], [], []
     for row in reports:
         event = str(row["event_id"])
-        if event in seen_events:
+        # A self-report says nothing about coordination (and one account filing
+        # hundreds against itself must not look like a crowd): it is stored, not analysed.
+        if event in seen_events or row["reporter_id"] == row["target_id"]:
             continue
         seen_events.add(event)
         event_ids.append(event)

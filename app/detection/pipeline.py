@@ -57,6 +57,16 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+MIN_CROWD = 2
+
+
+def distinct_reporters(reporter: np.ndarray, waves: Waves) -> np.ndarray:
+    """How many different accounts reported in each wave."""
+    member = waves.report_wave >= 0
+    pairs = np.unique(np.stack([waves.report_wave[member], reporter[member]]), axis=1)
+    return np.bincount(pairs[0], minlength=len(waves))
+
+
 def analyze(
     data: Data,
     models: tuple[LogisticModel, LogisticModel] | None = None,
@@ -86,6 +96,9 @@ def analyze(
     lap("signals")
     x = wave_features(signals)
     wave_score = wave_model.probability(x) if len(waves) else np.empty(0)
+    # Coordination takes at least two accounts: one account flooding a target is
+    # abuse of the report button, not an orchestrated wave.
+    wave_score[distinct_reporters(reports.reporter, waves) < MIN_CROWD] = 0.0
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
     record = reliability(data)
     reporters = reporter_features(data, waves, wave_score, groups, record, partners)
