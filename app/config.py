@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     )
     webhook_timeout_s: float = Field(5.0, gt=0, description="Per-attempt HTTP timeout.")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    rate_limit_per_s: float = Field(
+        1_000.0, ge=0, description="Requests per second per API key and process; 0: no limit."
+    )
+    rate_limit_burst: float = Field(
+        2_000.0, ge=1, description="Requests a key may make at once before the rate applies."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
     future_tolerance_s: float = Field(

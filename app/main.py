@@ -24,6 +24,7 @@ from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
 from app.services.analysis import AnalysisRunner
 from app.services.keys import KeyCache, ensure_bootstrap_key
+from app.services.limits import RateLimiter
 from app.services.live import LiveUpdater
 from app.services.webhooks import WebhookDispatcher
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
     app.state.key_cache = KeyCache()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     app.state.head_revision = head_revision(settings.database_url)
 
     install_problem_handlers(app)
@@ -152,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         responses["422"] = problem_responses(422)[422]
                     if "requestBody" in operation and "400" not in responses:
                         responses["400"] = problem_responses(400)[400]
+                    if "401" in responses:
+                        responses["429"] = problem_responses(429)[429]
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
             app.openapi_schema = schema

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.api.problems import Problem
 from app.config import Settings
 from app.services.keys import KeyCache, Principal
+from app.services.limits import retry_after
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -57,6 +58,15 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 "The API key is unknown or revoked.",
                 "unauthenticated",
                 headers={"WWW-Authenticate": "APIKey"},
+            )
+        wait = request.app.state.rate_limiter.take(principal.key_id)
+        if wait:
+            raise Problem(
+                429,
+                f"This key made more than {request.app.state.settings.rate_limit_per_s:g} "
+                "requests per second; slow down.",
+                "rate-limited",
+                headers={"Retry-After": retry_after(wait)},
             )
         if not principal.allows(scope):
             raise Problem(

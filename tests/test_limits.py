@@ -1,0 +1,64 @@
+"""Abuse limits: per-key token buckets answer 429 with Retry-After; other keys and
+other processes' buckets are unaffected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.db.migrations import upgrade_to_head
+from app.main import create_app
+from app.services.limits import RateLimiter, retry_after
+from tests.conftest import LiveServer
+
+
+def test_bucket_allows_the_burst_then_the_rate() -> None:
+    limiter = RateLimiter(rate=10.0, burst=3.0)
+    assert [limiter.take("k", now=0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = limiter.take("k", now=0.0)
+    assert wait == pytest.approx(0.1)
+    assert limiter.take("other", now=0.0) == 0.0  # buckets are per key
+    assert limiter.take("k", now=0.1) == 0.0  # one token back after 1/rate
+    assert retry_after(0.1) == "1" and retry_after(2.3) == "3"
+
+
+def test_zero_rate_means_no_limit() -> None:
+    limiter = RateLimiter(rate=0.0, burst=1.0)
+    assert all(limiter.take("k", now=0.0) == 0.0 for _ in range(1000))
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[httpx.Client]:
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    upgrade_to_head(url)
+    settings = Settings(
+        database_url=url,
+        bootstrap_api_key="limits-admin-key-0123456789",
+        rate_limit_per_s=2.0,
+        rate_limit_burst=5.0,
+    )
+    app = create_app(settings)
+    with (
+        LiveServer(app) as server,
+        httpx.Client(
+            base_url=server.url, headers={"X-API-Key": "limits-admin-key-0123456789"}
+        ) as c,
+    ):
+        yield c
+    app.state.db.dispose()
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(limited: httpx.Client) -> None:
+    answers = [limited.get("/v1/waves") for _ in range(8)]
+    statuses = [a.status_code for a in answers]
+    assert statuses[:5] == [200] * 5 and 429 in statuses[5:]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["type"] == "urn:mrd:problem:rate-limited"
+    # Operations endpoints carry no key and no limit.
+    assert all(limited.get("/healthz").status_code == 200 for _ in range(10))
