@@ -84,6 +84,7 @@ def keys_create(
 ) -> None:
     """Create an API key and print its secret (shown only this once)."""
     from app.db.engine import Database
+    from app.services import audit
     from app.services.keys import SCOPES, create_key
 
     unknown = sorted(set(scope) - set(SCOPES))
@@ -95,6 +96,7 @@ def keys_create(
     db = Database(settings.database_url)
     with db.session() as session:
         key, secret = create_key(session, name, scope)
+        audit.record(session, "cli", "key.created", key.key_id, name=name, scopes=key.scopes)
         session.commit()
     db.dispose()
     typer.echo(f"key_id: {key.key_id}\nscopes: {','.join(key.scopes)}\nkey:    {secret}")

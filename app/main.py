@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__
-from app.api import analysis, ingest, keys, operations, results, webhooks
+from app.api import analysis, audit, ingest, keys, operations, results, webhooks
 from app.api.metrics import MetricsMiddleware
 from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers, problem_responses
 from app.api.ui import mount_dashboard
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(results.router)
     app.include_router(keys.router)
+    app.include_router(audit.router)
     app.include_router(webhooks.router)
     app.include_router(operations.router)
     mount_dashboard(app)

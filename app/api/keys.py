@@ -12,6 +12,7 @@ from starlette.responses import Response
 from app.api.deps import AdminKey, SessionDep
 from app.api.problems import Problem, problem_responses
 from app.db import keys_repository
+from app.services import audit
 from app.services.keys import create_key
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -71,8 +72,11 @@ def _example(value: object) -> dict[str, object]:
         **problem_responses(401, 403, 422),
     },
 )
-def create(body: KeyCreate, session: SessionDep, _key: AdminKey) -> KeyCreated:
+def create(body: KeyCreate, session: SessionDep, caller: AdminKey) -> KeyCreated:
     key, secret = create_key(session, body.name, list(body.scopes))
+    audit.record(
+        session, caller.key_id, "key.created", key.key_id, name=key.name, scopes=key.scopes
+    )
     session.commit()
     return KeyCreated(**KeyInfo.model_validate(key, from_attributes=True).model_dump(), key=secret)
 
@@ -103,7 +107,7 @@ def revoke(
     key_id: Annotated[str, Path(max_length=64, examples=["key_3f2a9c0d11b7e4a5"])],
     request: Request,
     session: SessionDep,
-    _key: AdminKey,
+    caller: AdminKey,
 ) -> Response:
     key = keys_repository.get(session, key_id)
     if key is None or key.revoked_at is not None:
@@ -111,6 +115,7 @@ def revoke(
     if "admin" in key.scopes and keys_repository.active_admin_count(session) <= 1:
         raise Problem(409, "This is the last active admin key; create another first.", "conflict")
     keys_repository.revoke(session, key_id, datetime.now(UTC))
+    audit.record(session, caller.key_id, "key.revoked", key_id, name=key.name)
     session.commit()
     request.app.state.key_cache.clear()
     return Response(status_code=204)

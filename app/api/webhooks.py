@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from starlette.responses import Response
 
 from app.api.deps import AdminKey, SessionDep, SettingsDep
 from app.api.problems import Problem, problem_responses
 from app.db.models import Webhook, WebhookDelivery
+from app.services import audit
 from app.services.webhooks import DestinationRefused, delete_webhook, resolve_destination
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -143,7 +144,7 @@ def _existing(session: SessionDep, webhook_id: str) -> Webhook:
     },
 )
 def create_webhook(
-    body: WebhookCreate, session: SessionDep, settings: SettingsDep, _key: AdminKey
+    body: WebhookCreate, session: SessionDep, settings: SettingsDep, caller: AdminKey
 ) -> WebhookCreated:
     try:
         resolve_destination(body.url, settings.webhook_allow_private)
@@ -162,6 +163,14 @@ def create_webhook(
         created_at=datetime.now(UTC),
     )
     session.add(webhook)
+    audit.record(
+        session,
+        caller.key_id,
+        "webhook.created",
+        webhook.webhook_id,
+        url=body.url,
+        events=webhook.events,
+    )
     session.commit()
     return WebhookCreated.model_validate(webhook, from_attributes=True)
 
@@ -186,10 +195,14 @@ def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
     response_class=Response,
     responses=problem_responses(401, 403, 404),
 )
-def remove_webhook(
-    webhook_id: WebhookId, request: Request, session: SessionDep, _key: AdminKey
-) -> Response:
-    if not request.app.state.db.run_write(lambda conn: delete_webhook(conn, webhook_id)):
+def remove_webhook(webhook_id: WebhookId, request: Request, caller: AdminKey) -> Response:
+    def remove(conn: Connection) -> bool:
+        gone = delete_webhook(conn, webhook_id)
+        if gone:
+            audit.record(conn, caller.key_id, "webhook.deleted", webhook_id)
+        return gone
+
+    if not request.app.state.db.run_write(remove):
         raise Problem(404, f"No webhook with id {webhook_id}.", "not-found")
     return Response(status_code=204)
 
@@ -236,19 +249,22 @@ def retry_delivery(
     ],
     request: Request,
     session: SessionDep,
-    _key: AdminKey,
+    caller: AdminKey,
 ) -> Delivery:
     row = session.get(WebhookDelivery, delivery_id)
     if row is None or row.webhook_id != webhook_id:
         raise Problem(404, f"No delivery {delivery_id} for webhook {webhook_id}.", "not-found")
     if row.status != "dead":
         raise Problem(409, f"Delivery {delivery_id} is {row.status}, not dead.", "conflict")
-    request.app.state.db.run_write(
-        lambda conn: conn.execute(
+
+    def requeue(conn: Connection) -> None:
+        conn.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.delivery_id == delivery_id, WebhookDelivery.status == "dead")
             .values(status="pending", attempts=0, next_attempt_at=datetime.now(UTC))
         )
-    )
+        audit.record(conn, caller.key_id, "delivery.requeued", delivery_id, webhook_id=webhook_id)
+
+    request.app.state.db.run_write(requeue)
     session.refresh(row)
     return _delivery(row)

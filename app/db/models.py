@@ -344,3 +344,16 @@ class WaveAlert(Base):
     label: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     announced_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """An administrative action: who (key id), what, on what, when."""
+
+    __tablename__ = "audit_events"
+
+    event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.db import keys_repository
 from app.db.models import ApiKey
+from app.services import audit
 
 Scope = Literal["ingest", "read", "admin"]
 SCOPES: tuple[Scope, ...] = ("ingest", "read", "admin")
@@ -112,12 +113,14 @@ def ensure_bootstrap_key(session: Session, bootstrap_secret: str | None) -> str 
     if bootstrap_secret:
         existing = keys_repository.by_digest(session, digest_of(bootstrap_secret))
         if existing is None:
-            create_key(session, "bootstrap", ["admin"], secret=bootstrap_secret)
+            key, _ = create_key(session, "bootstrap", ["admin"], secret=bootstrap_secret)
+            audit.record(session, "service", "key.created", key.key_id, name=key.name)
         elif existing.revoked_at is not None or "admin" not in existing.scopes:
             existing.revoked_at = None
             existing.scopes = ["admin"]
         return None
     if keys_repository.count(session) == 0:
-        _, secret = create_key(session, "initial-admin", ["admin"])
+        key, secret = create_key(session, "initial-admin", ["admin"])
+        audit.record(session, "service", "key.created", key.key_id, name=key.name)
         return secret
     return None
