@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__
 from app.api import analysis, audit, ingest, keys, operations, results, webhooks
+from app.api.body_limit import BodyLimit
 from app.api.metrics import MetricsMiddleware
 from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers, problem_responses
 from app.api.ui import mount_dashboard
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision(settings.database_url)
 
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.include_router(ingest.router)
     app.include_router(analysis.router)
@@ -147,14 +149,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schemas["Problem"] = PROBLEM_SCHEMA
             # FastAPI documents its own validation error body; the service answers
             # every error, 422 included, as problem+json.
-            # A body that is not JSON (or not UTF-8) is a 400 wherever a body is read.
+            # Wherever a body is read, one that is not JSON is a 400 and one over
+            # MRD_MAX_BODY_BYTES a 413.
             for item in schema["paths"].values():
                 for operation in item.values():
                     responses = operation.get("responses", {})
                     if "422" in responses:
                         responses["422"] = problem_responses(422)[422]
-                    if "requestBody" in operation and "400" not in responses:
-                        responses["400"] = problem_responses(400)[400]
+                    if "requestBody" in operation:
+                        for status in (400, 413):
+                            responses.setdefault(str(status), problem_responses(status)[status])
                     if "401" in responses:
                         responses["429"] = problem_responses(429)[429]
             schemas.pop("HTTPValidationError", None)

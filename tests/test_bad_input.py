@@ -177,3 +177,20 @@ def assert_nothing_stored_but(db: Database, reports: int) -> None:
     state = snapshot(db)
     assert len(state["reports"]) == reports
     assert all(rows == [] for name, rows in state.items() if name != "reports")
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/enforcement/check", "/v1/accounts/risk", "/v1/keys", "/v1/webhooks"]
+)
+def test_every_endpoint_caps_its_body(small_limit_service: LiveServer, path: str) -> None:
+    headers = {"X-API-Key": ADMIN_KEY, "Content-Type": "application/json"}
+    body = orjson.dumps({"account_ids": [f"a{i:06d}" for i in range(1000)]})
+    assert len(body) > 4096
+
+    def chunks() -> Iterator[bytes]:
+        yield body[:3000]
+        yield body[3000:]
+
+    with httpx.Client(base_url=small_limit_service.url, headers=headers) as http:
+        assert_problem(http.post(path, content=body), 413)
+        assert_problem(http.post(path, content=chunks()), 413)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import IngestKey, ReadKey, SessionDep
 from app.api.examples import DEMO
-from app.api.ingest import EXAMPLES, parse_json, read_limited_body
+from app.api.ingest import EXAMPLES, parse_json, read_json_body
 from app.api.problems import Problem, problem_responses
 from app.api.results import NETWORK_EXAMPLE
 from app.db import results_repository as results
@@ -141,7 +141,7 @@ def get_run(
     },
 )
 async def analyze_body(request: Request, _key: ReadKey) -> dict[str, Any]:
-    body = await read_limited_body(request, request.app.state.settings.max_body_bytes)
+    body = await read_json_body(request)
     tolerance = request.app.state.settings.future_tolerance_s
 
     def work() -> dict[str, Any]:

@@ -51,8 +51,9 @@ class IngestAnswerWithDuplicates(BaseModel):
 JSON_TYPES = ("application/json",)
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+async def read_json_body(request: Request) -> bytes:
+    """The request body, refused with 415 unless it is declared JSON (its size is
+    capped for every request by ``BodyLimit``)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in JSON_TYPES and not content_type.endswith("+json"):
         raise Problem(
@@ -60,17 +61,7 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
             f"Send the body as application/json (got {content_type or 'no content type'}).",
             "unsupported-media-type",
         )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, f"The body is larger than {limit} bytes.", "body-too-large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, f"The body is larger than {limit} bytes.", "body-too-large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await request.body()
 
 
 def parse_json(body: bytes) -> Any:
@@ -109,7 +100,7 @@ def parse_envelope(body: bytes, kind: EntityKind) -> list[Any]:
 
 async def _ingest(request: Request, kind: EntityKind) -> Response:
     settings = request.app.state.settings
-    body = await read_limited_body(request, settings.max_body_bytes)
+    body = await read_json_body(request)
 
     def work() -> dict[str, Any]:
         items = parse_envelope(body, kind)

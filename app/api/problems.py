@@ -72,7 +72,8 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         return problem_response(405, detail, headers={"Allow": ", ".join(allowed)})
     else:
         detail = str(exc.detail)
-    return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+    kind = getattr(exc, "kind", None)
+    return problem_response(exc.status_code, detail, kind, headers=getattr(exc, "headers", None))
 
 
 def _allowed_methods(request: Request) -> list[str]:
