@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     bootstrap_api_key: str | None = None
     auth_disabled: bool = False
     analysis_interval_s: float = Field(60.0, gt=0)
+    analysis_lease_s: float = Field(
+        120.0,
+        gt=0,
+        description="A run with no heartbeat for this long is failed and queued again.",
+    )
     webhook_allow_private: bool = False
     webhook_retry_base_s: float = Field(
         2.0, gt=0, description="Delay before the first retry; it doubles at every failure."

@@ -84,7 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # the collector's full passes, which would otherwise stall requests.
             gc.collect()
             gc.freeze()
-            app.state.runner = AnalysisRunner(app.state.db, settings.analysis_interval_s)
+            app.state.runner = AnalysisRunner(
+                app.state.db, settings.analysis_interval_s, settings.analysis_lease_s
+            )
             app.state.runner.start()
             app.state.live = LiveUpdater(app.state.db)
             app.state.live.start()

@@ -130,12 +130,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_service(url: str, port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``mrd serve`` in a child process, as an operator runs it; killed on leaving."""
+def running_service(
+    url: str, port: int, *args: str, settings: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``mrd serve`` in a child process, as an operator runs it; killed on leaving.
+    ``settings`` are extra ``MRD_*`` environment variables."""
     env = os.environ | {
         "MRD_DATABASE_URL": url,
         "MRD_BOOTSTRAP_API_KEY": SERVICE_KEY,
         "MRD_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port), *args],

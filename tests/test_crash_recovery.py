@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import Report
+from app.demo import prepare_demo
 from tests.conftest import BACKENDS, free_port, fresh_postgres_database, running_service
 from tests.conftest import SERVICE_KEY as KEY
 
@@ -100,3 +101,60 @@ def test_sigkill_during_ingest_loses_no_acknowledged_report(backend: str, tmp_pa
             assert count == distinct == len(sent_batches) * BATCH
             assert totals["duplicates"] == len(stored)
             assert totals["duplicates"] >= len(acknowledged)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigkill_during_an_analysis_run_fails_it_and_runs_again(
+    backend: str, tmp_path: Path
+) -> None:
+    database = (
+        nullcontext(f"sqlite:///{tmp_path / 'crash-run.db'}")
+        if backend == "sqlite"
+        else fresh_postgres_database("mrd_crash_run_check")
+    )
+    with database as url:
+        prepare_demo(url, None, scale=1.0)  # data and one succeeded run
+        port = free_port()
+        settings = {"MRD_ANALYSIS_LEASE_S": "3", "MRD_ANALYSIS_INTERVAL_S": "1"}
+        base = f"http://127.0.0.1:{port}"
+        with running_service(url, port, settings=settings) as process:
+            with httpx.Client(base_url=base, headers={"X-API-Key": KEY}) as http:
+                before = http.get("/v1/analysis/runs/latest").json()
+                killed = http.post("/v1/analysis/runs").json()["run_id"]
+                deadline = time.monotonic() + 30
+                while http.get(f"/v1/analysis/runs/{killed}").json()["status"] != "running":
+                    assert time.monotonic() < deadline, "the run never started"
+                    time.sleep(0.02)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+
+        with (
+            running_service(url, port, settings=settings),
+            httpx.Client(base_url=base, headers={"X-API-Key": KEY}) as http,
+        ):
+            deadline = time.monotonic() + 60
+            while http.get(f"/v1/analysis/runs/{killed}").json()["status"] == "running":
+                assert time.monotonic() < deadline, "the killed run stayed running"
+                time.sleep(0.2)
+            failed = http.get(f"/v1/analysis/runs/{killed}").json()
+            assert failed["status"] == "failed" and "stopped" in failed["error"]
+            # A new run took its place and succeeded; its results are all there.
+            while True:
+                latest = http.get("/v1/analysis/runs/latest").json()
+                if latest["run_id"] not in (killed, before["run_id"]) and latest["status"] in (
+                    "succeeded",
+                    "failed",
+                ):
+                    break
+                assert time.monotonic() < deadline, "no run replaced the killed one"
+                time.sleep(0.2)
+            assert latest["status"] == "succeeded", latest
+            listed, cursor = 0, None
+            while True:
+                page = http.get(
+                    "/v1/waves", params={"limit": 1000, **({"cursor": cursor} if cursor else {})}
+                ).json()
+                listed += len(page["items"])
+                if not (cursor := page["next_cursor"]):
+                    break
+            assert listed == latest["stats"]["waves"] == before["stats"]["waves"]

@@ -34,6 +34,12 @@ def create_run(session: Session, run_id: str, now: datetime) -> AnalysisRun:
     return run
 
 
+def queue_run_row(conn: Connection, run_id: str, now: datetime) -> None:
+    conn.execute(
+        insert(AnalysisRun).values(run_id=run_id, status="queued", created_at=now, stats={})
+    )
+
+
 def get_run(session: Session, run_id: str) -> AnalysisRun | None:
     return session.get(AnalysisRun, run_id)
 

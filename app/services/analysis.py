@@ -4,8 +4,9 @@ Runs queue in the database. Every service process has a runner thread; whichever
 takes the database lease ``analysis`` claims the oldest queued run, so exactly one
 process analyses at a time however many replicas share the database. The runner
 also queues a run by itself every ``MRD_ANALYSIS_INTERVAL_S`` when new data arrived.
-A run that was running when its process died (no heartbeat for ``LEASE_TTL``) is
-marked failed, and its results, never committed, are simply absent.
+A run that was running when its process died (no heartbeat for the lease time,
+``MRD_ANALYSIS_LEASE_S``) is marked failed and a new run is queued in its place; its
+results, never committed, are simply absent.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from app.services.webhooks import announce_waves
 
 log = logging.getLogger("mrd.analysis")
 LEASE = "analysis"
-LEASE_TTL = timedelta(minutes=2)
 KEEP_RUNS = 2
 
 
@@ -148,9 +148,10 @@ def queue_run(db: Database) -> AnalysisRun:
 class AnalysisRunner:
     """The background thread of one process that runs queued analyses."""
 
-    def __init__(self, db: Database, interval_s: float) -> None:
+    def __init__(self, db: Database, interval_s: float, lease_s: float = 120.0) -> None:
         self.db = db
         self.interval_s = interval_s
+        self.lease = timedelta(seconds=lease_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -198,7 +199,7 @@ class AnalysisRunner:
     def run_pending(self) -> bool:
         """Run the oldest queued run if this process gets the lease; True if one ran."""
         held = self.db.run_write(
-            lambda conn: results.take_lease(conn, LEASE, self.holder, LEASE_TTL)
+            lambda conn: results.take_lease(conn, LEASE, self.holder, self.lease)
         )
         if not held:
             return False
@@ -213,16 +214,21 @@ class AnalysisRunner:
             self.db.run_write(lambda conn: results.release_lease(conn, LEASE, self.holder))
 
     def _fail_stale_runs(self) -> None:
-        stale = datetime.now(UTC) - LEASE_TTL
+        """Fail runs whose process died mid-run, and queue one run in their place."""
+        stale = datetime.now(UTC) - self.lease
 
-        def fail(conn: Connection) -> None:
-            conn.execute(
+        def fail(conn: Connection) -> int:
+            failed = conn.execute(
                 update(AnalysisRun)
                 .where(AnalysisRun.status == "running", AnalysisRun.heartbeat_at < stale)
                 .values(status="failed", finished_at=datetime.now(UTC), error="the runner stopped")
-            )
+            ).rowcount
+            if failed:
+                results.queue_run_row(conn, str(uuid.uuid4()), datetime.now(UTC))
+            return int(failed)
 
-        self.db.run_write(fail)
+        if failed := self.db.run_write(fail):
+            log.warning("%d analysis run(s) stopped with their process; queued a new one", failed)
 
     def _claim(self, conn: Connection) -> str | None:
         oldest = conn.scalar(
@@ -241,11 +247,11 @@ class AnalysisRunner:
         beating = threading.Event()
 
         def beat(conn: Connection) -> None:
-            results.take_lease(conn, LEASE, self.holder, LEASE_TTL)
+            results.take_lease(conn, LEASE, self.holder, self.lease)
             results.mark(conn, run_id, heartbeat_at=datetime.now(UTC))
 
         def heartbeat() -> None:
-            while not beating.wait(LEASE_TTL.total_seconds() / 4):
+            while not beating.wait(self.lease.total_seconds() / 4):
                 self.db.run_write(beat)
 
         pulse = threading.Thread(target=heartbeat, daemon=True)
