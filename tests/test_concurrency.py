@@ -5,9 +5,9 @@ analyses at a time, with no duplicate waves or groups."""
 from __future__ import annotations
 
 import threading
-from itertools import pairwise
 import time
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import httpx
