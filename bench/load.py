@@ -1,0 +1,229 @@
+"""A mixed load held against ``mrd serve`` (issue #7): ingest batches, risk lookups,
+enforcement checks and wave listings at a fixed open-loop rate, with per-route
+latency percentiles, errors, and the service's memory sampled every few seconds.
+
+    python -m bench.load --database-url postgresql+psycopg://postgres@127.0.0.1/mrd_load \\
+        --workers 2 --duration 300 --rate 200
+
+It fills the database with the demo data set (simulated scale 0.5), starts the
+service, runs the load, stops the service and prints the figures. Memory is the
+summed resident size of the service's processes; its trend is the least-squares
+slope over the second half of the run (flat memory: a slope near zero).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+KEY = "load-admin-key-0123456789"
+# Share of requests per route (an enforcement pipeline checks far more than it ingests).
+MIX = {"enforcement": 0.4, "risk": 0.3, "waves": 0.2, "ingest": 0.1}
+
+
+@dataclass
+class LoadResult:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    error_samples: list[str] = field(default_factory=list)
+    memory: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MiB)
+
+    def percentile(self, route: str, q: float) -> float:
+        return float(np.percentile(self.latencies[route], q)) * 1000
+
+    def memory_slope(self) -> float:
+        """MiB per minute over the second half of the run."""
+        half = self.memory[len(self.memory) // 2 :]
+        if len(half) < 3:
+            return 0.0
+        t, mib = np.array(half).T
+        return float(np.polyfit(t / 60.0, mib, 1)[0])
+
+
+def service_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+async def run_load(
+    base_url: str,
+    key: str,
+    duration_s: float,
+    rate: float,
+    targets: list[str],
+    reporters: list[str],
+    service_pid: int | None = None,
+) -> LoadResult:
+    """Send ``rate`` requests per second for ``duration_s`` seconds (open loop)."""
+    result = LoadResult()
+    rng = random.Random(7)
+    routes, weights = zip(*MIX.items(), strict=True)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"X-API-Key": key}, timeout=30, limits=limits
+    ) as client:
+
+        async def one(route: str, number: int) -> None:
+            began = time.perf_counter()
+            try:
+                if route == "enforcement":
+                    answer = await client.post(
+                        "/v1/enforcement/check", json={"target_id": rng.choice(targets)}
+                    )
+                elif route == "risk":
+                    ids = rng.sample(reporters, min(50, len(reporters)))
+                    answer = await client.post("/v1/accounts/risk", json={"account_ids": ids})
+                elif route == "waves":
+                    answer = await client.get(
+                        "/v1/waves", params={"target_id": rng.choice(targets), "limit": 100}
+                    )
+                else:
+                    reports = [
+                        {
+                            "event_id": f"load-{number}-{i}",
+                            "reporter_id": rng.choice(reporters),
+                            "target_id": rng.choice(targets),
+                            "reason": "spam",
+                            "created_at": "2017-07-28T12:00:00Z",
+                        }
+                        for i in range(100)
+                    ]
+                    answer = await client.post("/v1/reports", json={"reports": reports})
+                if answer.status_code >= 300:
+                    raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
+                result.latencies[route].append(time.perf_counter() - began)
+            except Exception as exc:
+                result.errors[route] += 1
+                if len(result.error_samples) < 5:
+                    result.error_samples.append(f"{route}: {exc!r}")
+
+        async def sample_memory(start: float) -> None:
+            while service_pid is not None:
+                result.memory.append((time.monotonic() - start, service_rss_mib(service_pid)))
+                await asyncio.sleep(5)
+
+        start = time.monotonic()
+        sampler = asyncio.create_task(sample_memory(start))
+        pending: set[asyncio.Task[None]] = set()
+        number = 0
+        while (elapsed := time.monotonic() - start) < duration_s:
+            due = int(elapsed * rate)
+            while number < due:
+                task = asyncio.create_task(one(rng.choices(routes, weights)[0], number))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                number += 1
+            await asyncio.sleep(0.002)
+        if pending:
+            await asyncio.wait(pending)
+        sampler.cancel()
+    return result
+
+
+def print_result(result: LoadResult, duration_s: float, rate: float) -> None:
+    print(f"{duration_s:.0f} s at {rate:.0f} requests/s (open loop), mix {MIX}")
+    print(f"{'route':<12}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    for route in MIX:
+        done = len(result.latencies[route])
+        if done:
+            print(
+                f"{route:<12}{done:>10,}{result.errors[route]:>8}"
+                f"{result.percentile(route, 50):>9.1f}{result.percentile(route, 95):>9.1f}"
+                f"{result.percentile(route, 99):>9.1f}"
+            )
+    for sample in result.error_samples:
+        print("error:", sample)
+    if result.memory:
+        first, last = result.memory[0][1], result.memory[-1][1]
+        print(
+            f"service memory: {first:.0f} MiB at start, {last:.0f} MiB at end, "
+            f"trend over the second half {result.memory_slope():+.2f} MiB/min"
+        )
+
+
+@contextmanager
+def served(database_url: str, port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = os.environ | {
+        "MRD_DATABASE_URL": database_url,
+        "MRD_BOOTSTRAP_API_KEY": KEY,
+        "MRD_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the service did not start")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def demo_accounts(base_url: str, key: str) -> tuple[list[str], list[str]]:
+    """Targets (from the results) and reporters (from the waves) to aim the load at."""
+    headers = {"X-API-Key": key}
+    waves = httpx.get(f"{base_url}/v1/waves", params={"limit": 200}, headers=headers).json()
+    targets = sorted({w["target_id"] for w in waves["items"]})
+    reporters: set[str] = set()
+    for wave in waves["items"][:20]:
+        detail = httpx.get(f"{base_url}/v1/waves/{wave['wave_id']}", headers=headers).json()
+        reporters |= {r["account_id"] for r in detail["reporters"]}
+    return targets, sorted(reporters)
+
+
+def main() -> None:
+    from app.demo import prepare_demo
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", required=True, help="a new, empty database")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=300.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--port", type=int, default=8790)
+    args = parser.parse_args()
+    prepare_demo(args.database_url, None)
+    with served(args.database_url, args.port, args.workers) as process:
+        base = f"http://127.0.0.1:{args.port}"
+        targets, reporters = demo_accounts(base, KEY)
+        result = asyncio.run(
+            run_load(base, KEY, args.duration, args.rate, targets, reporters, process.pid)
+        )
+    print_result(result, args.duration, args.rate)
+
+
+if __name__ == "__main__":
+    main()
