@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import subprocess
-import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import numpy as np
 
-KEY = "load-admin-key-0123456789"
+from bench.service import KEY, service
+
 # Share of requests per route (an enforcement pipeline checks far more than it ingests).
 MIX = {"enforcement": 0.4, "risk": 0.3, "waves": 0.2, "ingest": 0.1}
 
@@ -165,34 +161,6 @@ def print_result(result: LoadResult, duration_s: float, rate: float) -> None:
         )
 
 
-@contextmanager
-def served(database_url: str, port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = os.environ | {
-        "MRD_DATABASE_URL": database_url,
-        "MRD_BOOTSTRAP_API_KEY": KEY,
-        "MRD_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the service did not start")
-            time.sleep(0.2)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def demo_accounts(base_url: str, key: str) -> tuple[list[str], list[str]]:
     """Targets (from the results) and reporters (from the waves) to aim the load at."""
     headers = {"X-API-Key": key}
@@ -216,12 +184,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8790)
     args = parser.parse_args()
     prepare_demo(args.database_url, None)
-    with served(args.database_url, args.port, args.workers) as process:
-        base = f"http://127.0.0.1:{args.port}"
+    # The scheduler at its default, as in production: new data gets analysed.
+    with service(
+        args.database_url, args.port, args.workers, {"MRD_ANALYSIS_INTERVAL_S": "60"}
+    ) as client:
+        base = str(client.base_url).rstrip("/")
         targets, reporters = demo_accounts(base, KEY)
-        result = asyncio.run(
-            run_load(base, KEY, args.duration, args.rate, targets, reporters, process.pid)
-        )
+        pid = client.server_pid  # type: ignore[attr-defined]
+        result = asyncio.run(run_load(base, KEY, args.duration, args.rate, targets, reporters, pid))
     print_result(result, args.duration, args.rate)
 
 

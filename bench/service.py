@@ -55,14 +55,18 @@ def scratch_database(database_url: str | None) -> Iterator[str]:
 
 
 @contextmanager
-def service(database_url: str, port: int, workers: int = 1) -> Iterator[httpx.Client]:
-    """A service on ``database_url`` (the scheduler effectively off) and an admin client;
-    the server's process id is the client's ``server_pid``."""
+def service(
+    database_url: str, port: int, workers: int = 1, settings: dict[str, str] | None = None
+) -> Iterator[httpx.Client]:
+    """A service on ``database_url`` (the scheduler effectively off unless ``settings``,
+    extra ``MRD_*`` variables, say otherwise) and an admin client; the server's process
+    id is the client's ``server_pid``."""
     env = os.environ | {
         "MRD_DATABASE_URL": database_url,
         "MRD_BOOTSTRAP_API_KEY": KEY,
         "MRD_ANALYSIS_INTERVAL_S": "86400",
         "MRD_LOG_LEVEL": os.environ.get("MRD_LOG_LEVEL", "WARNING"),
+        **(settings or {}),
     }
     command = [sys.executable, "-m", "app", "serve", "--port", str(port)]
     server = subprocess.Popen([*command, "--workers", str(workers)], env=env)

@@ -181,6 +181,20 @@ def fresh_postgres_database(name: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def served_app(url: str, key: str, **settings: Any) -> Iterator[httpx.Client]:
+    """The service in-process on the migrated database ``url`` with ``settings``, and an
+    admin client of it."""
+    upgrade_to_head(url)
+    app = create_app(Settings(database_url=url, bootstrap_api_key=key, **settings))
+    with (
+        LiveServer(app) as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client,
+    ):
+        yield client
+    app.state.db.dispose()
+
+
 DEMO_KEY = "demo-admin-key-0123456789"
 
 

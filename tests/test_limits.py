@@ -9,11 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import Settings
-from app.db.migrations import upgrade_to_head
-from app.main import create_app
 from app.services.limits import RateLimiter, retry_after
-from tests.conftest import LiveServer
+from tests.conftest import served_app
 
 
 def test_bucket_allows_the_burst_then_the_rate() -> None:
@@ -33,23 +30,13 @@ def test_zero_rate_means_no_limit() -> None:
 
 @pytest.fixture
 def limited(tmp_path: Path) -> Iterator[httpx.Client]:
-    url = f"sqlite:///{tmp_path / 'limits.db'}"
-    upgrade_to_head(url)
-    settings = Settings(
-        database_url=url,
-        bootstrap_api_key="limits-admin-key-0123456789",
+    with served_app(
+        f"sqlite:///{tmp_path / 'limits.db'}",
+        "limits-admin-key-0123456789",
         rate_limit_per_s=2.0,
         rate_limit_burst=5.0,
-    )
-    app = create_app(settings)
-    with (
-        LiveServer(app) as server,
-        httpx.Client(
-            base_url=server.url, headers={"X-API-Key": "limits-admin-key-0123456789"}
-        ) as c,
-    ):
-        yield c
-    app.state.db.dispose()
+    ) as client:
+        yield client
 
 
 def test_a_key_over_its_rate_gets_429_with_retry_after(limited: httpx.Client) -> None:

@@ -17,11 +17,8 @@ import httpx
 import orjson
 import pytest
 
-from app.config import Settings
 from app.db.engine import Database
-from app.db.migrations import upgrade_to_head
 from app.db.results_repository import parse_time
-from app.main import create_app
 from app.services.webhooks import (
     DestinationRefused,
     announce_waves,
@@ -29,7 +26,7 @@ from app.services.webhooks import (
     retry_delay,
     signature,
 )
-from tests.conftest import LiveServer, fresh_postgres_database, send
+from tests.conftest import fresh_postgres_database, send, served_app
 from tests.test_fast_path import analysed_without_late_wave
 
 SECRET = "receiver-shared-secret-0123456789"
@@ -162,24 +159,17 @@ def hooked_service(backend: str, tmp_path: Path) -> Iterator[httpx.Client]:
         if backend == "sqlite"
         else fresh_postgres_database("mrd_webhook_test")
     )
-    with database as url:
-        upgrade_to_head(url)
-        settings = Settings(
-            database_url=url,
-            bootstrap_api_key="webhook-admin-key-0123456789",
+    with (
+        database as url,
+        served_app(
+            url,
+            "webhook-admin-key-0123456789",
             webhook_allow_private=True,
             webhook_retry_base_s=0.2,
             webhook_max_attempts=4,
-        )
-        app = create_app(settings)
-        with (
-            LiveServer(app) as server,
-            httpx.Client(
-                base_url=server.url, headers={"X-API-Key": settings.bootstrap_api_key}, timeout=60
-            ) as client,
-        ):
-            yield client
-        app.state.db.dispose()
+        ) as client,
+    ):
+        yield client
 
 
 def wait_until(condition: Any, seconds: float) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -11,6 +11,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.writer import GroupCommitWriter
+
+IN_LIST_SIZE = 2_000
+
+
+def in_chunks(values: Sequence[str], size: int = IN_LIST_SIZE) -> Iterable[list[str]]:
+    """``values`` in lists short enough for one ``IN (...)`` on every database (SQLite
+    caps the parameters of a statement)."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def normalise_url(url: str) -> str:

@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import results_repository as results
-from app.db.engine import Database
+from app.db.engine import Database, in_chunks
 from app.db.models import (
     Account,
     AnalysisRun,
@@ -58,7 +58,6 @@ LEASE_TTL = timedelta(seconds=15)
 TICK_S = 0.25
 MAX_TARGETS_PER_TICK = 64
 MAX_PENDING = 2_000
-CHUNK = 2_000
 # The reporters' reports on other targets: what the pipeline needs of them (no text).
 OTHER_REPORT_COLUMNS = (
     Report.event_id,
@@ -69,11 +68,6 @@ OTHER_REPORT_COLUMNS = (
     Report.content_id,
 )
 PROVISIONAL = "provisional: from reports since the last full analysis, which will replace it"
-
-
-def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield list(values[start : start + CHUNK])
 
 
 def _rows(conn: Connection, query: Any) -> list[dict[str, Any]]:
@@ -107,7 +101,7 @@ def load_neighbourhood(conn: Connection, targets: Sequence[str]) -> Neighbourhoo
     accounts: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
     wanted = set(targets)
-    for chunk in _chunks(reporters):
+    for chunk in in_chunks(reporters):
         for row in _rows(
             conn,
             select(*OTHER_REPORT_COLUMNS).where(
@@ -122,10 +116,10 @@ def load_neighbourhood(conn: Connection, targets: Sequence[str]) -> Neighbourhoo
             ),
         )
     reported = sorted({r["target_id"] for r in reports.values()})
-    for chunk in _chunks(sorted(set(reporters) | wanted)):
+    for chunk in in_chunks(sorted(set(reporters) | wanted)):
         accounts += _rows(conn, select(Account).where(Account.account_id.in_(chunk)))
     decisions: list[dict[str, Any]] = []
-    for chunk in _chunks(reported):
+    for chunk in in_chunks(reported):
         decisions += _rows(conn, select(Decision).where(Decision.target_id.in_(chunk)))
     return Neighbourhood(
         list(reports.values()),
@@ -151,10 +145,10 @@ def _posts_about(conn: Connection, targets: Sequence[str], since: datetime) -> l
         ),
     )
     originals = {p["reshare_of"] for p in found if p["reshare_of"]}
-    for chunk in _chunks(sorted(originals)):
+    for chunk in in_chunks(sorted(originals)):
         found += _rows(conn, select(Post).where(Post.post_id.in_(chunk)))
     mentions: dict[str, list[str]] = {}
-    for chunk in _chunks(sorted({p["post_id"] for p in found})):
+    for chunk in in_chunks(sorted({p["post_id"] for p in found})):
         for post_id, account_id in conn.execute(
             select(PostMention.post_id, PostMention.account_id).where(
                 PostMention.post_id.in_(chunk)

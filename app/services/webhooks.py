@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +34,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from app import __version__
 from app.config import Settings
-from app.db.engine import Database
+from app.db.engine import Database, in_chunks
 from app.db.models import WaveAlert, Webhook, WebhookDelivery
 from app.db.results_repository import parse_time
 
@@ -52,7 +52,6 @@ CLAIM = timedelta(seconds=60)
 POLL_S = 0.25
 BATCH = 20
 MAX_DELAY_S = 3600.0
-CHUNK = 500
 
 
 class DestinationRefused(ValueError):
@@ -99,11 +98,6 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 def _changed(alert: Any, wave: dict[str, Any]) -> bool:
     return bool(
         wave["label"] != alert.label
@@ -140,7 +134,7 @@ def announce_waves(
     horizon = None if newest is None else newest - RECENT_S
     targets = sorted({w["target_id"] for w in waves})
     alerts: dict[str, list[Any]] = {}
-    for chunk in _chunks(targets):
+    for chunk in in_chunks(targets):
         for alert in conn.execute(select(WaveAlert).where(WaveAlert.target_id.in_(chunk))):
             alerts.setdefault(alert.target_id, []).append(alert)
     now = datetime.now(UTC)
