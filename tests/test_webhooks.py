@@ -220,8 +220,14 @@ def test_wave_detected_is_signed_retried_and_dead_lettered(hooked_service: httpx
         retried = receiver.events("/fail-3")
         assert [r["attempt"] for r in retried] == [4], receiver.calls
         assert orjson.loads(retried[0]["body"])["event_id"] == event["event_id"]
-        log = client.get(f"/v1/webhooks/{hooks['/fail-3']}/deliveries").json()["items"]
-        assert [(d["status"], d["attempts"]) for d in log] == [("delivered", 4)]
+
+        # The dispatcher records the outcome just after the receiver answered.
+        def outcomes() -> list[tuple[str, int]]:
+            log = client.get(f"/v1/webhooks/{hooks['/fail-3']}/deliveries").json()["items"]
+            return [(d["status"], d["attempts"]) for d in log]
+
+        wait_until(lambda: outcomes() == [("delivered", 4)], 5.0)
+        assert outcomes() == [("delivered", 4)]
 
         # One that never answers 2xx ends as a dead letter after the last attempt.
         def dead() -> list[dict[str, Any]]:
