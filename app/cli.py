@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,16 +56,58 @@ def serve(
     db = Database(settings.database_url)
     announce_bootstrap_key(settings, db)
     db.dispose()
+    background = _start_background_process() if settings.background_worker else None
+    # The HTTP workers answer requests only; the background process does the rest.
+    os.environ["MRD_BACKGROUND_WORKER"] = "0"
+    get_settings.cache_clear()
     typer.echo(f"Serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)", err=True)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-    )
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if background is not None:
+            background.terminate()
+            try:
+                background.wait(timeout=BACKGROUND_STOP_S)
+            except subprocess.TimeoutExpired:
+                background.kill()
+
+
+# A running analysis finishes its current step before the background process stops.
+BACKGROUND_STOP_S = 60
+
+
+def _start_background_process() -> subprocess.Popen[bytes]:
+    """``mrd worker`` as a child that dies with this process."""
+    command = [sys.executable, "-m", "app", "worker", "--parent-pid", str(os.getpid())]
+    return subprocess.Popen(command)
+
+
+@cli.command()
+def worker(
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(help="Stop when this process ends (used by `mrd serve`).", hidden=True),
+    ] = None,
+) -> None:
+    """Run the background work only: analysis runs, the fast path, webhook deliveries.
+
+    `mrd serve` starts one by itself; run it alone beside API replicas started with
+    MRD_BACKGROUND_WORKER=0. Any number may run: database leases keep one runner of
+    each kind at work.
+    """
+    from app.services.background import run_background
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    run_background(settings, parent_pid)
 
 
 @cli.command()

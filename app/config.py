@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         gt=0,
         description="A run with no heartbeat for this long is failed and queued again.",
     )
+    background_worker: bool = Field(
+        True,
+        description="Run the background work (analysis runner, fast path, webhook sender) "
+        "in this service; 0 on API replicas when `mrd worker` runs elsewhere.",
+    )
     webhook_allow_private: bool = False
     webhook_retry_base_s: float = Field(
         2.0, gt=0, description="Delay before the first retry; it doubles at every failure."
@@ -32,6 +37,9 @@ class Settings(BaseSettings):
     )
     webhook_timeout_s: float = Field(5.0, gt=0, description="Per-attempt HTTP timeout.")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    body_timeout_s: float = Field(
+        60.0, gt=0, description="Time a request's whole body may take to arrive."
+    )
     rate_limit_per_s: float = Field(
         1_000.0, ge=0, description="Requests per second per API key and process; 0: no limit."
     )

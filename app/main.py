@@ -23,11 +23,9 @@ from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
-from app.services.analysis import AnalysisRunner
+from app.services.background import Background
 from app.services.keys import KeyCache, ensure_bootstrap_key
 from app.services.limits import RateLimiter
-from app.services.live import LiveUpdater
-from app.services.webhooks import WebhookDispatcher
 
 log = logging.getLogger("mrd")
 
@@ -76,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auth_disabled:
             log.warning("MRD_AUTH_DISABLED=1: every request is admitted without a key.")
-        app.state.runner = None
+        app.state.background = None
         if schema_is_current(app.state.db, app.state.head_revision):
             announce_bootstrap_key(settings, app.state.db)
             results.warm_up(app)
@@ -84,21 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # the collector's full passes, which would otherwise stall requests.
             gc.collect()
             gc.freeze()
-            app.state.runner = AnalysisRunner(
-                app.state.db, settings.analysis_interval_s, settings.analysis_lease_s
-            )
-            app.state.runner.start()
-            app.state.live = LiveUpdater(app.state.db)
-            app.state.live.start()
-            app.state.dispatcher = WebhookDispatcher(app.state.db, settings)
-            app.state.dispatcher.start()
+            if settings.background_worker:
+                app.state.background = Background(app.state.db, settings)
+                app.state.background.start()
         else:
             log.error("The database schema is not at the newest migration: run `mrd migrate`.")
         yield
-        if app.state.runner is not None:
-            app.state.dispatcher.stop()
-            app.state.live.stop()
-            app.state.runner.stop()
+        if app.state.background is not None:
+            app.state.background.stop()
         app.state.db.dispose()
 
     app = FastAPI(
@@ -114,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision(settings.database_url)
 
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(MetricsMiddleware)
     app.include_router(ingest.router)
     app.include_router(analysis.router)
@@ -152,14 +143,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # FastAPI documents its own validation error body; the service answers
             # every error, 422 included, as problem+json.
             # Wherever a body is read, one that is not JSON is a 400 and one over
-            # MRD_MAX_BODY_BYTES a 413.
+            # MRD_MAX_BODY_BYTES a 413, one that does not arrive in time a 408.
             for item in schema["paths"].values():
                 for operation in item.values():
                     responses = operation.get("responses", {})
                     if "422" in responses:
                         responses["422"] = problem_responses(422)[422]
                     if "requestBody" in operation:
-                        for status in (400, 413):
+                        for status in (400, 408, 413):
                             responses.setdefault(str(status), problem_responses(status)[status])
                     if "401" in responses:
                         responses["429"] = problem_responses(429)[429]

@@ -36,6 +36,7 @@ class LoadResult:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     error_samples: list[str] = field(default_factory=list)
     memory: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MiB)
+    memory_by_role: list[dict[str, float]] = field(default_factory=list)
 
     def percentile(self, route: str, q: float) -> float:
         return float(np.percentile(self.latencies[route], q)) * 1000
@@ -49,20 +50,33 @@ class LoadResult:
         return float(np.polyfit(t / 60.0, mib, 1)[0])
 
 
-def service_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants."""
-    total, stack = 0, [pid]
+def process_rss_mib(pid: int) -> dict[str, float]:
+    """Resident memory of a process and each of its descendants, by role (the serving
+    process, its HTTP workers, the background worker)."""
+    sizes: dict[str, float] = defaultdict(float)
+    stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            status = Path(f"/proc/{current}/status").read_text().splitlines()
+            command = Path(f"/proc/{current}/cmdline").read_bytes().replace(b"\0", b" ")
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total / 1024
+        role = (
+            "background"
+            if b" worker " in command
+            else "http workers"
+            if b"spawn_main" in command
+            else "serve"
+            if b" serve " in command
+            else "other"
+        )
+        for line in status:
+            if line.startswith("VmRSS:"):
+                sizes[role] += int(line.split()[1]) / 1024
+    return dict(sizes)
 
 
 async def run_load(
@@ -119,7 +133,9 @@ async def run_load(
 
         async def sample_memory(start: float) -> None:
             while service_pid is not None:
-                result.memory.append((time.monotonic() - start, service_rss_mib(service_pid)))
+                sizes = process_rss_mib(service_pid)
+                result.memory.append((time.monotonic() - start, sum(sizes.values())))
+                result.memory_by_role.append(sizes)
                 await asyncio.sleep(5)
 
         start = time.monotonic()
@@ -158,6 +174,14 @@ def print_result(result: LoadResult, duration_s: float, rate: float) -> None:
         print(
             f"service memory: {first:.0f} MiB at start, {last:.0f} MiB at end, "
             f"trend over the second half {result.memory_slope():+.2f} MiB/min"
+        )
+        first_roles, last_roles = result.memory_by_role[0], result.memory_by_role[-1]
+        print(
+            "  by role: "
+            + ", ".join(
+                f"{role} {first_roles.get(role, 0):.0f} -> {size:.0f} MiB"
+                for role, size in sorted(last_roles.items())
+            )
         )
 
 

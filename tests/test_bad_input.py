@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -146,7 +148,9 @@ def test_bad_items_of_every_kind_are_rejected(
 def small_limit_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     url = f"sqlite:///{tmp_path_factory.mktemp('limits') / 'limits.db'}"
     upgrade_to_head(url)
-    settings = Settings(database_url=url, bootstrap_api_key=ADMIN_KEY, max_body_bytes=4096)
+    settings = Settings(
+        database_url=url, bootstrap_api_key=ADMIN_KEY, max_body_bytes=4096, body_timeout_s=1.0
+    )
     with LiveServer(create_app(settings)) as server:
         yield server
 
@@ -177,6 +181,30 @@ def assert_nothing_stored_but(db: Database, reports: int) -> None:
     state = snapshot(db)
     assert len(state["reports"]) == reports
     assert all(rows == [] for name, rows in state.items() if name != "reports")
+
+
+def test_a_trickling_body_is_408(small_limit_service: LiveServer) -> None:
+    """A client that sends a few bytes and then waits holds nothing for long."""
+    host, port = small_limit_service.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(
+            b"POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-API-Key: " + ADMIN_KEY.encode() + b"\r\nContent-Length: 3000\r\n\r\n"
+            b'{"reports": ['
+        )
+        began = time.monotonic()
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = client.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    waited = time.monotonic() - began
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), answer
+    assert b"content-type: application/problem+json" in head.lower()
+    assert orjson.loads(body)["type"] == "urn:mrd:problem:body-timeout"
+    assert 0.9 < waited < 5
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, select
 
-from tests.conftest import SERVICE_KEY, free_port, running_service
+from app.db.models import Lease
+from tests.conftest import SERVICE_KEY, free_port, running_service, wait_for_run
 
 
 def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
@@ -33,3 +36,56 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
             match = pattern.search(body)
             assert match is not None
             assert float(match.group(1)) == 30
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+def _command(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def test_background_work_runs_in_its_own_process_and_dies_with_the_service(
+    tmp_path: Path,
+) -> None:
+    """The HTTP workers answer requests only: runs and the fast path's lease belong to
+    the background process `mrd serve` starts, which a SIGKILL of the service takes
+    down with it (no analysis left running behind a dead service)."""
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'background.db'}"
+    with running_service(url, port, "--workers", "2") as server:
+        background = [pid for pid in _children(server.pid) if " worker " in _command(pid)]
+        assert len(background) == 1
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": SERVICE_KEY}
+        ) as http:
+            report = {
+                "event_id": "b1",
+                "reporter_id": "r",
+                "target_id": "t",
+                "reason": "spam",
+                "created_at": 1501322400,
+            }
+            http.post("/v1/reports", json={"reports": [report]}).raise_for_status()
+            wait_for_run(http, http.post("/v1/analysis/runs").json()["run_id"])
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            holders = {
+                name: holder for name, holder in conn.execute(select(Lease.name, Lease.holder))
+            }
+        engine.dispose()
+        # The fast path holds its lease while it lives; the runner released its own.
+        assert int(holders["live"].split(":")[1]) == background[0]
+        assert "analysis" not in holders
+        server.kill()
+        server.wait()
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{background[0]}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = Path(f"/proc/{background[0]}/status")
+        assert not status.exists() or "zombie" in status.read_text()

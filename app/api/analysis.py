@@ -59,9 +59,9 @@ RUN_EXAMPLE = DEMO["run"]
 )
 def start_run(request: Request, _key: IngestKey) -> Run:
     run = queue_run(request.app.state.db)
-    runner = getattr(request.app.state, "runner", None)
-    if runner is not None:
-        runner.wake()
+    background = getattr(request.app.state, "background", None)
+    if background is not None:
+        background.runner.wake()
     return Run.of(run)
 
 

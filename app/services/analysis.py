@@ -42,6 +42,8 @@ from app.services.webhooks import announce_waves
 log = logging.getLogger("mrd.analysis")
 LEASE = "analysis"
 KEEP_RUNS = 2
+# Runs queued by another process (an API worker) are seen within this time.
+QUEUE_POLL_S = 1.0
 
 
 def _epoch(column: str, dialect: str) -> str:
@@ -171,7 +173,7 @@ class AnalysisRunner:
     def _loop(self) -> None:
         last_scheduled = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(timeout=min(self.interval_s, 5.0))
+            self._wake.wait(timeout=min(self.interval_s, QUEUE_POLL_S))
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -179,9 +181,22 @@ class AnalysisRunner:
                 if time.monotonic() - last_scheduled >= self.interval_s:
                     last_scheduled = time.monotonic()
                     self._schedule_if_new_data()
-                self.run_pending()
+                if self._runs_unfinished():
+                    self.run_pending()
             except Exception:
                 log.exception("analysis runner error")
+
+    def _runs_unfinished(self) -> bool:
+        """Whether a run is queued or running (a read; the lease is a write)."""
+        with self.db.engine.connect() as conn:
+            return (
+                conn.scalar(
+                    select(AnalysisRun.run_id)
+                    .where(AnalysisRun.status.in_(("queued", "running")))
+                    .limit(1)
+                )
+                is not None
+            )
 
     def _schedule_if_new_data(self) -> None:
         with self.db.session() as session:

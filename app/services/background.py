@@ -1,0 +1,92 @@
+"""The service's background work: analysis runs, the fast path, webhook deliveries.
+
+Each is a thread that only works while its process holds the matching database lease,
+so any number of processes may run them. ``mrd serve`` runs them in a process of its
+own beside the HTTP workers: a full analysis or a busy fast path is Python work that
+holds the interpreter lock for seconds, and in an HTTP worker it would stall every
+enforcement check that worker answers. ``mrd worker`` runs them with no HTTP at all,
+for deployments that scale API replicas apart from it; an app built directly by
+``create_app`` runs them in its own threads. ``MRD_BACKGROUND_WORKER=0`` turns them off
+in a process (an API replica whose background work runs elsewhere).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from app.config import Settings
+from app.db.engine import Database
+from app.services.analysis import AnalysisRunner
+from app.services.live import LiveUpdater
+from app.services.webhooks import WebhookDispatcher
+
+log = logging.getLogger("mrd.background")
+# Below the HTTP workers when the machine is busy: answers first, analysis after.
+NICENESS = 5
+PARENT_CHECK_S = 0.5
+PR_SET_PDEATHSIG = 1
+
+
+class Background:
+    """The analysis runner, the fast path and the webhook dispatcher of one process."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.runner = AnalysisRunner(db, settings.analysis_interval_s, settings.analysis_lease_s)
+        self.live = LiveUpdater(db)
+        self.dispatcher = WebhookDispatcher(db, settings)
+
+    def start(self) -> None:
+        self.runner.start()
+        self.live.start()
+        self.dispatcher.start()
+
+    def stop(self) -> None:
+        self.dispatcher.stop()
+        self.live.stop()
+        self.runner.stop()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux), so a killed
+    ``mrd serve`` never leaves an analysis running behind it; elsewhere the wait loop
+    notices a new parent instead."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # died before the request took effect
+        os._exit(1)
+
+
+def run_background(settings: Settings, parent_pid: int | None = None) -> None:
+    """Run the background work until SIGTERM or SIGINT (or until ``parent_pid`` dies)."""
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        log.debug("could not lower the background process's priority")
+    stopping = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    db = Database(settings.database_url)
+    background = Background(db, settings)
+    background.start()
+    log.info("background work started (analysis runner, fast path, webhook dispatcher)")
+    try:
+        while not stopping.wait(PARENT_CHECK_S):
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.error("the serving process is gone; stopping at once")
+                os._exit(1)
+    finally:
+        background.stop()
+        db.dispose()
