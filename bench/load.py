@@ -3,12 +3,14 @@ enforcement checks and wave listings at a fixed open-loop rate, with per-route
 latency percentiles, errors, and the service's memory sampled every few seconds.
 
     python -m bench.load --database-url postgresql+psycopg://postgres@127.0.0.1/mrd_load \\
-        --workers 2 --duration 300 --rate 200
+        --workers 2 --duration 300 --rate 100
 
 It fills the database with the demo data set (simulated scale 0.5), starts the
 service, runs the load, stops the service and prints the figures. Memory is the
-summed resident size of the service's processes; its trend is the least-squares
-slope over the second half of the run (flat memory: a slope near zero).
+resident size of the service's processes by role (the serving process and its HTTP
+workers; the background process, whose analysis holds the data it analyses and so
+grows with the reports the load stores); its trend is the least-squares slope over
+the second half of the run (flat memory: a slope near zero).
 """
 
 from __future__ import annotations
@@ -35,18 +37,20 @@ class LoadResult:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     error_samples: list[str] = field(default_factory=list)
-    memory: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MiB)
-    memory_by_role: list[dict[str, float]] = field(default_factory=list)
+    # (seconds into the run, reports stored by then, MiB by process role)
+    memory: list[tuple[float, int, dict[str, float]]] = field(default_factory=list)
+    reports_stored: int = 0
 
     def percentile(self, route: str, q: float) -> float:
         return float(np.percentile(self.latencies[route], q)) * 1000
 
-    def memory_slope(self) -> float:
-        """MiB per minute over the second half of the run."""
+    def memory_slope(self, roles: set[str]) -> float:
+        """MiB per minute of the processes in ``roles`` over the second half of the run."""
         half = self.memory[len(self.memory) // 2 :]
         if len(half) < 3:
             return 0.0
-        t, mib = np.array(half).T
+        t = np.array([seconds for seconds, _, _ in half])
+        mib = np.array([sum(sizes.get(role, 0.0) for role in roles) for _, _, sizes in half])
         return float(np.polyfit(t / 60.0, mib, 1)[0])
 
 
@@ -87,9 +91,10 @@ async def run_load(
     targets: list[str],
     reporters: list[str],
     service_pid: int | None = None,
+    reports_stored: int = 0,
 ) -> LoadResult:
     """Send ``rate`` requests per second for ``duration_s`` seconds (open loop)."""
-    result = LoadResult()
+    result = LoadResult(reports_stored=reports_stored)
     rng = random.Random(7)
     routes, weights = zip(*MIX.items(), strict=True)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -123,6 +128,8 @@ async def run_load(
                         for i in range(100)
                     ]
                     answer = await client.post("/v1/reports", json={"reports": reports})
+                    if answer.status_code == 200:
+                        result.reports_stored += answer.json()["accepted"]
                 if answer.status_code >= 300:
                     raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
                 result.latencies[route].append(time.perf_counter() - began)
@@ -134,8 +141,7 @@ async def run_load(
         async def sample_memory(start: float) -> None:
             while service_pid is not None:
                 sizes = process_rss_mib(service_pid)
-                result.memory.append((time.monotonic() - start, sum(sizes.values())))
-                result.memory_by_role.append(sizes)
+                result.memory.append((time.monotonic() - start, result.reports_stored, sizes))
                 await asyncio.sleep(5)
 
         start = time.monotonic()
@@ -169,20 +175,18 @@ def print_result(result: LoadResult, duration_s: float, rate: float) -> None:
             )
     for sample in result.error_samples:
         print("error:", sample)
-    if result.memory:
-        first, last = result.memory[0][1], result.memory[-1][1]
-        print(
-            f"service memory: {first:.0f} MiB at start, {last:.0f} MiB at end, "
-            f"trend over the second half {result.memory_slope():+.2f} MiB/min"
-        )
-        first_roles, last_roles = result.memory_by_role[0], result.memory_by_role[-1]
-        print(
-            "  by role: "
-            + ", ".join(
-                f"{role} {first_roles.get(role, 0):.0f} -> {size:.0f} MiB"
-                for role, size in sorted(last_roles.items())
-            )
-        )
+    if not result.memory:
+        return
+    print("memory (MiB) by process role, with the reports stored by then:")
+    every = max(1, len(result.memory) // 10)
+    for seconds, stored, sizes in [*result.memory[::every], result.memory[-1]]:
+        roles = ", ".join(f"{role} {size:.0f}" for role, size in sorted(sizes.items()))
+        print(f"  {seconds:5.0f} s  {stored:>9,} reports  {roles}")
+    serving = set(result.memory[-1][2]) - {"background"}
+    print(
+        f"trend over the second half: serving processes {result.memory_slope(serving):+.2f} "
+        f"MiB/min, background {result.memory_slope({'background'}):+.2f} MiB/min"
+    )
 
 
 def demo_accounts(base_url: str, key: str) -> tuple[list[str], list[str]]:
@@ -197,25 +201,32 @@ def demo_accounts(base_url: str, key: str) -> tuple[list[str], list[str]]:
     return targets, sorted(reporters)
 
 
-def main() -> None:
+def load_demo_service(
+    database_url: str, workers: int, duration_s: float, rate: float, port: int
+) -> LoadResult:
+    """Fill the new database ``database_url`` with the demo data set, serve it with
+    ``workers`` HTTP workers, and hold the load against it."""
     from app.demo import prepare_demo
 
+    prepare_demo(database_url, None)
+    # The scheduler at its default, as in production: new data gets analysed.
+    with service(database_url, port, workers, {"MRD_ANALYSIS_INTERVAL_S": "60"}) as client:
+        base = str(client.base_url).rstrip("/")
+        targets, reporters = demo_accounts(base, KEY)
+        pid = client.server_pid  # type: ignore[attr-defined]
+        stored = client.get("/v1/analysis/runs/latest").json()["stats"]["reports"]
+        return asyncio.run(run_load(base, KEY, duration_s, rate, targets, reporters, pid, stored))
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True, help="a new, empty database")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=float, default=300.0)
-    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--port", type=int, default=8790)
     args = parser.parse_args()
-    prepare_demo(args.database_url, None)
-    # The scheduler at its default, as in production: new data gets analysed.
-    with service(
-        args.database_url, args.port, args.workers, {"MRD_ANALYSIS_INTERVAL_S": "60"}
-    ) as client:
-        base = str(client.base_url).rstrip("/")
-        targets, reporters = demo_accounts(base, KEY)
-        pid = client.server_pid  # type: ignore[attr-defined]
-        result = asyncio.run(run_load(base, KEY, args.duration, args.rate, targets, reporters, pid))
+    result = load_demo_service(args.database_url, args.workers, args.duration, args.rate, args.port)
     print_result(result, args.duration, args.rate)
 
 
