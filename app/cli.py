@@ -49,6 +49,7 @@ def serve(
     from app.db.engine import Database
     from app.db.migrations import upgrade_to_head
     from app.main import announce_bootstrap_key
+    from app.processes import SERVE_PID_VARIABLE
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -59,6 +60,7 @@ def serve(
     background = _start_background_process() if settings.background_worker else None
     # The HTTP workers answer requests only; the background process does the rest.
     os.environ["MRD_BACKGROUND_WORKER"] = "0"
+    os.environ[SERVE_PID_VARIABLE] = str(os.getpid())
     get_settings.cache_clear()
     typer.echo(f"Serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)", err=True)
     try:

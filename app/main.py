@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
+from app.processes import die_with_serve
 from app.services.background import Background
 from app.services.keys import KeyCache, ensure_bootstrap_key
 from app.services.limits import RateLimiter
@@ -66,6 +67,7 @@ GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    die_with_serve()
     settings = settings or get_settings()
     sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
     configure_logging(settings.log_level, settings.log_json)

@@ -54,13 +54,17 @@ def test_background_work_runs_in_its_own_process_and_dies_with_the_service(
     tmp_path: Path,
 ) -> None:
     """The HTTP workers answer requests only: runs and the fast path's lease belong to
-    the background process `mrd serve` starts, which a SIGKILL of the service takes
-    down with it (no analysis left running behind a dead service)."""
+    the background process `mrd serve` starts. A SIGKILL of the service takes its
+    children down with it: no analysis left running behind a dead service, no
+    orphaned worker still answering on its port."""
     port = free_port()
     url = f"sqlite:///{tmp_path / 'background.db'}"
     with running_service(url, port, "--workers", "2") as server:
-        background = [pid for pid in _children(server.pid) if " worker " in _command(pid)]
+        children = _children(server.pid)
+        background = [pid for pid in children if " worker " in _command(pid)]
         assert len(background) == 1
+        http_workers = [pid for pid in children if "spawn_main" in _command(pid)]
+        assert len(http_workers) == 2
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": SERVICE_KEY}
         ) as http:
@@ -85,7 +89,14 @@ def test_background_work_runs_in_its_own_process_and_dies_with_the_service(
         server.kill()
         server.wait()
         deadline = time.monotonic() + 5
-        while Path(f"/proc/{background[0]}").exists() and time.monotonic() < deadline:
+        while any(map(_alive, children)) and time.monotonic() < deadline:
             time.sleep(0.05)
-        status = Path(f"/proc/{background[0]}/status")
-        assert not status.exists() or "zombie" in status.read_text()
+        assert not any(map(_alive, children))
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" not in status.read_text()
+    except FileNotFoundError:
+        return False

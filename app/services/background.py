@@ -12,16 +12,15 @@ in a process (an API replica whose background work runs elsewhere).
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
-import sys
 import threading
 from types import FrameType
 
 from app.config import Settings
 from app.db.engine import Database
+from app.processes import die_with_parent
 from app.services.analysis import AnalysisRunner
 from app.services.live import LiveUpdater
 from app.services.webhooks import WebhookDispatcher
@@ -30,7 +29,6 @@ log = logging.getLogger("mrd.background")
 # Below the HTTP workers when the machine is busy: answers first, analysis after.
 NICENESS = 5
 PARENT_CHECK_S = 0.5
-PR_SET_PDEATHSIG = 1
 
 
 class Background:
@@ -52,21 +50,10 @@ class Background:
         self.runner.stop()
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux), so a killed
-    ``mrd serve`` never leaves an analysis running behind it; elsewhere the wait loop
-    notices a new parent instead."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # died before the request took effect
-        os._exit(1)
-
-
 def run_background(settings: Settings, parent_pid: int | None = None) -> None:
     """Run the background work until SIGTERM or SIGINT (or until ``parent_pid`` dies)."""
     if parent_pid is not None:
-        _die_with_parent(parent_pid)
+        die_with_parent(parent_pid)
     try:
         os.nice(NICENESS)
     except OSError:
