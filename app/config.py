@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         description="Run the background work (analysis runner, fast path, webhook sender) "
         "in this service; 0 on API replicas when `mrd worker` runs elsewhere.",
     )
+    retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="Delete reports, posts and decisions older than this many days "
+        "(unset: keep everything).",
+    )
     webhook_allow_private: bool = False
     webhook_retry_base_s: float = Field(
         2.0, gt=0, description="Delay before the first retry; it doubles at every failure."

@@ -23,6 +23,7 @@ from app.db.engine import Database
 from app.processes import die_with_parent
 from app.services.analysis import AnalysisRunner
 from app.services.live import LiveUpdater
+from app.services.retention import RetentionKeeper
 from app.services.webhooks import WebhookDispatcher
 
 log = logging.getLogger("mrd.background")
@@ -32,19 +33,27 @@ PARENT_CHECK_S = 0.5
 
 
 class Background:
-    """The analysis runner, the fast path and the webhook dispatcher of one process."""
+    """The analysis runner, the fast path, the webhook dispatcher and, with
+    ``MRD_RETENTION_DAYS``, the retention keeper of one process."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.runner = AnalysisRunner(db, settings.analysis_interval_s, settings.analysis_lease_s)
         self.live = LiveUpdater(db)
         self.dispatcher = WebhookDispatcher(db, settings)
+        self.retention = (
+            RetentionKeeper(db, settings.retention_days) if settings.retention_days else None
+        )
 
     def start(self) -> None:
         self.runner.start()
         self.live.start()
         self.dispatcher.start()
+        if self.retention is not None:
+            self.retention.start()
 
     def stop(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
         self.dispatcher.stop()
         self.live.stop()
         self.runner.stop()
