@@ -23,18 +23,11 @@ from sqlalchemy import event
 from app.db.engine import Database
 from app.services.live import load_neighbourhood
 from app.simulate import SCENARIOS, generate
-from tests.conftest import send, wait_for_run
+from tests.conftest import CLIENT_TABLES, send, wait_for_run
 
 # Tables that grow with the events or the results; the small ones (runs, keys,
 # leases, webhooks) may be scanned.
-LARGE = {
-    "reports",
-    "accounts",
-    "edges",
-    "posts",
-    "post_mentions",
-    "post_hashtags",
-    "decisions",
+LARGE = CLIENT_TABLES | {
     "analysis_waves",
     "analysis_accounts",
     "analysis_groups",
