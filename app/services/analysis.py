@@ -85,42 +85,53 @@ def _parsed_labels(accounts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any
 
 
 def load_data(db: Database) -> Data:
-    """Every stored entity, as the pipeline's columns, read as plain tuples."""
+    """Every stored entity, as the pipeline's columns, read as plain tuples in an order
+    of their keys: the analysis then depends on what is stored, not on the order it
+    arrived in (replicas ingesting at once interleave batches; tie-breaks such as a
+    wave's first report follow the input order)."""
     d = db.dialect
     with db.engine.connect() as conn:
         mentions: dict[str, list[str]] = {}
         for post_id, account_id in conn.exec_driver_sql(
-            "SELECT post_id, account_id FROM post_mentions"
+            "SELECT post_id, account_id FROM post_mentions ORDER BY post_id, account_id"
         ):
             mentions.setdefault(post_id, []).append(account_id)
         hashtags: dict[str, list[str]] = {}
-        for post_id, tag in conn.exec_driver_sql("SELECT post_id, hashtag FROM post_hashtags"):
+        for post_id, tag in conn.exec_driver_sql(
+            "SELECT post_id, hashtag FROM post_hashtags ORDER BY post_id, hashtag"
+        ):
             hashtags.setdefault(post_id, []).append(tag)
         accounts = _records(
             conn,
             "accounts",
             f"account_id, handle, {_epoch('created_at', d)} AS created_at, followers_count, "
             f"labels, status, {_epoch('status_changed_at', d)} AS status_changed_at",
+            order_by="account_id",
         )
         edges = _records(
-            conn, "edges", f"src, dst, kind, weight, {_epoch('created_at', d)} AS created_at"
+            conn,
+            "edges",
+            f"src, dst, kind, weight, {_epoch('created_at', d)} AS created_at",
+            order_by="src, dst, kind",
         )
         posts = _records(
             conn,
             "posts",
             f"post_id, author_id, {_epoch('created_at', d)} AS created_at, reshare_of, reply_to",
+            order_by="post_id",
         )
         reports = _records(
             conn,
             "reports",
             f"event_id, reporter_id, target_id, reason, {_epoch('created_at', d)} AS created_at, "
             "content_id, text",
-            order_by="seq",
+            order_by="created_at, event_id",
         )
         decisions = _records(
             conn,
             "decisions",
             f"decision_id, target_id, outcome, {_epoch('decided_at', d)} AS decided_at, content_id",
+            order_by="decision_id",
         )
         return build_data(
             accounts=_parsed_labels(accounts),
