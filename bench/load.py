@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.service import KEY, service
+from bench.service import KEY, family, service
 
 # Share of requests per route (an enforcement pipeline checks far more than it ingests).
 MIX = {"enforcement": 0.4, "risk": 0.3, "waves": 0.2, "ingest": 0.1}
@@ -58,15 +58,11 @@ def process_rss_mib(pid: int) -> dict[str, float]:
     """Resident memory of a process and each of its descendants, by role (the serving
     process, its HTTP workers, the background worker)."""
     sizes: dict[str, float] = defaultdict(float)
-    stack = [pid]
-    while stack:
-        current = stack.pop()
+    for member in family(pid):
         try:
-            status = Path(f"/proc/{current}/status").read_text().splitlines()
-            command = Path(f"/proc/{current}/cmdline").read_bytes().replace(b"\0", b" ")
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
+            status = Path(f"/proc/{member}/status").read_text().splitlines()
+            command = Path(f"/proc/{member}/cmdline").read_bytes().replace(b"\0", b" ")
+        except FileNotFoundError:
             continue
         role = (
             "background"

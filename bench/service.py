@@ -94,9 +94,30 @@ def _wait_until_ready(client: httpx.Client) -> None:
     raise SystemExit("the service did not become ready")
 
 
+def family(pid: int) -> list[int]:
+    """A process and all its descendants (``mrd serve``, its HTTP workers and its
+    background process)."""
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found.append(current)
+    return found
+
+
 def peak_memory_mb(pid: int) -> float:
-    """A live process's peak resident memory so far."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The largest peak resident memory so far of a live process and its descendants:
+    under ``mrd serve`` the background process, which runs the analysis."""
+    peaks = [float("nan")]
+    for member in family(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        except FileNotFoundError:
+            continue
+    return max(peaks[1:], default=peaks[0])
