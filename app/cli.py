@@ -57,10 +57,11 @@ def serve(
     db = Database(settings.database_url)
     announce_bootstrap_key(settings, db)
     db.dispose()
+    # Every child (the background process, the HTTP workers) dies with this process.
+    os.environ[SERVE_PID_VARIABLE] = str(os.getpid())
     background = _start_background_process() if settings.background_worker else None
     # The HTTP workers answer requests only; the background process does the rest.
     os.environ["MRD_BACKGROUND_WORKER"] = "0"
-    os.environ[SERVE_PID_VARIABLE] = str(os.getpid())
     get_settings.cache_clear()
     typer.echo(f"Serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)", err=True)
     try:
@@ -87,18 +88,12 @@ BACKGROUND_STOP_S = 60
 
 
 def _start_background_process() -> subprocess.Popen[bytes]:
-    """``mrd worker`` as a child that dies with this process."""
-    command = [sys.executable, "-m", "app", "worker", "--parent-pid", str(os.getpid())]
-    return subprocess.Popen(command)
+    """``mrd worker`` as a child of this process."""
+    return subprocess.Popen([sys.executable, "-m", "app", "worker"])
 
 
 @cli.command()
-def worker(
-    parent_pid: Annotated[
-        int | None,
-        typer.Option(help="Stop when this process ends (used by `mrd serve`).", hidden=True),
-    ] = None,
-) -> None:
+def worker() -> None:
     """Run the background work only: analysis runs, the fast path, webhook deliveries.
 
     `mrd serve` starts one by itself; run it alone beside API replicas started with
@@ -109,7 +104,7 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    run_background(settings, parent_pid)
+    run_background(settings)
 
 
 @cli.command()

@@ -27,8 +27,11 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def die_with_serve() -> None:
-    """In a child of ``mrd serve``, die with it; anywhere else, nothing."""
+def die_with_serve() -> int | None:
+    """In a child of ``mrd serve``, die with it and return its process id; anywhere
+    else, nothing."""
     serve_pid = os.environ.get(SERVE_PID_VARIABLE, "")
-    if serve_pid.isdigit() and int(serve_pid) == os.getppid():
-        die_with_parent(int(serve_pid))
+    if not (serve_pid.isdigit() and int(serve_pid) == os.getppid()):
+        return None
+    die_with_parent(int(serve_pid))
+    return int(serve_pid)

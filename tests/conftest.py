@@ -231,6 +231,8 @@ def db(service: LiveServer) -> Iterator[Database]:
     database: Database = service.app.state.db
     yield database
     clear_database(database, keys=True)
+    # The admin key is created anew with another id: forget the one the cache holds.
+    service.app.state.key_cache.clear()
     announce_bootstrap_key(service.app.state.settings, database)
 
 

@@ -64,10 +64,10 @@ def mark(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(update(AnalysisRun).where(AnalysisRun.run_id == run_id).values(**values))
 
 
-def wave_row(run_id: str, wave: dict[str, Any]) -> dict[str, Any]:
-    """A wave document as its row: the columns readers filter and sort on, and itself."""
+def wave_columns(wave: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a wave document that tables keep as columns (to filter, sort and
+    compare on)."""
     return {
-        "run_id": run_id,
         "wave_id": wave["wave_id"],
         "target_id": wave["target_id"],
         "start": parse_time(wave["start"]),
@@ -75,8 +75,12 @@ def wave_row(run_id: str, wave: dict[str, Any]) -> dict[str, Any]:
         "score": wave["score"],
         "label": wave["label"],
         "status": wave["status"],
-        "document": wave,
     }
+
+
+def wave_row(run_id: str, wave: dict[str, Any]) -> dict[str, Any]:
+    """A wave document as its row: the columns readers filter and sort on, and itself."""
+    return {"run_id": run_id, **wave_columns(wave), "document": wave}
 
 
 def account_row(run_id: str, account: dict[str, Any]) -> dict[str, Any]:

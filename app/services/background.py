@@ -20,7 +20,7 @@ from types import FrameType
 
 from app.config import Settings
 from app.db.engine import Database
-from app.processes import die_with_parent
+from app.processes import die_with_serve
 from app.services.analysis import AnalysisRunner
 from app.services.live import LiveUpdater
 from app.services.retention import RetentionKeeper
@@ -59,10 +59,10 @@ class Background:
         self.runner.stop()
 
 
-def run_background(settings: Settings, parent_pid: int | None = None) -> None:
-    """Run the background work until SIGTERM or SIGINT (or until ``parent_pid`` dies)."""
-    if parent_pid is not None:
-        die_with_parent(parent_pid)
+def run_background(settings: Settings) -> None:
+    """Run the background work until SIGTERM or SIGINT (or until the ``mrd serve`` that
+    started it dies)."""
+    parent_pid = die_with_serve()
     try:
         os.nice(NICENESS)
     except OSError:

@@ -30,13 +30,13 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Select, delete, insert, select, update
 
 from app import __version__
 from app.config import Settings
 from app.db.engine import Database, in_chunks
 from app.db.models import WaveAlert, Webhook, WebhookDelivery
-from app.db.results_repository import parse_time
+from app.db.results_repository import parse_time, wave_columns
 
 log = logging.getLogger("mrd.webhooks")
 
@@ -109,14 +109,8 @@ def _changed(alert: Any, wave: dict[str, Any]) -> bool:
 
 def _alert_values(wave: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {
-        "wave_id": wave["wave_id"],
-        "target_id": wave["target_id"],
-        "start": parse_time(wave["start"]),
-        "end": parse_time(wave["end"]),
+        **wave_columns(wave),
         "report_count": wave["report_count"],
-        "score": wave["score"],
-        "label": wave["label"],
-        "status": wave["status"],
         "announced_at": now,
     }
 
@@ -221,6 +215,13 @@ def retry_delay(attempts: int, base_s: float) -> float:
     return float(min(base_s * 2 ** (attempts - 1), MAX_DELAY_S))
 
 
+def _due(now: datetime) -> Select[Any]:
+    """Deliveries waiting for an attempt at ``now``."""
+    return select(WebhookDelivery.delivery_id).where(
+        WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now
+    )
+
+
 class WebhookDispatcher:
     """The delivery thread of one process: claims due deliveries and sends them."""
 
@@ -257,7 +258,14 @@ class WebhookDispatcher:
 
     def deliver_due(self) -> int:
         """Claim and send what is due now; how many attempts were made."""
+        # A read first: the poll runs four times a second in every background process,
+        # and a write transaction each time would queue behind ingest for nothing.
+        with self.db.engine.connect() as conn:
+            if conn.scalar(_due(datetime.now(UTC)).limit(1)) is None:
+                return 0
         claimed = self.db.run_write(self._claim)
+        if not claimed:
+            return 0
         outcomes = list(self._pool.map(self._send, claimed))
         self.db.run_write(lambda conn: self._record_all(conn, claimed, outcomes))
         return len(claimed)
@@ -265,8 +273,8 @@ class WebhookDispatcher:
     def _claim(self, conn: Connection) -> list[Attempt]:
         now = datetime.now(UTC)
         due = conn.execute(
-            select(
-                WebhookDelivery.delivery_id,
+            _due(now)
+            .add_columns(
                 WebhookDelivery.next_attempt_at,
                 WebhookDelivery.event,
                 WebhookDelivery.body,
@@ -275,7 +283,6 @@ class WebhookDispatcher:
                 Webhook.secret,
             )
             .join(Webhook, Webhook.webhook_id == WebhookDelivery.webhook_id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(BATCH)
         ).all()
