@@ -28,10 +28,10 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def die_with_serve() -> int | None:
-    """In a child of ``mrd serve``, die with it and return its process id; anywhere
-    else, nothing."""
+    """In a child of ``mrd serve``, die with it (at once if it is already gone) and
+    return its process id; in ``mrd serve`` itself or anywhere else, nothing."""
     serve_pid = os.environ.get(SERVE_PID_VARIABLE, "")
-    if not (serve_pid.isdigit() and int(serve_pid) == os.getppid()):
+    if not serve_pid.isdigit() or int(serve_pid) == os.getpid():
         return None
     die_with_parent(int(serve_pid))
     return int(serve_pid)
