@@ -18,6 +18,7 @@ import numpy as np
 
 from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray, build_data, to_epoch
+from app.detection.engine import LocalEngine
 from app.detection.groups import Groups, find_groups
 from app.detection.model import LogisticModel, fit_model
 from app.detection.scores import (
@@ -58,7 +59,7 @@ def prepare(scenario: str, seed: int, scale: float) -> Sample:
     data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
     waves = find_waves(data.reports, len(data.accounts), data.now)
     groups = find_groups(data.reports.reporter, waves.report_wave, waves, len(data.accounts))
-    signals = compute_signals(data, waves, groups.account_group)
+    signals = compute_signals(data, waves, groups.account_group, LocalEngine())
     index = {a: i for i, a in enumerate(data.accounts.ids)}
     label = np.zeros(len(waves))
     for truth in world.truth["waves"]:

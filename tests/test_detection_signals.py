@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from app.detection.data import build_data
+from app.detection.engine import LocalEngine
 from app.detection.signals import compute_signals
 from app.detection.waves import find_waves
 
@@ -87,7 +88,7 @@ def _report(event: str, who: str, target: str, at: int, reason: str, text: str) 
 def test_directed_and_organic_waves_differ_on_every_signal() -> None:
     data = build_data(**world())
     waves = find_waves(data.reports, len(data.accounts), data.now)
-    signals = compute_signals(data, waves, np.full(len(data.accounts), -1))
+    signals = compute_signals(data, waves, np.full(len(data.accounts), -1), LocalEngine())
     by_target = {data.accounts.ids[t]: i for i, t in enumerate(waves.target.tolist())}
     assert set(by_target) == {"victim", "violator", "earlier-victim"}
     directed, organic = by_target["victim"], by_target["violator"]
@@ -128,7 +129,7 @@ def test_unfounded_reports_on_other_targets_raise_the_rate() -> None:
     ]
     data = build_data(**entities, decisions=decisions)
     waves = find_waves(data.reports, len(data.accounts), data.now)
-    signals = compute_signals(data, waves, np.full(len(data.accounts), -1))
+    signals = compute_signals(data, waves, np.full(len(data.accounts), -1), LocalEngine())
     directed = int(list(waves.target).index(data.accounts.ids.index("victim")))
     earlier = int(list(waves.target).index(data.accounts.ids.index("earlier-victim")))
     # Each crew member has one unfounded report elsewhere: (1 + 1) / (1 + 2).

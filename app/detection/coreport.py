@@ -27,37 +27,42 @@ PARTNER_NEIGHBOURS = 64
 PARTNER_OCCASIONS = 2
 
 
-def co_report_weights(
-    reporter: IntArray,
-    target: IntArray,
-    time: FloatArray,
-    window_s: float = 600.0,
-    max_neighbours: int | None = None,
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Edges ``(source, destination, weight)`` of the directed co-reporting network."""
-    n = len(reporter)
-    if n == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty.copy(), empty.copy()
-    order = np.lexsort((time, target))
-    who, when, what = reporter[order], time[order], target[order]
-    origin = when.min()
-    span = 2.0 ** np.ceil(np.log2(when.max() - origin + 2 * window_s + 2))
-    key = what * span + (when - origin)
+def window_keys(target: IntArray, time: FloatArray, window_s: float) -> tuple[float, float]:
+    """``origin`` and ``span`` of the sort key ``target * span + (time - origin)``: a
+    power of two above the time range, so no window reaches the next target's keys."""
+    origin = float(time.min())
+    span = float(2.0 ** np.ceil(np.log2(float(time.max()) - origin + 2 * window_s + 2)))
+    return origin, span
+
+
+def report_windows(
+    key: FloatArray, window_s: float, max_neighbours: int | None
+) -> tuple[IntArray, IntArray]:
+    """For reports sorted by ``key``: the rows ``[low, high)`` of each one's window, at
+    most ``max_neighbours // 2`` rows either side when a cap is given."""
     low = np.searchsorted(key, key - window_s, side="left")
     high = np.searchsorted(key, key + window_s, side="right")
     if max_neighbours is not None:
-        here = np.arange(n)
+        here = np.arange(len(key))
         half = max_neighbours // 2
         low = np.maximum(low, here - half)
         high = np.minimum(high, here + half + 1)
-    users = int(reporter.max()) + 1
+    return low, high
+
+
+def pair_weights(
+    source: IntArray, low: IntArray, high: IntArray, who: IntArray, users: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Edges ``(source, destination, weight)``: for source reports filed by ``source``
+    whose windows are the rows ``[low, high)`` of reports filed by ``who``."""
+    n = len(source)
     filed_by = csr_matrix(
-        (np.ones(n, dtype=np.int32), who.astype(np.int32), np.arange(n + 1)), shape=(n, users)
+        (np.ones(len(who), dtype=np.int32), who.astype(np.int32), np.arange(len(who) + 1)),
+        shape=(len(who), users),
     )
     lengths = high - low
     ends = np.cumsum(lengths)
-    parts = []
+    total = csr_matrix((users, users), dtype=np.int64)
     first = 0
     while first < n:
         budget = (ends[first - 1] if first else 0) + CHUNK_PAIRS
@@ -71,15 +76,51 @@ def co_report_weights(
                 (np.repeat(low[first:last], count) + offsets).astype(np.int32),
                 starts,
             ),
-            shape=(last - first, n),
+            shape=(last - first, len(who)),
         )
         has_one = window @ filed_by
         has_one.data[:] = 1
-        parts.append(filed_by[first:last].T.tocsr() @ has_one)
+        sources = csr_matrix(
+            (
+                np.ones(last - first, dtype=np.int32),
+                source[first:last],
+                np.arange(last - first + 1),
+            ),
+            shape=(last - first, users),
+        )
+        total = total + sources.T.tocsr() @ has_one
         first = last
-    total = parts[0] if len(parts) == 1 else sum(parts[1:], parts[0]).tocsr()
-    source = np.repeat(np.arange(users, dtype=np.int64), np.diff(total.indptr))
-    return source, total.indices.astype(np.int64), total.data.astype(np.int64)
+    total = total.tocsr()
+    total.sum_duplicates()
+    start = np.repeat(np.arange(users, dtype=np.int64), np.diff(total.indptr))
+    return start, total.indices.astype(np.int64), total.data.astype(np.int64)
+
+
+def co_report_weights(
+    reporter: IntArray,
+    target: IntArray,
+    time: FloatArray,
+    window_s: float = 600.0,
+    max_neighbours: int | None = None,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Edges ``(source, destination, weight)`` of the directed co-reporting network."""
+    if len(reporter) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    order = np.lexsort((time, target))
+    who = reporter[order]
+    origin, span = window_keys(target, time, window_s)
+    low, high = report_windows(
+        target[order] * span + (time[order] - origin), window_s, max_neighbours
+    )
+    return pair_weights(who, low, high, who, int(reporter.max()) + 1)
+
+
+def partner_counts(source: IntArray, partner: IntArray, weight: IntArray, n: int) -> FloatArray:
+    """Per account: how many other accounts it met on at least ``PARTNER_OCCASIONS``."""
+    repeated = (source != partner) & (weight >= PARTNER_OCCASIONS)
+    counts: FloatArray = np.bincount(source[repeated], minlength=n).astype(np.float64)
+    return counts
 
 
 def repeat_partners(reporter: IntArray, target: IntArray, time: FloatArray, n: int) -> FloatArray:
@@ -90,6 +131,4 @@ def repeat_partners(reporter: IntArray, target: IntArray, time: FloatArray, n: i
     source, partner, weight = co_report_weights(
         reporter, target, time, PARTNER_WINDOW_S, PARTNER_NEIGHBOURS
     )
-    repeated = (source != partner) & (weight >= PARTNER_OCCASIONS)
-    counts: FloatArray = np.bincount(source[repeated], minlength=n).astype(np.float64)
-    return counts
+    return partner_counts(source, partner, weight, n)

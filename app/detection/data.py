@@ -80,6 +80,8 @@ class Accounts:
 
 @dataclass(frozen=True)
 class Reports:
+    """Event ids and texts are empty when the events stay with the engine (Spark)."""
+
     event_id: list[str]
     reporter: IntArray
     target: IntArray
@@ -89,7 +91,7 @@ class Reports:
     text: list[str | None]
 
     def __len__(self) -> int:
-        return len(self.event_id)
+        return len(self.reporter)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
     load (data.build_data) -> waves -> co-reporting -> coordination groups -> signals
     -> scores -> attribution -> re-creation (successors inherit) -> network (tiers, hubs)
 
-``analyze`` runs them all on in-memory data and returns plain results; the service,
-``mrd analyze`` and ``POST /v1/analyze`` all call it.
+``analyze`` runs them all and returns plain results; the service, ``mrd analyze`` and
+``POST /v1/analyze`` all call it. The stages whose cost grows with the number of events
+run on an engine (engine.py): numpy in this process, or Apache Spark.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.detection.attribution import Attribution, attribute
-from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray
+from app.detection.engine import Engine, LocalEngine
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
 from app.detection.network import Network, find_network, tie_matrices
@@ -33,7 +34,7 @@ from app.detection.scores import (
     wave_features,
 )
 from app.detection.signals import WaveSignals, compute_signals
-from app.detection.waves import WaveParams, Waves, find_waves
+from app.detection.waves import WaveParams, Waves, first_reports
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Analysis:
     orchestrators: Attribution
     recreations: Recreations
     network: Network
+    wave_first_event: list[str]
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -72,6 +74,7 @@ def analyze(
     models: tuple[LogisticModel, LogisticModel] | None = None,
     wave_params: WaveParams | None = None,
     group_params: GroupParams | None = None,
+    engine: Engine | None = None,
 ) -> Analysis:
     wave_model, reporter_model = models or load_models()
     timings: dict[str, float] = {}
@@ -83,16 +86,18 @@ def analyze(
         timings[stage] = now - clock
         clock = now
 
-    waves = find_waves(data.reports, len(data.accounts), data.now, wave_params)
+    engine = engine or LocalEngine()
+    waves = engine.find_waves(data, wave_params or WaveParams())
+    first_events = engine.event_ids(data, first_reports(data.reports, waves))
     lap("waves")
     reports = data.reports
-    partners = repeat_partners(reports.reporter, reports.target, reports.time, len(data.accounts))
+    partners = engine.repeat_partners(data)
     lap("coreport")
     groups = find_groups(
         reports.reporter, waves.report_wave, waves, len(data.accounts), group_params
     )
     lap("groups")
-    signals = compute_signals(data, waves, groups.account_group)
+    signals = compute_signals(data, waves, groups.account_group, engine)
     lap("signals")
     x = wave_features(signals)
     wave_score = wave_model.probability(x) if len(waves) else np.empty(0)
@@ -132,5 +137,6 @@ def analyze(
         orchestrators,
         recreations,
         network,
+        first_events,
         timings,
     )

@@ -77,7 +77,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
     for w in range(len(waves)):
         rows = order[bounds[w] : bounds[w + 1]]
         reporters = np.unique(reports.reporter[rows])
-        wave_id = _stable_id("wave", ids[waves.target[w]], reports.event_id[rows[0]])
+        wave_id = _stable_id("wave", ids[waves.target[w]], analysis.wave_first_event[w])
         wave_ids.append(wave_id)
         in_groups = Counter(group_of[reporters][group_of[reporters] >= 0].tolist())
         groups_here = sorted(g for g, count in in_groups.items() if count >= 2)

@@ -10,6 +10,7 @@ No single signal decides; the score stage weighs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
@@ -22,8 +23,10 @@ from app.detection.data import (
     IntArray,
     report_verdicts,
 )
-from app.detection.text import near_duplicate_groups, normalise
 from app.detection.waves import Waves
+
+if TYPE_CHECKING:
+    from app.detection.engine import Engine
 
 DAY = 86_400.0
 # How long before a report an account naming the target counts as its directive.
@@ -142,7 +145,9 @@ def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatA
     return keys[first], times[first]
 
 
-def compute_signals(data: Data, waves: Waves, account_group: IntArray) -> WaveSignals:
+def compute_signals(
+    data: Data, waves: Waves, account_group: IntArray, engine: Engine
+) -> WaveSignals:
     """The value of every signal for every wave."""
     reports, accounts = data.reports, data.accounts
     n_accounts, n_waves = len(accounts), len(waves)
@@ -188,7 +193,7 @@ def compute_signals(data: Data, waves: Waves, account_group: IntArray) -> WaveSi
 
     pair = _pair_keys(reporter, target, n_accounts)
     followees = followee_lists(data)
-    exposed = exposure(data, followees, reporter, target)
+    exposed = engine.exposure(data, followees, reporter, target)
     values[:, column["exposure_share"]] = per_wave_mean(exposed.astype(float))
     followers = followees.T.tocsr()
     directive_keys, directive_at = directive_times(data, followers)
@@ -204,7 +209,7 @@ def compute_signals(data: Data, waves: Waves, account_group: IntArray) -> WaveSi
     values[:, column["directed_share"]] = per_wave_mean(told.astype(float))
 
     _graph_signals(followees, reporter, target, exposed, bounds, values, column)
-    _reason_and_text(data, in_wave, wave, bounds, values, column)
+    _reason_and_text(data, engine, in_wave, wave, bounds, values, column)
     values[:, column["repeat_overlap"]] = _repeat_overlap(wave, reporter, waves, n_accounts)
     values[:, column["lockstep_share"]] = per_wave_mean(
         (account_group[reporter] >= 0).astype(float)
@@ -252,6 +257,7 @@ def _graph_signals(
 
 def _reason_and_text(
     data: Data,
+    engine: Engine,
     in_wave: IntArray,
     wave: IntArray,
     bounds: IntArray,
@@ -266,16 +272,7 @@ def _reason_and_text(
         chunk = reasons[bounds[w] : bounds[w + 1]]
         if len(chunk):
             values[w, column["reason_concentration"]] = np.bincount(chunk).max() / len(chunk)
-    texts = [data.reports.text[i] for i in in_wave.tolist()]
-    has_text = np.array([t is not None and t.strip() != "" for t in texts], dtype=bool)
-    where = np.flatnonzero(has_text)
-    if len(where) == 0:
-        return
-    groups = near_duplicate_groups([normalise(str(texts[i])) for i in where.tolist()], wave[where])
-    texted = np.bincount(wave[where], minlength=n_waves)
-    pairs, sizes = np.unique(wave[where] * (groups.max() + 1) + groups, return_counts=True)
-    largest = np.zeros(n_waves)
-    np.maximum.at(largest, pairs // (groups.max() + 1), sizes)
+    texted, largest = engine.duplicate_clusters(data, in_wave, wave, n_waves)
     share = np.divide(largest, texted, out=np.zeros(n_waves), where=texted >= 3)
     values[:, column["duplicate_text_share"]] = share
 

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from app.detection.data import IntArray
+from app.detection.data import FloatArray, IntArray
 
 _FOLD = str.maketrans(
     {
@@ -102,3 +102,22 @@ def near_duplicate_groups(texts: list[str], scope: IntArray) -> IntArray:
     _, labels = connected_components(graph, directed=False)
     groups: IntArray = labels.astype(np.int64)
     return groups
+
+
+def duplicate_clusters(
+    texts: list[str | None], wave: IntArray, n_waves: int
+) -> tuple[FloatArray, FloatArray]:
+    """Per wave: how many of its reports carry text, and how many of those fall in its
+    largest near-duplicate cluster. ``texts`` and ``wave`` run over the same reports."""
+    texted = np.zeros(n_waves)
+    largest = np.zeros(n_waves)
+    where = np.flatnonzero([t is not None and t.strip() != "" for t in texts])
+    if len(where) == 0:
+        return texted, largest
+    scope = wave[where]
+    groups = near_duplicate_groups([normalise(str(texts[i])) for i in where.tolist()], scope)
+    texted += np.bincount(scope, minlength=n_waves)
+    width = int(groups.max()) + 1
+    pairs, sizes = np.unique(scope * width + groups, return_counts=True)
+    np.maximum.at(largest, pairs // width, sizes)
+    return texted, largest

@@ -100,7 +100,7 @@ def _trim(
     return first, last
 
 
-def _bursts(
+def bursts(
     unit: IntArray,
     time: FloatArray,
     units: int,
@@ -159,28 +159,36 @@ def find_waves(
         return _no_waves(report_wave)
     origin = float(reports.time.min())
     days = max(1.0, (max(now, float(reports.time.max())) - origin) / DAY)
-    order, first, in_wave = _bursts(reports.target, reports.time, accounts, origin, days, params)
+    order, first, in_wave = bursts(reports.target, reports.time, accounts, origin, days, params)
     report_wave[order] = in_wave
-    target, start = reports.target[order[first]], reports.time[order[first]]
+    found = len(first)
 
     left = np.flatnonzero((report_wave < 0) & (reports.content >= 0))
     if len(left):
-        width = int(reports.content.max()) + 1
-        pairs, unit = np.unique(
-            reports.target[left] * width + reports.content[left], return_inverse=True
-        )
-        order, first, in_wave = _bursts(
-            unit.ravel(), reports.time[left], len(pairs), origin, days, params
-        )
-        rows = left[order]
-        report_wave[rows] = np.where(in_wave >= 0, in_wave + len(target), -1)
-        target = np.concatenate([target, reports.target[rows[first]]])
-        start = np.concatenate([start, reports.time[rows[first]]])
+        units, unit = leftover_units(reports.target[left], reports.content[left])
+        order, first, in_wave = bursts(unit, reports.time[left], units, origin, days, params)
+        report_wave[left[order]] = np.where(in_wave >= 0, in_wave + found, -1)
+        found += len(first)
+    return assemble_waves(reports, report_wave, found)
 
-    end = np.zeros(len(target))
+
+def leftover_units(target: IntArray, content: IntArray) -> tuple[int, IntArray]:
+    """The second pass's units: each (target, content item) pair, numbered in order."""
+    width = int(content.max()) + 1
+    pairs, unit = np.unique(target * width + content, return_inverse=True)
+    return len(pairs), unit.ravel()
+
+
+def assemble_waves(reports: Reports, report_wave: IntArray, n_waves: int) -> Waves:
+    """Waves from the wave of every report: target, first and last report time."""
     member = report_wave >= 0
+    target = np.zeros(n_waves, dtype=np.int64)
+    target[report_wave[member]] = reports.target[member]
+    start = np.full(n_waves, np.inf)
+    np.minimum.at(start, report_wave[member], reports.time[member])
+    end = np.full(n_waves, -np.inf)
     np.maximum.at(end, report_wave[member], reports.time[member])
-    return Waves(target, start, end, report_wave, _wave_content(reports, report_wave, len(target)))
+    return Waves(target, start, end, report_wave, _wave_content(reports, report_wave, n_waves))
 
 
 def _no_waves(report_wave: IntArray) -> Waves:
@@ -204,3 +212,11 @@ def _wave_content(reports: Reports, report_wave: IntArray, n_waves: int) -> IntA
     dominant = counts * 2 > size[wave]
     content[wave[dominant]] = pairs[dominant] % width
     return content
+
+
+def first_reports(reports: Reports, waves: Waves) -> IntArray:
+    """Each wave's earliest report (of equal times, the first in ``reports``)."""
+    member = np.flatnonzero(waves.report_wave >= 0)
+    order = member[np.lexsort((reports.time[member], waves.report_wave[member]))]
+    first: IntArray = order[np.searchsorted(waves.report_wave[order], np.arange(len(waves)))]
+    return first
