@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,12 @@ from rich.table import Table
 
 from app.config import get_settings
 from app.logs import configure_logging
+
+
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
 
 cli = typer.Typer(
     add_completion=False,
@@ -265,6 +272,17 @@ def analyze(
             help="Also write a self-contained HTML report (charts, waves, groups, tiers).",
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            envvar="MRD_ENGINE",
+            help="Where the event-heavy stages run: numpy here, or Apache Spark (which "
+            "then reads the files itself).",
+        ),
+    ] = Engine.local,
+    spark_master: Annotated[
+        str, typer.Option(envvar="MRD_SPARK_MASTER", help="Spark master URL (--engine spark).")
+    ] = "local[*]",
 ) -> None:
     """Analyse a data-set folder offline (no server): waves, groups, account risks."""
     import orjson
@@ -276,10 +294,17 @@ def analyze(
     began = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("analysing", total=4 if html else 3)
-        progress.update(task, description="reading the data set")
-        data = load_data(folder)
-        progress.update(task, advance=1, description="running the pipeline")
-        result = run_analysis(data)
+        progress.update(task, description=f"reading the data set ({engine.value} engine)")
+        if engine is Engine.spark:
+            from app.detection.spark import load, spark_session
+
+            data, spark_engine = load(spark_session(spark_master), folder)
+            progress.update(task, advance=1, description="running the pipeline")
+            result = run_analysis(data, engine=spark_engine)
+        else:
+            data = load_data(folder)
+            progress.update(task, advance=1, description="running the pipeline")
+            result = run_analysis(data)
         progress.update(task, advance=1, description="writing results")
         document = shape(result)
         destination = out or folder / "analysis.json"

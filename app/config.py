@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         description="Run the background work (analysis runner, fast path, webhook sender) "
         "in this service; 0 on API replicas when `mrd worker` runs elsewhere.",
     )
+    engine: Literal["local", "spark"] = Field(
+        "local",
+        description="Where the event-heavy analysis stages run: numpy in the background "
+        "process, or Apache Spark (needs the `spark` extra and Java 17+).",
+    )
+    spark_master: str = Field(
+        "local[*]", description="Spark master URL for `MRD_ENGINE=spark` (local mode: all cores)."
+    )
     retention_days: float | None = Field(
         None,
         gt=0,

@@ -15,15 +15,18 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from app.datasets import write_entities
 from app.db import results_repository as results
 from app.db.engine import Database
 from app.db.models import (
@@ -35,7 +38,7 @@ from app.db.models import (
     Report,
 )
 from app.detection.data import Data, build_data
-from app.detection.pipeline import analyze
+from app.detection.pipeline import Analysis, analyze
 from app.detection.shapes import shape
 from app.services.webhooks import announce_waves
 
@@ -84,62 +87,92 @@ def _parsed_labels(accounts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any
         yield account
 
 
-def load_data(db: Database) -> Data:
-    """Every stored entity, as the pipeline's columns, read as plain tuples in an order
-    of their keys: the analysis then depends on what is stored, not on the order it
-    arrived in (replicas ingesting at once interleave batches; tie-breaks such as a
-    wave's first report follow the input order)."""
-    d = db.dialect
-    with db.engine.connect() as conn:
-        mentions: dict[str, list[str]] = {}
-        for post_id, account_id in conn.exec_driver_sql(
-            "SELECT post_id, account_id FROM post_mentions ORDER BY post_id, account_id"
-        ):
-            mentions.setdefault(post_id, []).append(account_id)
-        hashtags: dict[str, list[str]] = {}
-        for post_id, tag in conn.exec_driver_sql(
-            "SELECT post_id, hashtag FROM post_hashtags ORDER BY post_id, hashtag"
-        ):
-            hashtags.setdefault(post_id, []).append(tag)
-        accounts = _records(
-            conn,
-            "accounts",
-            f"account_id, handle, {_epoch('created_at', d)} AS created_at, followers_count, "
-            f"labels, status, {_epoch('status_changed_at', d)} AS status_changed_at",
-            order_by="account_id",
-        )
-        edges = _records(
+def _stored(conn: Connection, dialect: str) -> dict[str, Iterator[dict[str, Any]]]:
+    """Every stored entity as records, read as plain tuples in an order of their keys:
+    the analysis then depends on what is stored, not on the order it arrived in
+    (replicas ingesting at once interleave batches; tie-breaks such as a wave's first
+    report follow the input order)."""
+    d = dialect
+    mentions: dict[str, list[str]] = {}
+    for post_id, account_id in conn.exec_driver_sql(
+        "SELECT post_id, account_id FROM post_mentions ORDER BY post_id, account_id"
+    ):
+        mentions.setdefault(post_id, []).append(account_id)
+    hashtags: dict[str, list[str]] = {}
+    for post_id, tag in conn.exec_driver_sql(
+        "SELECT post_id, hashtag FROM post_hashtags ORDER BY post_id, hashtag"
+    ):
+        hashtags.setdefault(post_id, []).append(tag)
+    accounts = _records(
+        conn,
+        "accounts",
+        f"account_id, handle, {_epoch('created_at', d)} AS created_at, followers_count, "
+        f"labels, status, {_epoch('status_changed_at', d)} AS status_changed_at",
+        order_by="account_id",
+    )
+    posts = _records(
+        conn,
+        "posts",
+        f"post_id, author_id, {_epoch('created_at', d)} AS created_at, reshare_of, reply_to",
+        order_by="post_id",
+    )
+    return {
+        "accounts": _parsed_labels(accounts),
+        "edges": _records(
             conn,
             "edges",
             f"src, dst, kind, weight, {_epoch('created_at', d)} AS created_at",
             order_by="src, dst, kind",
-        )
-        posts = _records(
-            conn,
-            "posts",
-            f"post_id, author_id, {_epoch('created_at', d)} AS created_at, reshare_of, reply_to",
-            order_by="post_id",
-        )
-        reports = _records(
+        ),
+        "posts": _with_links(posts, mentions, hashtags),
+        "reports": _records(
             conn,
             "reports",
             f"event_id, reporter_id, target_id, reason, {_epoch('created_at', d)} AS created_at, "
             "content_id, text",
             order_by="created_at, event_id",
-        )
-        decisions = _records(
+        ),
+        "decisions": _records(
             conn,
             "decisions",
             f"decision_id, target_id, outcome, {_epoch('decided_at', d)} AS decided_at, content_id",
             order_by="decision_id",
-        )
+        ),
+    }
+
+
+def load_data(db: Database) -> Data:
+    """Every stored entity as the pipeline's columns (see ``_stored``)."""
+    with db.engine.connect() as conn:
+        stored = _stored(conn, db.dialect)
         return build_data(
-            accounts=_parsed_labels(accounts),
-            edges=edges,
-            posts=_with_links(posts, mentions, hashtags),
-            reports=reports,
-            decisions=decisions,
+            stored["accounts"],
+            stored["edges"],
+            stored["posts"],
+            stored["reports"],
+            stored["decisions"],
         )
+
+
+def export_data(db: Database, folder: Path) -> None:
+    """Every stored entity as a data-set folder (one NDJSON file per entity, streamed),
+    for an engine that reads the events itself (Spark)."""
+    with db.engine.connect() as conn:
+        for kind, records in _stored(conn, db.dialect).items():
+            write_entities(folder, kind, records)
+
+
+def run_pipeline(db: Database, engine: str, spark_master: str) -> tuple[Data, Analysis]:
+    """Load what is stored and analyse it on ``engine`` (``local`` or ``spark``)."""
+    if engine == "local":
+        data = load_data(db)
+        return data, analyze(data)
+    from app.detection.spark import load, spark_session
+
+    with tempfile.TemporaryDirectory(prefix="mrd-export-") as folder:
+        export_data(db, Path(folder))
+        data, spark_engine = load(spark_session(spark_master), Path(folder))
+        return data, analyze(data, engine=spark_engine)
 
 
 def watermark(conn: Connection) -> str:
@@ -161,8 +194,17 @@ def queue_run(db: Database) -> AnalysisRun:
 class AnalysisRunner:
     """The background thread of one process that runs queued analyses."""
 
-    def __init__(self, db: Database, interval_s: float, lease_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interval_s: float,
+        lease_s: float = 120.0,
+        engine: str = "local",
+        spark_master: str = "local[*]",
+    ) -> None:
         self.db = db
+        self.engine = engine
+        self.spark_master = spark_master
         self.interval_s = interval_s
         self.lease = timedelta(seconds=lease_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -287,9 +329,8 @@ class AnalysisRunner:
             with self.db.engine.connect() as conn:
                 mark = watermark(conn)
                 report_seq = conn.scalar(select(func.max(Report.seq))) or 0
-            data = load_data(self.db)
-            loaded = time.perf_counter() - began
-            analysis = analyze(data)
+            data, analysis = run_pipeline(self.db, self.engine, self.spark_master)
+            loaded = time.perf_counter() - began - sum(analysis.timings.values())
             document = shape(analysis)
             stats: dict[str, Any] = {
                 "watermark": mark,

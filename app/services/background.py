@@ -37,7 +37,13 @@ class Background:
     ``MRD_RETENTION_DAYS``, the retention keeper of one process."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
-        self.runner = AnalysisRunner(db, settings.analysis_interval_s, settings.analysis_lease_s)
+        self.runner = AnalysisRunner(
+            db,
+            settings.analysis_interval_s,
+            settings.analysis_lease_s,
+            settings.engine,
+            settings.spark_master,
+        )
         self.live = LiveUpdater(db)
         self.dispatcher = WebhookDispatcher(db, settings)
         self.retention = (
