@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 from alembic import context
 from app.config import get_settings
 from app.db.engine import make_engine, normalise_url
+from app.db.migrations import schema_filter
 from app.db.models import Base
 
 config = context.config
@@ -23,6 +24,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=schema_filter(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

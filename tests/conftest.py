@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, delete, select, text
 from app.config import Settings
 from app.db.engine import Database, normalise_url
 from app.db.migrations import upgrade_to_head
-from app.db.models import Base
+from app.db.models import Base, tables_on
 from app.main import announce_bootstrap_key, create_app
 
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -86,7 +86,7 @@ def database_url(backend: str, tmp_dir: Path) -> str:
 def clear_database(db: Database, keys: bool = False) -> None:
     """Delete all stored data (and the API keys too when ``keys``)."""
     with db.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(tables_on(db.dialect)):
             if keys or table.name != "api_keys":
                 conn.execute(delete(table))
 
@@ -167,14 +167,17 @@ def running_service(
 
 @contextmanager
 def fresh_postgres_database(name: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database beside the test one; dropped afterwards."""
+    """A new, empty PostgreSQL database beside the test one, named after it (so test
+    runs on other test databases of the server keep out of its way); dropped afterwards."""
     assert POSTGRES_URL
+    base, test_database = normalise_url(POSTGRES_URL).rsplit("/", 1)
+    name = f"{test_database}_{name}"
     admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     try:
-        yield normalise_url(POSTGRES_URL).rsplit("/", 1)[0] + f"/{name}"
+        yield f"{base}/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

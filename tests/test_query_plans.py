@@ -5,7 +5,9 @@ PostgreSQL, and no large table may be read whole.
 
 On PostgreSQL sequential scans are switched off for the EXPLAIN: a test database is
 small enough that the planner would rightly prefer them, and with them off a plan
-still shows a ``Seq Scan`` exactly when no index fits the query.
+still shows a ``Seq Scan`` exactly when no index fits the query. There reports and
+posts are partitioned by month: a scan of a partition counts as one of its table, and
+a read bounded in time leaves the older months out.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 
 from app.db.engine import Database
+from app.db.partitions import month_start, next_month, parent_of, partitions
 from app.services.live import load_neighbourhood
 from app.simulate import SCENARIOS, generate
 from tests.conftest import CLIENT_TABLES, send, wait_for_run
@@ -87,22 +90,26 @@ def _full_scans(db: Database, statement: str, parameters: Any) -> list[str]:
     """The large tables ``statement`` reads whole, as its plan says."""
     with db.engine.connect() as conn:
         if db.dialect == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")
-            (plan,) = conn.exec_driver_sql(
-                "EXPLAIN (FORMAT JSON) " + statement, parameters
-            ).scalar_one()
-            conn.exec_driver_sql("RESET enable_seqscan")
-            document = plan if isinstance(plan, dict) else orjson.loads(plan)[0]
             return [
-                node["Relation Name"]
-                for node in _nodes(document["Plan"])
-                if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE
+                parent_of(node["Relation Name"])
+                for node in _postgresql_plan(conn, statement, parameters)
+                if node["Node Type"] == "Seq Scan"
+                and parent_of(node.get("Relation Name", "")) in LARGE
             ]
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
         # SQLite: "SEARCH t USING INDEX ..." looks rows up; "SCAN t" reads the table
         # (or a whole index) from end to end.
         scanned = [re.match(r"SCAN (\w+)", row[-1]) for row in rows]
         return [m.group(1) for m in scanned if m is not None and m.group(1) in LARGE]
+
+
+def _postgresql_plan(conn: Connection, statement: str, parameters: Any) -> list[dict[str, Any]]:
+    """The nodes of ``statement``'s plan, with sequential scans off."""
+    conn.exec_driver_sql("SET enable_seqscan = off")
+    (plan,) = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar_one()
+    conn.exec_driver_sql("RESET enable_seqscan")
+    document = plan if isinstance(plan, dict) else orjson.loads(plan)[0]
+    return list(_nodes(document["Plan"]))
 
 
 def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -125,3 +132,54 @@ def test_hot_reads_and_the_fast_path_use_indices(
         sql: scans for sql, parameters in touching if (scans := _full_scans(db, sql, parameters))
     }
     assert problems == {}
+
+
+def test_reads_bounded_in_time_leave_older_months_out(client: httpx.Client, db: Database) -> None:
+    """The fast path reads a target's reports of its last 30 days, and its reporters'
+    of the same days: on PostgreSQL only the partitions of those days are read, each
+    through an index."""
+    if db.dialect != "postgresql":
+        pytest.skip("reports are partitioned on PostgreSQL only")
+    send(
+        client,
+        "reports",
+        [
+            {
+                "event_id": f"m{month}-{day}",
+                "reporter_id": f"r{day % 3}",
+                "target_id": "brigaded",
+                "reason": "spam",
+                "created_at": f"2017-{month:02d}-{day:02d}T10:00:00Z",
+            }
+            for month in (1, 3, 5, 7)
+            for day in range(10, 15)
+        ],
+    )
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if re.search(r"FROM reports\b.*created_at >=", statement, re.DOTALL):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.engine.connect() as conn:
+            assert load_neighbourhood(conn, ["brigaded"]).reports
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == 2
+    with db.engine.connect() as conn:
+        for statement, parameters in seen:
+            (since,) = [v for k, v in parameters.items() if k.startswith("created_at")]
+            existing = partitions(conn, "reports")
+            wanted = {p.name for p in existing if month_start(next_month(p.month)) > since}
+            nodes = _postgresql_plan(conn, statement, parameters)
+            read = {n["Relation Name"] for n in nodes if "Relation Name" in n}
+            assert read == wanted and "reports_p2017_07" in read, (read, wanted)
+            left_out = {p.name for p in existing} - read
+            assert {"reports_p2017_01", "reports_p2017_03", "reports_p2017_05"} <= left_out
+            assert {n["Node Type"] for n in nodes if "Relation Name" in n} <= {
+                "Index Scan",
+                "Index Only Scan",
+                "Bitmap Heap Scan",
+            }

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.partitions import Partitions
 from app.db.writer import GroupCommitWriter
 
 IN_LIST_SIZE = 2_000
@@ -76,7 +77,8 @@ T = TypeVar("T")
 
 
 class Database:
-    """The engine, a session factory, and write transactions."""
+    """The engine, a session factory, write transactions and, on PostgreSQL, the time
+    partitions of the event tables."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -84,6 +86,7 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.dialect = self.engine.dialect.name
         self._writer = GroupCommitWriter(self.engine) if self.dialect == "sqlite" else None
+        self.partitions = Partitions(self.engine) if self.dialect == "postgresql" else None
 
     def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction and return its result after the commit.

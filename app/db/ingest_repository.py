@@ -4,6 +4,10 @@ Every write is ``INSERT ... ON CONFLICT``: reports are never overwritten (a re-s
 ``event_id`` is a duplicate), the other entities are upserted by their key. An upsert
 only touches a row when a sent value differs from the stored one, so re-sending a
 batch writes nothing at all.
+
+On PostgreSQL reports and posts are partitioned by month (app.db.partitions), so their
+ids are kept unique by the guard tables ``report_keys`` and ``post_keys``: a write
+claims or locks its keys there first, in key order, then writes the partitioned table.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Connection, Table, column, delete, false, func, or_, select
+from sqlalchemy import JSON, Connection, Table, column, delete, false, func, or_, select, text
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
@@ -57,7 +61,8 @@ Preparer = Callable[[str, Sequence[dict[str, Any]]], Write]
 
 
 def insert_reports(dialect: str, rows: Sequence[dict[str, Any]]) -> Write:
-    """The write that inserts reports whose ``event_id`` is new (it returns how many).
+    """The write that inserts reports whose ``event_id`` is new (it returns how many);
+    ``rows`` hold one report per ``event_id`` (a batch's first copy).
 
     The hot path of the service, so it skips SQLAlchemy's per-value processing: COPY
     into a temporary table on PostgreSQL, one prepared ``executemany`` on SQLite. The
@@ -135,9 +140,15 @@ def _copy_reports_postgresql(conn: Connection, rows: Sequence[dict[str, Any]]) -
         conn, "reports", REPORT_COLUMNS, (tuple(r[c] for c in REPORT_COLUMNS) for r in rows)
     )
     columns = ", ".join(REPORT_COLUMNS)
+    # A claim waits for a concurrent writer of the same event id and fails if that one
+    # commits, so exactly one of them inserts the report. Staged rows keep batch order
+    # (ctid), and seq with them.
     result = conn.exec_driver_sql(
-        f"INSERT INTO reports ({columns}) SELECT {columns} FROM {staging} "
-        "ON CONFLICT (event_id) DO NOTHING"
+        f"WITH claimed AS (INSERT INTO report_keys (event_id)"
+        f" SELECT event_id FROM {staging} ORDER BY event_id"
+        f" ON CONFLICT DO NOTHING RETURNING event_id)"
+        f" INSERT INTO reports ({columns}) SELECT {columns} FROM {staging}"
+        f" WHERE event_id IN (SELECT event_id FROM claimed) ORDER BY ctid"
     )
     return int(result.rowcount)
 
@@ -160,15 +171,33 @@ def upsert(
     if not rows:
         return 0
     replaced, kept_when_null = list(replaced), list(kept_when_null)
-    columns = [*keys, *replaced, *kept_when_null, "updated_at"]
-    postgres = conn.dialect.name == "postgresql"
-    ins: Any
-    if postgres:
+    if conn.dialect.name == "postgresql":
+        columns = [*keys, *replaced, *kept_when_null, "updated_at"]
         staging = _copy_into_staging(conn, table.name, columns, _copy_values(table, columns, rows))
-        staged: Any = select(*(column(c) for c in columns)).select_from(sql_table(staging))
-        ins = postgresql.insert(table).from_select(columns, staged)
-    else:
-        ins = sqlite.insert(table)
+        return len(_upsert_staged(conn, table, staging, keys, replaced, kept_when_null))
+    stmt = _on_conflict_update(sqlite.insert(table), table, keys, replaced, kept_when_null)
+    return len(conn.execute(stmt, list(rows)).all())
+
+
+def _upsert_staged(
+    conn: Connection,
+    table: Table,
+    staging: str,
+    keys: Sequence[str],
+    replaced: list[str],
+    kept_when_null: list[str],
+) -> set[Any]:
+    """Upsert the rows staged in ``staging`` into ``table``; the first keys of the rows
+    that were new or changed."""
+    columns = [*keys, *replaced, *kept_when_null, "updated_at"]
+    staged: Any = select(*(column(c) for c in columns)).select_from(sql_table(staging))
+    ins = postgresql.insert(table).from_select(columns, staged)
+    return set(conn.scalars(_on_conflict_update(ins, table, keys, replaced, kept_when_null)))
+
+
+def _on_conflict_update(
+    ins: Any, table: Table, keys: Sequence[str], replaced: list[str], kept_when_null: list[str]
+) -> Any:
     set_: dict[str, Any] = {c: ins.excluded[c] for c in replaced}
     set_ |= {c: func.coalesce(ins.excluded[c], table.c[c]) for c in kept_when_null}
     set_["updated_at"] = ins.excluded["updated_at"]
@@ -179,11 +208,9 @@ def upsert(
         ins.excluded[c].is_not(None) & ins.excluded[c].is_distinct_from(table.c[c])
         for c in kept_when_null
     ]
-    stmt = ins.on_conflict_do_update(
+    return ins.on_conflict_do_update(
         index_elements=list(keys), set_=set_, where=or_(false(), *changes)
     ).returning(table.c[keys[0]])
-    result = conn.execute(stmt) if postgres else conn.execute(stmt, list(rows))
-    return len(result.all())
 
 
 def _copy_values(
@@ -225,20 +252,65 @@ def upsert_decisions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     )
 
 
+POST_COLUMNS = ("post_id", "author_id", "created_at", "text", "reshare_of", "reply_to")
+POST_KEPT_WHEN_NULL = ["text", "reshare_of", "reply_to"]
+
+
 def upsert_posts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Upsert posts; their mentions and hashtags, where sent, replace the stored ones."""
-    columns = ["post_id", "author_id", "created_at", "text", "reshare_of", "reply_to", "updated_at"]
-    changed = upsert(
-        conn,
-        _table(Post),
-        [{c: row[c] for c in columns} for row in rows],
-        ["post_id"],
-        replaced=["author_id", "created_at"],
-        kept_when_null=["text", "reshare_of", "reply_to"],
-    )
+    posts = [{c: row[c] for c in (*POST_COLUMNS, "updated_at")} for row in rows]
+    if conn.dialect.name == "postgresql":
+        changed = _upsert_posts_postgresql(conn, posts)
+    else:
+        changed = upsert(
+            conn,
+            _table(Post),
+            posts,
+            ["post_id"],
+            replaced=["author_id", "created_at"],
+            kept_when_null=POST_KEPT_WHEN_NULL,
+        )
     _replace_links(conn, _table(PostMention), "account_id", rows, "mentions")
     _replace_links(conn, _table(PostHashtag), "hashtag", rows, "hashtags")
     return changed
+
+
+def _upsert_posts_postgresql(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Posts are partitioned by their time, which a later version may change: the post
+    then moves to its new month's partition, keeping what that version leaves null.
+
+    Each post's row in ``post_keys`` is locked first (the upsert locks the rows it leaves
+    alone too), so concurrent writers of one post take turns; the statements after it
+    see what the previous writer committed.
+    """
+    table = _table(Post)
+    columns = ["post_id", "created_at", "author_id", *POST_KEPT_WHEN_NULL, "updated_at"]
+    staging = _copy_into_staging(conn, "posts", columns, _copy_values(table, columns, rows))
+    keyed = conn.exec_driver_sql(
+        "INSERT INTO post_keys (post_id, created_at)"
+        f" SELECT post_id, created_at FROM {staging} ORDER BY post_id"
+        " ON CONFLICT (post_id) DO UPDATE SET created_at = excluded.created_at"
+        " WHERE post_keys.created_at <> excluded.created_at"
+        # xmax is 0 on a row this statement inserted, set on one it updated.
+        " RETURNING post_id, xmax = 0"
+    ).all()
+    moved: set[Any] = set()
+    if retimed := [post_id for post_id, inserted in keyed if not inserted]:
+        moved = set(
+            conn.execute(
+                text(
+                    "UPDATE posts SET created_at = s.created_at, updated_at = s.updated_at"
+                    f" FROM {staging} s WHERE posts.post_id = s.post_id"
+                    " AND posts.post_id = ANY(:retimed) AND posts.created_at <> s.created_at"
+                    " RETURNING posts.post_id"
+                ),
+                {"retimed": retimed},
+            ).scalars()
+        )
+    changed = _upsert_staged(
+        conn, table, staging, ["post_id", "created_at"], ["author_id"], POST_KEPT_WHEN_NULL
+    )
+    return len(moved | changed)
 
 
 def _replace_links(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -11,6 +13,8 @@ from sqlalchemy import Engine
 
 from alembic import command
 from app.db.engine import normalise_url
+from app.db.models import exists_on
+from app.db.partitions import parent_of
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "alembic"
 
@@ -34,3 +38,16 @@ def head_revision(database_url: str) -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_filter(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Which schema objects autogenerate compares on ``dialect`` (its ``include_object``):
+    the models' objects the migrations create there, and no monthly partition, which
+    the service creates at run time."""
+
+    def include(item: Any, name: str | None, kind: str, reflected: bool, _other: Any) -> bool:
+        if reflected:
+            return not (kind == "table" and name is not None and parent_of(name) != name)
+        return exists_on(item, dialect)
+
+    return include

@@ -2,6 +2,11 @@
 
 Timestamps are stored as UTC. Ids are the clients' own strings; reports also get a
 monotonic integer ``seq`` so analysis can read "everything after the last run" cheaply.
+
+On PostgreSQL ``reports`` and ``posts`` are partitioned by month of ``created_at``
+(see app.db.partitions): their primary keys there also hold ``created_at``, and the
+business keys are kept unique by the guard tables ``report_keys`` and ``post_keys``.
+Schema items that exist on one dialect only say so in their ``info`` (``exists_on``).
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
 
 ID_LENGTH = 128
@@ -91,13 +99,27 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
 
 
+ONLY_SQLITE = {"dialect": "sqlite"}
+ONLY_POSTGRESQL = {"dialect": "postgresql"}
+
+
+def exists_on(item: SchemaItem, dialect: str) -> bool:
+    """Whether the migrations create ``item`` on ``dialect`` (most items: everywhere)."""
+    return bool(item.info.get("dialect", dialect) == dialect)
+
+
+def tables_on(dialect: str) -> list[Table]:
+    """The tables the migrations create on ``dialect``, in dependency order."""
+    return [table for table in Base.metadata.sorted_tables if exists_on(table, dialect)]
+
+
 class Report(Base):
     """One report/flag event filed by ``reporter_id`` against ``target_id``."""
 
     __tablename__ = "reports"
 
     seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    event_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     reporter_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     target_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     reason: Mapped[str] = mapped_column(String(64))
@@ -107,9 +129,22 @@ class Report(Base):
     ingested_at: Mapped[datetime]
 
     __table_args__ = (
+        # PostgreSQL keeps event_id unique in report_keys: a partitioned table's unique
+        # constraints must hold the partition key.
+        UniqueConstraint("event_id", info=ONLY_SQLITE),
         Index("ix_reports_target_created", "target_id", "created_at"),
         Index("ix_reports_reporter_created", "reporter_id", "created_at"),
     )
+
+
+class ReportKey(Base):
+    """PostgreSQL: the event ids of all stored reports, whatever their month. Ingest
+    claims an id here first; only a claimed report is inserted."""
+
+    __tablename__ = "report_keys"
+    __table_args__ = ({"info": ONLY_POSTGRESQL},)
+
+    event_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
 
 
 class Account(Base):
@@ -161,6 +196,22 @@ class Post(Base):
     __table_args__ = (
         Index("ix_posts_author_created", "author_id", "created_at"),
         Index("ix_posts_reshare_of", "reshare_of"),
+    )
+
+
+class PostKey(Base):
+    """PostgreSQL: each stored post's id and its time, i.e. the partition it lives in.
+    Writers of a post lock its row here first, so a post whose time changed is moved
+    exactly once."""
+
+    __tablename__ = "post_keys"
+
+    post_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_post_keys_created_at", "created_at"),
+        {"info": ONLY_POSTGRESQL},
     )
 
 

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from app.db import ingest_repository as repo
 from app.db.engine import Database
+from app.db.partitions import missing_partition, month_of
 from app.entities import (
     ACCOUNTS,
     DECISIONS,
@@ -48,13 +51,15 @@ class _Writer:
     prepare: repo.Preparer
     stamp: str
     defaults: dict[str, Any] = field(default_factory=dict)
+    # The table partitioned by created_at on PostgreSQL that the rows go to.
+    partitioned: str | None = None
 
 
 _WRITERS: dict[str, _Writer] = {
-    REPORTS.name: _Writer(repo.insert_reports, "ingested_at"),
+    REPORTS.name: _Writer(repo.insert_reports, "ingested_at", partitioned="reports"),
     ACCOUNTS.name: _Writer(repo.deferred(repo.upsert_accounts), "updated_at"),
     EDGES.name: _Writer(repo.deferred(repo.upsert_edges), "updated_at", {"weight": 1}),
-    POSTS.name: _Writer(repo.deferred(repo.upsert_posts), "updated_at"),
+    POSTS.name: _Writer(repo.deferred(repo.upsert_posts), "updated_at", partitioned="posts"),
     DECISIONS.name: _Writer(repo.deferred(repo.upsert_decisions), "updated_at"),
 }
 
@@ -91,7 +96,26 @@ def ingest_batch(
     writer = _WRITERS[kind.name]
     template = _row_template(kind)
     rows = [template | item | {writer.stamp: now} for item in _unique_rows(kind, batch.items)]
-    written = db.run_write(writer.prepare(db.dialect, rows)) if rows else 0
+    written = _write(db, writer, rows) if rows else 0
     if kind.counts_duplicates:
         return IngestResult(written, len(batch.items) - written, batch.rejected)
     return IngestResult(len(batch.items), 0, batch.rejected)
+
+
+def _write(db: Database, writer: _Writer, rows: list[dict[str, Any]]) -> int:
+    """Write ``rows`` in one transaction. On PostgreSQL the partitions of their months
+    are made to exist first; if another process's retention dropped one this process
+    believed in, the write fails without it and is tried once more."""
+    write = writer.prepare(db.dialect, rows)
+    partitions, table = db.partitions, writer.partitioned
+    if partitions is None or table is None:
+        return db.run_write(write)
+    months = {month_of(row["created_at"]) for row in rows}
+    partitions.ensure(table, months)
+    try:
+        return db.run_write(write)
+    except IntegrityError as error:
+        if not missing_partition(error):
+            raise
+    partitions.recheck(table, months)
+    return db.run_write(write)
