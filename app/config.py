@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     spark_master: str = Field(
         "local[*]", description="Spark master URL for `MRD_ENGINE=spark` (local mode: all cores)."
     )
+    spark_export_dir: str | None = Field(
+        None,
+        description="Where a run on Spark exports the stored entities for Spark to read "
+        "(unset: the system's temporary directory); on a cluster, a directory every Spark "
+        "node mounts at the same path.",
+    )
     retention_days: float | None = Field(
         None,
         gt=0,

@@ -101,11 +101,15 @@ def family(pid: int) -> list[int]:
     while stack:
         current = stack.pop()
         try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except FileNotFoundError:
+            continue  # the process has exited
         found.append(current)
+        for task in tasks:
+            try:  # a thread may end while we look (the JVM's often do)
+                stack += [int(c) for c in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
     return found
 
 

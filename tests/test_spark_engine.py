@@ -157,14 +157,28 @@ def test_awkward_records_are_read_as_the_local_loader_reads_them(
     assert_same_analysis(on_spark, local)
 
 
-def test_the_service_runs_on_spark_from_either_database(client: Any, db: Any, spark: Any) -> None:
+def test_the_service_runs_on_spark_from_either_database(
+    client: Any, db: Any, spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from app.services.analysis import run_pipeline
     from tests.conftest import send
 
     world = generate(SCENARIOS["baseline"], 15, 0.08)
     for kind in ("accounts", "edges", "posts", "reports", "decisions"):
         send(client, kind, getattr(world, kind))
-    _, on_spark = run_pipeline(db, "spark", "local[2]")  # the module's session
+    exports = tmp_path / "exports"  # MRD_SPARK_EXPORT_DIR
+    exports.mkdir()
+    read_from: list[Path] = []
+    spark_load = spark_engine.load
+
+    def load(session: Any, folder: Path) -> Any:
+        read_from.append(folder)
+        return spark_load(session, folder)
+
+    monkeypatch.setattr(spark_engine, "load", load)
+    _, on_spark = run_pipeline(db, "spark", "local[2]", str(exports))  # the module's session
+    assert [folder.parent for folder in read_from] == [exports]
+    assert list(exports.iterdir()) == []  # the run's export is removed after it
     _, local = run_pipeline(db, "local", "local[2]")
     assert len(local.waves) > 0
     assert_same_analysis(on_spark, local)

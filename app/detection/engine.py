@@ -18,6 +18,7 @@ from scipy.sparse import csr_matrix
 
 from app.detection.coreport import repeat_partners
 from app.detection.data import BoolArray, Data, FloatArray, IntArray
+from app.detection.graph import exposure
 from app.detection.text import duplicate_clusters
 from app.detection.waves import WaveParams, Waves, find_waves
 
@@ -34,7 +35,7 @@ class Engine(Protocol):
     def exposure(
         self, data: Data, followees: csr_matrix, reporter: IntArray, target: IntArray
     ) -> BoolArray:
-        """signals.exposure for each (reporter, target) pair."""
+        """graph.exposure for each (reporter, target) pair."""
 
     def duplicate_clusters(
         self, data: Data, rows: IntArray, wave: IntArray, n_waves: int
@@ -60,8 +61,6 @@ class LocalEngine:
     def exposure(
         self, data: Data, followees: csr_matrix, reporter: IntArray, target: IntArray
     ) -> BoolArray:
-        from app.detection.signals import exposure
-
         return exposure(data, followees, reporter, target)
 
     def duplicate_clusters(

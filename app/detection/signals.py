@@ -16,13 +16,13 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 
 from app.detection.data import (
-    EDGE_KINDS,
     BoolArray,
     Data,
     FloatArray,
     IntArray,
     report_verdicts,
 )
+from app.detection.graph import followee_lists, neighbours_of, pair_keys
 from app.detection.waves import Waves
 
 if TYPE_CHECKING:
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 DAY = 86_400.0
 # How long before a report an account naming the target counts as its directive.
 DIRECTIVE_WINDOW_S = 3 * DAY
-FOLLOW = EDGE_KINDS.index("follow")
-ENGAGE = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "reply", "like"))
 
 SIGNALS = (
     "log_reports",
@@ -64,66 +62,6 @@ class WaveSignals:
         return column
 
 
-def _pair_keys(a: IntArray, b: IntArray, n: int) -> IntArray:
-    keys: IntArray = a.astype(np.int64) * n + b
-    return keys
-
-
-def followee_lists(data: Data) -> csr_matrix:
-    """Row ``a`` lists the accounts that ``a`` follows (``.T`` lists followers)."""
-    n = len(data.accounts)
-    edges = data.edges
-    follows = edges.kind == FOLLOW
-    return csr_matrix(
-        (np.ones(int(follows.sum())), (edges.src[follows], edges.dst[follows])), shape=(n, n)
-    )
-
-
-def neighbours_of(matrix: csr_matrix, rows: IntArray) -> tuple[IntArray, IntArray]:
-    """The column indices of each of ``rows`` (e.g. an account's followers),
-    concatenated, and how many each row has."""
-    starts = matrix.indptr[rows]
-    counts = matrix.indptr[rows + 1] - starts
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    found: IntArray = matrix.indices[np.repeat(starts, counts) + offsets].astype(np.int64)
-    return found, counts
-
-
-def _contains(sorted_keys: IntArray, keys: IntArray) -> BoolArray:
-    """Which of ``keys`` occur in the sorted array ``sorted_keys``."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    slot = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    found: BoolArray = sorted_keys[slot] == keys
-    return found
-
-
-def exposure(data: Data, followees: csr_matrix, reporter: IntArray, target: IntArray) -> BoolArray:
-    """Per (reporter, target) pair: had the reporter seen the target's own content? It
-    follows or engaged with the target, reshared its posts, or follows someone who did.
-    Only the pairs asked about are expanded, never every follower of every sharer."""
-    n = len(data.accounts)
-    edges = data.edges
-    direct = np.isin(edges.kind, (FOLLOW, *ENGAGE))
-    pair = _pair_keys(reporter, target, n)
-    seen = _contains(np.sort(_pair_keys(edges.src[direct], edges.dst[direct], n)), pair)
-    posts = data.posts
-    reshared = np.flatnonzero(posts.reshare_of >= 0)
-    original_author = posts.author[posts.reshare_of[reshared]]
-    sharer = posts.author[reshared]
-    ok = (original_author >= 0) & (sharer >= 0) & (original_author != sharer)
-    shared = np.unique(_pair_keys(sharer[ok], original_author[ok], n))
-    seen |= _contains(shared, pair)
-    # The accounts each reporter follows, each paired with the target it reported.
-    asked, position = np.unique(pair, return_inverse=True)
-    followed, counts = neighbours_of(followees, asked // n)
-    via_sharer = _contains(shared, _pair_keys(followed, np.repeat(asked % n, counts), n))
-    owner = np.repeat(np.arange(len(asked)), counts)
-    hit = np.bincount(owner, weights=via_sharer, minlength=len(asked)) > 0
-    result: BoolArray = seen | hit[position.ravel()]
-    return result
-
-
 def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatArray]:
     """(follower, named target) keys with the earliest time an account they follow named
     the target in a post (a mention or a reply)."""
@@ -135,7 +73,7 @@ def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatA
     ok = (author >= 0) & (author != named)
     author, named, when = author[ok], named[ok], when[ok]
     fans, counts = neighbours_of(followers, author)
-    keys = _pair_keys(fans, np.repeat(named, counts), n)
+    keys = pair_keys(fans, np.repeat(named, counts), n)
     times = np.repeat(when, counts)
     order = np.lexsort((times, keys))
     keys, times = keys[order], times[order]
@@ -191,7 +129,7 @@ def compute_signals(
         median_age[w] = float(np.median(ages)) if len(ages) else 3650.0
     values[:, column["median_account_age_days"]] = median_age
 
-    pair = _pair_keys(reporter, target, n_accounts)
+    pair = pair_keys(reporter, target, n_accounts)
     followees = followee_lists(data)
     exposed = engine.exposure(data, followees, reporter, target)
     values[:, column["exposure_share"]] = per_wave_mean(exposed.astype(float))
@@ -285,7 +223,7 @@ def _repeat_overlap(
     |U_w & U_v| / |U_w| - |U_v| / (all reporters in waves). Huge organic waves share
     people by chance; a brigade shares them because it is the same brigade."""
     n_waves = len(waves)
-    pairs = np.unique(_pair_keys(reporter, wave, n_waves))
+    pairs = np.unique(pair_keys(reporter, wave, n_waves))
     who, which = pairs // n_waves, pairs % n_waves
     membership = coo_matrix(
         (np.ones(len(pairs)), (who, which)), shape=(n_accounts, n_waves)
@@ -317,11 +255,11 @@ def _unfounded_rate(
         reports.reporter, weights=unfounded.astype(float), minlength=n
     )
     # Leave the wave's own target out: its verdict usually comes after the wave.
-    own = _pair_keys(reports.reporter, reports.target, n)
+    own = pair_keys(reports.reporter, reports.target, n)
     keys, inverse = np.unique(own, return_inverse=True)
     own_judged = np.bincount(inverse, weights=judged.astype(float))
     own_unfounded = np.bincount(inverse, weights=unfounded.astype(float))
-    slot_here = np.searchsorted(keys, _pair_keys(reporter, target, n))
+    slot_here = np.searchsorted(keys, pair_keys(reporter, target, n))
     other_judged = per_reporter_judged[reporter] - own_judged[slot_here]
     other_unfounded = per_reporter_unfounded[reporter] - own_unfounded[slot_here]
     rate = (other_unfounded + 1.0) / (other_judged + 2.0)

@@ -60,7 +60,7 @@ from app.detection.data import (
     Posts,
     Reports,
 )
-from app.detection.signals import ENGAGE, FOLLOW
+from app.detection.graph import ENGAGE, FOLLOW
 from app.detection.text import duplicate_clusters
 from app.detection.waves import (
     DAY,
@@ -166,7 +166,9 @@ def _sights(names: Column, phase: int, a: Column, b: Column | int = 0) -> list[C
 def _intern(spark: SparkSession, sights: DataFrame) -> tuple[list[str], DataFrame]:
     """Names in order of first sight ``(phase, a, b)``, and a ``(name, index)`` table."""
     first = sights.groupBy("name").agg(F.min(F.struct("phase", "a", "b")).alias("seen"))
-    names: list[str] = first.orderBy("seen").select("name").toArrow().column(0).to_pylist()
+    seen = first.select("name", "seen.*").toArrow()
+    order = [("phase", "ascending"), ("a", "ascending"), ("b", "ascending")]
+    names: list[str] = seen.sort_by(order).column("name").to_pylist()
     table = pd.DataFrame({"name": names, "index": np.arange(len(names), dtype=np.int64)})
     return names, spark.createDataFrame(table, "name string, index long")
 
@@ -178,8 +180,9 @@ def _index(rows: DataFrame, column: str, table: DataFrame, alias: str) -> DataFr
 
 
 def _numpy(frame: DataFrame, order: str) -> dict[str, np.ndarray]:
-    """Columns of ``frame`` sorted by ``order``, as numpy arrays (through Arrow)."""
-    table = frame.orderBy(order).toArrow()
+    """Columns of ``frame`` sorted by ``order``, as numpy arrays (through Arrow; sorted
+    here, which spares Spark a sampling job and a shuffle)."""
+    table = frame.toArrow().sort_by(order)
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
 
@@ -328,22 +331,26 @@ def _accounts(ids: list[str], rows: DataFrame, table: DataFrame) -> Accounts:
     columns = _numpy(described, "index")
     total = len(ids)
     at = columns["index"].astype(np.int64)
-    created, followers, suspended = (
-        np.full(total, np.nan),
-        np.full(total, np.nan),
-        np.full(total, np.nan),
-    )
-    status_index = np.full(total, -1, dtype=np.int64)
-    member = np.zeros(total, dtype=bool)
     handles: list[str | None] = [None] * total
-    created[at] = columns["created"]
-    followers[at] = columns["followers"]
-    suspended[at] = columns["suspended_at"]
-    status_index[at] = columns["status"]
-    member[at] = columns["member"]
     for index, handle in zip(at.tolist(), columns["handle"].tolist(), strict=True):
         handles[index] = handle
-    return Accounts(ids, handles, created, followers, suspended, status_index, member)
+    return Accounts(
+        ids,
+        handles,
+        _placed(columns["created"], at, total, np.nan),
+        _placed(columns["followers"], at, total, np.nan),
+        _placed(columns["suspended_at"], at, total, np.nan),
+        _placed(columns["status"], at, total, -1),
+        _placed(columns["member"], at, total, False),
+    )
+
+
+def _placed(values: np.ndarray, at: IntArray, total: int, missing: float | bool) -> np.ndarray:
+    """An array of ``total`` entries: ``values`` at the positions ``at``, ``missing``
+    elsewhere (in the type of ``missing``: NaN floats, -1 indices, False flags)."""
+    placed = np.full(total, missing, dtype=np.asarray(missing).dtype)
+    placed[at] = values
+    return placed
 
 
 def _edges(rows: DataFrame, table: DataFrame) -> tuple[Edges, DataFrame]:
@@ -390,11 +397,7 @@ def _posts(
         frame.select("number", "author", _epoch("created_at").alias("time"), "reshare", "reply"),
         "number",
     )
-    missing = len(names) - len(columns["number"])
-    author = np.concatenate([columns["author"].astype(np.int64), np.full(missing, -1)])
-    time = np.concatenate([columns["time"].astype(np.float64), np.full(missing, np.nan)])
-    reshare = np.concatenate([columns["reshare"].astype(np.int64), np.full(missing, -1)])
-    reply = np.concatenate([columns["reply"].astype(np.int64), np.full(missing, -1)])
+    at, total = columns["number"].astype(np.int64), len(names)
     named = _numpy(
         _index(mentions, "mentioned", accounts, "account").select(
             (F.col("number") * (1 << 20) + F.col("position")).alias("at"), "number", "account"
@@ -416,10 +419,10 @@ def _posts(
     )
     return Posts(
         names,
-        author,
-        time,
-        reshare,
-        reply,
+        _placed(columns["author"], at, total, -1),
+        _placed(columns["time"], at, total, np.nan),
+        _placed(columns["reshare"], at, total, -1),
+        _placed(columns["reply"], at, total, -1),
         named["number"].astype(np.int64),
         named["account"].astype(np.int64),
         tagged["number"].astype(np.int64),

@@ -162,14 +162,17 @@ def export_data(db: Database, folder: Path) -> None:
             write_entities(folder, kind, records)
 
 
-def run_pipeline(db: Database, engine: str, spark_master: str) -> tuple[Data, Analysis]:
-    """Load what is stored and analyse it on ``engine`` (``local`` or ``spark``)."""
+def run_pipeline(
+    db: Database, engine: str, spark_master: str, export_dir: str | None = None
+) -> tuple[Data, Analysis]:
+    """Load what is stored and analyse it on ``engine`` (``local`` or ``spark``; Spark
+    reads an export of the stored entities made in ``export_dir``)."""
     if engine == "local":
         data = load_data(db)
         return data, analyze(data)
     from app.detection.spark import load, spark_session
 
-    with tempfile.TemporaryDirectory(prefix="mrd-export-") as folder:
+    with tempfile.TemporaryDirectory(prefix="mrd-export-", dir=export_dir) as folder:
         export_data(db, Path(folder))
         data, spark_engine = load(spark_session(spark_master), Path(folder))
         return data, analyze(data, engine=spark_engine)
@@ -201,10 +204,12 @@ class AnalysisRunner:
         lease_s: float = 120.0,
         engine: str = "local",
         spark_master: str = "local[*]",
+        spark_export_dir: str | None = None,
     ) -> None:
         self.db = db
         self.engine = engine
         self.spark_master = spark_master
+        self.spark_export_dir = spark_export_dir
         self.interval_s = interval_s
         self.lease = timedelta(seconds=lease_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -329,7 +334,9 @@ class AnalysisRunner:
             with self.db.engine.connect() as conn:
                 mark = watermark(conn)
                 report_seq = conn.scalar(select(func.max(Report.seq))) or 0
-            data, analysis = run_pipeline(self.db, self.engine, self.spark_master)
+            data, analysis = run_pipeline(
+                self.db, self.engine, self.spark_master, self.spark_export_dir
+            )
             loaded = time.perf_counter() - began - sum(analysis.timings.values())
             document = shape(analysis)
             stats: dict[str, Any] = {

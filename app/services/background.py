@@ -34,7 +34,8 @@ PARENT_CHECK_S = 0.5
 
 class Background:
     """The analysis runner, the fast path, the webhook dispatcher and, with
-    ``MRD_RETENTION_DAYS``, the retention keeper of one process."""
+    ``MRD_RETENTION_DAYS`` or on PostgreSQL (whose partitions it keeps ahead), the
+    retention keeper of one process."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.runner = AnalysisRunner(
@@ -43,11 +44,14 @@ class Background:
             settings.analysis_lease_s,
             settings.engine,
             settings.spark_master,
+            settings.spark_export_dir,
         )
         self.live = LiveUpdater(db)
         self.dispatcher = WebhookDispatcher(db, settings)
         self.retention = (
-            RetentionKeeper(db, settings.retention_days) if settings.retention_days else None
+            RetentionKeeper(db, settings.retention_days)
+            if settings.retention_days or db.partitions is not None
+            else None
         )
 
     def start(self) -> None:
