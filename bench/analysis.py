@@ -7,12 +7,13 @@ For each scale: simulate the data set once, then time ``mrd analyze`` on it in a
 fresh process per engine (reading the data set, the whole pipeline, writing the
 results). Memory is each process's peak resident size (VmHWM), read just before the
 analysing process exits: the analysing process itself (the service's process when it
-runs the analysis), and with ``--engine spark`` also the Spark JVM it started and
+runs the analysis), and with the Spark engine also the Spark JVM it started and
 Spark's Python workers, listed apart. With ``--service``: load the data set into
-``mrd serve`` (one worker) instead, run one analysis and print the run's stage times
-and the server's peak memory. Targets: issue #4, scale 10 (about a million reports)
-under 60 s and 4 GB; issue #8, at scale 30 the Spark engine's analysing process peaks
-lower than the numpy engine's, and its time grows about linearly from scale 10 to 30.
+``mrd serve`` (one worker) instead, run one analysis and print the run's stage times,
+the server's peak memory and, on PostgreSQL, the bytes stored per report. Targets:
+issue #4, scale 10 (about a million reports) under 60 s and 4 GB; issue #8, at scale
+30 the Spark engine's analysing process peaks lower than the numpy engine's, and its
+time grows about linearly from scale 10 to 30.
 The co-reporting comparison with the QUT toolkit is bench/coreport.py.
 """
 
