@@ -8,7 +8,7 @@ later months itself. reports keeps its sequence, so seq goes on where it was.
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-28
+Create Date: 2026-11-21
 """
 
 from collections.abc import Sequence
