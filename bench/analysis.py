@@ -1,7 +1,7 @@
 """Full analysis time and peak memory at several scales, per engine.
 
     python -m bench.analysis [--scales 1 3 10] [--engines local spark] [--scenario baseline]
-    python -m bench.analysis --service [--database-url URL] [--scales 10]
+    python -m bench.analysis --service [--database-url URL] [--scales 10] [--engines local spark]
 
 For each scale: simulate the data set once, then time ``mrd analyze`` on it in a
 fresh process per engine (reading the data set, the whole pipeline, writing the
@@ -9,8 +9,10 @@ results). Memory is each process's peak resident size (VmHWM), read just before 
 analysing process exits: the analysing process itself (the service's process when it
 runs the analysis), and with the Spark engine also the Spark JVM it started and
 Spark's Python workers, listed apart. With ``--service``: load the data set into
-``mrd serve`` (one worker) instead, run one analysis and print the run's stage times,
-the server's peak memory and, on PostgreSQL, the bytes stored per report. Targets:
+``mrd serve`` (one worker) instead, then per engine start a service on that database
+with ``MRD_ENGINE`` set, run one analysis and print the run's stage times, the peak
+memory of the background process (which analyses) and of the other processes, and on
+PostgreSQL the bytes stored per report. Targets:
 issue #4, scale 10 (about a million reports) under 60 s and 4 GB; issue #8, at scale
 30 the Spark engine's analysing process peaks lower than the numpy engine's, and its
 time grows about linearly from scale 10 to 30.
@@ -30,7 +32,15 @@ from pathlib import Path
 
 from app.datasets import count_lines
 from app.simulate import SCENARIOS, generate
-from bench.service import family, full_run, peak_memory_mb, scratch_database, send_world, service
+from bench.service import (
+    family,
+    full_run,
+    peaks_by_role,
+    role_of,
+    scratch_database,
+    send_world,
+    service,
+)
 
 
 def peak_mb(pid: int) -> float:
@@ -54,8 +64,7 @@ def measured_child(peaks_file: str, argv: list[str]) -> None:
             raise
     peaks = {"analysing process": peak_mb(os.getpid())}
     for pid in family(os.getpid())[1:]:
-        name = Path(f"/proc/{pid}/comm").read_text().strip()
-        role = "Spark JVM" if name == "java" else "Spark Python workers"
+        role = role_of(pid)
         peaks[role] = max(peaks.get(role, 0.0), peak_mb(pid))
     Path(peaks_file).write_text(json.dumps(peaks))
 
@@ -95,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.service:
         for scale in args.scales:
-            in_service(args.scenario, scale, args.database_url, args.port)
+            in_service(args.scenario, scale, args.database_url, args.port, args.engines)
         return
     for scale in args.scales:
         with tempfile.TemporaryDirectory() as tmp:
@@ -112,22 +121,34 @@ def main() -> None:
                 )
 
 
-def in_service(scenario: str, scale: float, database_url: str | None, port: int) -> None:
+def in_service(
+    scenario: str, scale: float, database_url: str | None, port: int, engines: list[str]
+) -> None:
+    """Load the data set into a service, then for each engine start a service on that
+    database with ``MRD_ENGINE`` set and time one run."""
     world = generate(SCENARIOS[scenario], seed=1, scale=scale)
-    with scratch_database(database_url) as url, service(url, port) as client:
-        began = time.perf_counter()
-        send_world(client, world)
-        loaded = time.perf_counter() - began
+    with scratch_database(database_url) as url:
+        with service(url, port) as client:
+            began = time.perf_counter()
+            send_world(client, world)
+            loaded = time.perf_counter() - began
         del world
-        run = full_run(client)
-        seconds = ", ".join(f"{k} {v:.1f} s" for k, v in run["stats"]["seconds"].items())
-        peak = peak_memory_mb(client.server_pid)  # type: ignore[attr-defined]
-        stored = stored_per_report(url) if url.startswith("postgresql") else ""
-    print(
-        f"scale {scale:>5}: {run['stats']['reports']:,} reports sent in {loaded:.0f} s; "
-        f"run: {seconds}; server peak {peak:,.0f} MB{stored}",
-        flush=True,
-    )
+        print(f"scale {scale:>5}: data set sent in {loaded:.0f} s", flush=True)
+        for engine in engines:
+            with service(url, port, settings={"MRD_ENGINE": engine}) as client:
+                run = full_run(client)
+                peaks = peaks_by_role(client.server_pid)  # type: ignore[attr-defined]
+            stats = run["stats"]
+            seconds = ", ".join(f"{k} {v:.1f} s" for k, v in stats["seconds"].items())
+            memory = ", ".join(f"{role} {mb:,.0f} MB" for role, mb in sorted(peaks.items()))
+            print(
+                f"  {engine:>5} engine: {stats['reports']:,} reports, {stats['waves']} waves "
+                f"({stats['orchestrated_waves']} orchestrated), {stats['groups']} groups; "
+                f"run: {seconds}; peak: {memory}",
+                flush=True,
+            )
+        if url.startswith("postgresql"):
+            print(f"  {stored_per_report(url)}", flush=True)
 
 
 def stored_per_report(database_url: str) -> str:
@@ -147,7 +168,7 @@ def stored_per_report(database_url: str) -> str:
         ) + conn.scalar(text("SELECT pg_total_relation_size('report_keys')"))
         count = conn.scalar(text("SELECT count(*) FROM reports"))
     engine.dispose()
-    return f"; stored {size / max(count, 1):,.0f} bytes per report"
+    return f"stored {size / max(count, 1):,.0f} bytes per report"
 
 
 if __name__ == "__main__":

@@ -113,6 +113,33 @@ def family(pid: int) -> list[int]:
     return found
 
 
+def role_of(pid: int) -> str:
+    """What a process of the service's tree is, for memory figures."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    if Path(f"/proc/{pid}/comm").read_text().strip() == "java":
+        return "Spark JVM"
+    if b"pyspark.daemon" in command:
+        return "Spark Python workers"
+    if command[-2:] == [b"worker", b""]:
+        return "background process"
+    return "serving processes"
+
+
+def peaks_by_role(pid: int) -> dict[str, float]:
+    """The largest peak resident memory (MB) so far of each role among a live process
+    and its descendants (see ``role_of``)."""
+    peaks: dict[str, float] = {}
+    for member in family(pid):
+        try:
+            role = role_of(member)
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[role] = max(peaks.get(role, 0.0), int(line.split()[1]) / 1024)
+        except FileNotFoundError:
+            continue
+    return peaks
+
+
 def peak_memory_mb(pid: int) -> float:
     """The largest peak resident memory so far of a live process and its descendants:
     under ``mrd serve`` the background process, which runs the analysis."""

@@ -88,12 +88,13 @@ _NUMBER = r"^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$"
 
 @lru_cache
 def spark_session(master: str, driver_memory: str = "4g") -> SparkSession:
-    """One session per process (a JVM starts once); workers run this interpreter."""
+    """One session per process (a JVM starts once); workers run this interpreter. The
+    driver's memory is Spark's own ``SPARK_DRIVER_MEMORY`` when set."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master)
         .appName("mass-report-detector")
-        .config("spark.driver.memory", driver_memory)
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", driver_memory))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
