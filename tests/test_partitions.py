@@ -15,6 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from alembic import command
 from app.db.engine import Database, make_engine
@@ -338,6 +339,54 @@ def test_retention_drops_old_months_and_trims_the_one_it_cuts(url: str) -> None:
         with db.engine.connect() as conn:
             assert "reports_p2016_02" in _attached(conn, "reports")
         db.dispose()
+
+
+def test_a_detach_cut_short_is_finished_by_the_next_pass(url: str) -> None:
+    """A retention pass stopped during ``DETACH ... CONCURRENTLY`` (killed, or cancelled
+    as here while an open read holds the table) leaves the month pending detach: the
+    next pass finishes the detach and drops it, and its reports' keys go with it."""
+    old = [_report(f"old-{i}", _at("02-03")) for i in range(3)]
+    with served_app(url, ADMIN_KEY) as client:
+        send(client, "reports", [*old, _report("recent", _at("06-10"))])
+    engine = make_engine(url)
+    with (
+        engine.connect() as reader,
+        engine.execution_options(isolation_level="AUTOCOMMIT").connect() as detacher,
+        engine.connect() as watcher,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        reader.execute(text("SELECT count(*) FROM reports"))  # its transaction stays open
+        pid = detacher.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        detach = pool.submit(
+            detacher.exec_driver_sql,
+            "ALTER TABLE reports DETACH PARTITION reports_p2016_02 CONCURRENTLY",
+        )
+        waiting = text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid")
+        deadline = time.monotonic() + 30
+        while not watcher.scalar(waiting, {"pid": pid}):  # the detach waits for the reader
+            watcher.rollback()
+            assert time.monotonic() < deadline, "the detach never waited for the reader"
+            time.sleep(0.05)
+        watcher.scalar(text("SELECT pg_cancel_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError):
+            detach.result(timeout=30)
+        reader.rollback()
+        pending = watcher.scalar(
+            text(
+                "SELECT inhdetachpending FROM pg_inherits"
+                " WHERE inhrelid = CAST('reports_p2016_02' AS regclass)"
+            )
+        )
+        assert pending is True
+    engine.dispose()
+
+    db = Database(url)
+    assert apply_retention(db, days=30, now=NOW) == {"reports": 3, "posts": 0, "decisions": 0}
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT to_regclass('reports_p2016_02')")) is None
+        assert set(conn.scalars(text("SELECT event_id FROM report_keys"))) == {"recent"}
+        assert set(conn.scalars(text("SELECT event_id FROM reports"))) == {"recent"}
+    db.dispose()
 
 
 def _rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
