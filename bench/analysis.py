@@ -35,19 +35,13 @@ from app.simulate import SCENARIOS, generate
 from bench.service import (
     family,
     full_run,
+    peak_mb,
     peaks_by_role,
     role_of,
     scratch_database,
     send_world,
     service,
 )
-
-
-def peak_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def measured_child(peaks_file: str, argv: list[str]) -> None:

@@ -125,6 +125,14 @@ def role_of(pid: int) -> str:
     return "serving processes"
 
 
+def peak_mb(pid: int) -> float:
+    """A live process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def peaks_by_role(pid: int) -> dict[str, float]:
     """The largest peak resident memory (MB) so far of each role among a live process
     and its descendants (see ``role_of``)."""
@@ -132,23 +140,7 @@ def peaks_by_role(pid: int) -> dict[str, float]:
     for member in family(pid):
         try:
             role = role_of(member)
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks[role] = max(peaks.get(role, 0.0), int(line.split()[1]) / 1024)
+            peaks[role] = max(peaks.get(role, 0.0), peak_mb(member))
         except FileNotFoundError:
             continue
     return peaks
-
-
-def peak_memory_mb(pid: int) -> float:
-    """The largest peak resident memory so far of a live process and its descendants:
-    under ``mrd serve`` the background process, which runs the analysis."""
-    peaks = [float("nan")]
-    for member in family(pid):
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
-        except FileNotFoundError:
-            continue
-    return max(peaks[1:], default=peaks[0])

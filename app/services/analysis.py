@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,7 +163,10 @@ def export_data(db: Database, folder: Path) -> None:
 
 
 def run_pipeline(
-    db: Database, engine: str, spark_master: str, export_dir: str | None = None
+    db: Database,
+    engine: str = "local",
+    spark_master: str = "local[*]",
+    export_dir: str | None = None,
 ) -> tuple[Data, Analysis]:
     """Load what is stored and analyse it on ``engine`` (``local`` or ``spark``; Spark
     reads an export of the stored entities made in ``export_dir``)."""
@@ -202,14 +205,10 @@ class AnalysisRunner:
         db: Database,
         interval_s: float,
         lease_s: float = 120.0,
-        engine: str = "local",
-        spark_master: str = "local[*]",
-        spark_export_dir: str | None = None,
+        pipeline: Callable[[Database], tuple[Data, Analysis]] = run_pipeline,
     ) -> None:
         self.db = db
-        self.engine = engine
-        self.spark_master = spark_master
-        self.spark_export_dir = spark_export_dir
+        self.pipeline = pipeline
         self.interval_s = interval_s
         self.lease = timedelta(seconds=lease_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -334,9 +333,7 @@ class AnalysisRunner:
             with self.db.engine.connect() as conn:
                 mark = watermark(conn)
                 report_seq = conn.scalar(select(func.max(Report.seq))) or 0
-            data, analysis = run_pipeline(
-                self.db, self.engine, self.spark_master, self.spark_export_dir
-            )
+            data, analysis = self.pipeline(self.db)
             loaded = time.perf_counter() - began - sum(analysis.timings.values())
             document = shape(analysis)
             stats: dict[str, Any] = {

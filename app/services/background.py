@@ -16,12 +16,13 @@ import logging
 import os
 import signal
 import threading
+from functools import partial
 from types import FrameType
 
 from app.config import Settings
 from app.db.engine import Database
 from app.processes import die_with_serve
-from app.services.analysis import AnalysisRunner
+from app.services.analysis import AnalysisRunner, run_pipeline
 from app.services.live import LiveUpdater
 from app.services.retention import RetentionKeeper
 from app.services.webhooks import WebhookDispatcher
@@ -42,9 +43,12 @@ class Background:
             db,
             settings.analysis_interval_s,
             settings.analysis_lease_s,
-            settings.engine,
-            settings.spark_master,
-            settings.spark_export_dir,
+            partial(
+                run_pipeline,
+                engine=settings.engine,
+                spark_master=settings.spark_master,
+                export_dir=settings.spark_export_dir,
+            ),
         )
         self.live = LiveUpdater(db)
         self.dispatcher = WebhookDispatcher(db, settings)
