@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-FAMILIES = ("mixed", "stealth", "viral", "rotating")
+FAMILIES = ("mixed", "stealth", "viral", "rotating", "hidden", "spraying")
 
 FAMILY_NOTES = {
     "mixed": "a realistic mix: hub brigades with directives, some off-platform orders, "
@@ -50,6 +50,11 @@ FAMILY_NOTES = {
     "not following the target) and a few small orchestrated waves",
     "rotating": "overlapping brigades whose members join 30-50% of waves, with organic "
     "reports arriving on the same targets during the waves",
+    "hidden": "every evasion together: campaigns drift in over 12-48 h, no directive posts, "
+    "aged supporters who report ordinarily too, own words, two to four reasons, and only "
+    "about half of each crowd drawn from the hub's followers",
+    "spraying": "a handful of small fixed cells, each hitting a hundred or more victims with "
+    "3-10 reports apiece, so no victim sees a big wave",
 }
 
 MINUTE = 60
@@ -350,6 +355,11 @@ class Knobs:
     suspension_share: float = 0.12
     victim_suspension_share: float = 0.08
     span_days: tuple[int, int] = (24, 40)
+    reasons_per_campaign: tuple[int, int] = (1, 1)
+    outside_share: float = 0.0  # share of a hub wave's crowd recruited from other hubs
+    spray_cells: int = 0  # >0: every wave comes from one of this many small fixed cells
+    spray_cell_size: tuple[int, int] = (7, 13)
+    spray_reports: tuple[int, int] = (3, 10)
 
 
 def knobs_for(family: str, scale: float = 1.0) -> Knobs:
@@ -395,6 +405,37 @@ def knobs_for(family: str, scale: float = 1.0) -> Knobs:
             cell_share=0.0,
             background_rate=0.06,
         )
+    elif family == "hidden":
+        k = replace(
+            k,
+            burst_share=0.0,
+            spread_hours=(12.0, 48.0),
+            directive_share=0.0,
+            reason_focus=0.92,
+            reasons_per_campaign=(2, 4),
+            template_share=0.0,
+            old_supporter_share=0.95,
+            camouflage_reports=1.5,
+            camouflage_follows=(6, 30),
+            defamation_posts=(0, 0),
+            hub_report_share=0.0,
+            double_report_share=0.04,
+            outside_share=0.5,
+            orch_median=50.0,
+            orch_bounds=(8, 320),
+            cell_share=0.15,
+        )
+    elif family == "spraying":
+        k = replace(
+            k,
+            victims=380,
+            orchestrated_waves=420,
+            spray_cells=5,
+            directive_share=0.25,
+            template_share=0.4,
+            defamation_posts=(0, 1),
+            hub_report_share=0.0,
+        )
     elif family == "rotating":
         k = replace(
             k,
@@ -419,6 +460,7 @@ def knobs_for(family: str, scale: float = 1.0) -> Knobs:
         orchestrated_waves=max(3, round(k.orchestrated_waves * scale)),
         organic_waves=max(3, round(k.organic_waves * scale)),
         brigades=max(2, round(k.brigades * root)) if k.brigades else 0,
+        spray_cells=max(2, round(k.spray_cells * root)) if k.spray_cells else 0,
         popular_daily=max(5, round(k.popular_daily * scale)),
     )
 
@@ -1228,6 +1270,17 @@ class _World:
                 joins = rng.random(len(brig["members"])) < brig["rate"]
                 chosen = [s for s, j in zip(brig["members"], joins, strict=True) if j]
                 plans.append((brig["leader"], chosen, b))
+        elif k.spray_cells:
+            cells = []
+            for h in rng.choice(k.institutions, size=k.spray_cells, replace=False).tolist():
+                size = int(rng.integers(k.spray_cell_size[0], k.spray_cell_size[1] + 1))
+                core = self.hub_slots[h]
+                cells.append((h, rng.choice(core, size=min(size, len(core)), replace=False)))
+            for _ in range(n_waves):
+                h, cell = cells[int(rng.integers(len(cells)))]
+                want = int(rng.integers(k.spray_reports[0], k.spray_reports[1] + 1))
+                picked = rng.choice(cell, size=min(want, len(cell)), replace=False)
+                plans.append((h, [int(x) for x in picked], None))
         else:
             hub_p = np.sqrt(hub_sizes) / np.sqrt(hub_sizes).sum()
             for _ in range(n_waves):
@@ -1237,8 +1290,14 @@ class _World:
                     want = int(rng.integers(4, 13))
                 else:
                     want = int(np.clip(_ln(rng, k.orch_median, k.orch_sigma), *k.orch_bounds))
-                idx = _weighted_sample(rng, self.activity[members], want)
-                plans.append((h, [members[i] for i in idx.tolist()], None))
+                outside = round(want * k.outside_share)
+                idx = _weighted_sample(rng, self.activity[members], want - outside)
+                chosen = [members[i] for i in idx.tolist()]
+                if outside:
+                    others = np.flatnonzero(self.primary != h)
+                    far = _weighted_sample(rng, self.activity[others], outside)
+                    chosen += [int(others[i]) for i in far.tolist()]
+                plans.append((h, chosen, None))
         for h, slots, brigade in plans:
             self._one_orchestrated(h, slots, victim_weight, brigade)
 
@@ -1276,6 +1335,11 @@ class _World:
         else:
             lang = "ar" if py.random() < 0.75 else "en"
             reason = CAMPAIGN_REASONS[int(rng.choice(len(CAMPAIGN_REASONS), p=CAMPAIGN_WEIGHTS))]
+        lo_r, hi_r = k.reasons_per_campaign
+        pretexts = [reason]
+        if hi_r > 1:
+            more = [r for r in CAMPAIGN_REASONS if r != reason]
+            pretexts += py.sample(more, k=min(len(more), py.randint(lo_r, hi_r) - 1))
         tag = py.choice(HASHTAGS)
         directive = None
         if py.random() < k.directive_share:
@@ -1292,7 +1356,7 @@ class _World:
             if acc is None or not self.alive(acc, t):
                 continue
             if py.random() < k.reason_focus:
-                why = reason
+                why = reason if len(pretexts) == 1 else py.choice(pretexts)
             else:
                 why = REASONS[int(rng.choice(len(REASONS), p=BACKGROUND_MIX))]
             text = None

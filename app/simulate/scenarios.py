@@ -48,6 +48,12 @@ class Scenario:
     template_share: float = 0.8
     directive_share: float = 1.0
     cell_size: tuple[int, int] | None = None
+    # How many reasons a campaign spreads its reports over (drawn in this range).
+    campaign_reasons: tuple[int, int] = (1, 1)
+    # Reports spread evenly over this many hours instead of arriving as a burst.
+    arrival_spread_hours: tuple[float, float] | None = None
+    # Cells that spray many targets: this many fixed cells file every wave (0: hubs).
+    spray_cells: int = 0
 
     # Organic waves.
     organic_waves: int = 90
@@ -124,6 +130,33 @@ SCENARIOS: dict[str, Scenario] = {
         description="Some organic waves are huge and fast: thousands of reports in an hour.",
         huge_organic_waves=6,
         organic_follow_mean=18.0,
+    ),
+    "hidden": replace(
+        BASELINE,
+        name="hidden",
+        description="Every evasion at once: waves spread over 12-48 hours, orders given "
+        "off-platform, aged accounts with ordinary reporting histories, their own words, "
+        "two to four reasons, half the reporters recruited outside the hub.",
+        arrival_spread_hours=(12.0, 48.0),
+        directive_share=0.0,
+        supporter_age_days_mean=1_500.0,
+        supporter_follower_median=600.0,
+        supporter_background_factor=4.0,
+        template_share=0.0,
+        campaign_reasons=(2, 4),
+        reason_concentration=1.0,
+        extra_hub_share=1.0,
+    ),
+    "spraying": replace(
+        BASELINE,
+        name="spraying",
+        description="A few small cells each report a hundred or more targets with 3 to 10 "
+        "reports apiece, so no target sees a large wave.",
+        victims=450,
+        orchestrated_waves=450,
+        spray_cells=4,
+        cell_size=(3, 10),
+        directive_share=0.3,
     ),
 }
 

@@ -394,8 +394,13 @@ class _Builder:
         cells = {}
         if s.cell_size is not None:
             cells = {h: self._hub_members(h)[: s.cell_size[1] + 5] for h in self.tier2.tolist()}
+        spraying = (
+            rng.choice(self.tier2, size=min(s.spray_cells, len(self.tier2)), replace=False)
+            if s.spray_cells
+            else self.tier2
+        )
         for _ in range(self.n(s.orchestrated_waves)):
-            hub = int(rng.choice(self.tier2))
+            hub = int(rng.choice(spraying))
             victim = int(rng.choice(self.victims))
             start = int(rng.integers(self.t0 + DAY, self.t_end - 3 * DAY))
             members = cells.get(hub, self._hub_members(hub))
@@ -420,13 +425,15 @@ class _Builder:
                 )
                 self._reshares(directive, reporters, start, min(30, len(reporters) // 5))
             lag = rng.uniform(*s.wave_lag_minutes) * MINUTE
-            scale = rng.uniform(*s.arrival_scale_minutes) * MINUTE
-            times = start + lag + rng.gamma(s.arrival_shape, scale, size=len(reporters))
+            if s.arrival_spread_hours is not None:
+                spread = rng.uniform(*s.arrival_spread_hours) * HOUR
+                times = start + lag + rng.uniform(0, spread, size=len(reporters))
+            else:
+                scale = rng.uniform(*s.arrival_scale_minutes) * MINUTE
+                times = start + lag + rng.gamma(s.arrival_shape, scale, size=len(reporters))
             reason = rng.choice(len(text.REASONS), size=len(reporters))
-            campaign_reason = text.REASONS.index(
-                text.CAMPAIGN_REASONS[int(rng.integers(len(text.CAMPAIGN_REASONS)))]
-            )
-            reason[rng.random(len(reporters)) < s.reason_concentration] = campaign_reason
+            focused = self._campaign_reasons(len(reporters))
+            reason[focused >= 0] = focused[focused >= 0]
             template = text.campaign_template(rng)
             texts = text.organic_texts(rng, len(reporters))
             for i in np.flatnonzero(rng.random(len(reporters)) < s.template_share).tolist():
@@ -444,6 +451,21 @@ class _Builder:
                 directive=directive,
                 hashtag=tag,
             )
+
+    def _campaign_reasons(self, reports: int) -> np.ndarray:
+        """Each report's campaign reason (-1: the reporter picked its own): one reason, or
+        a few spread evenly to look like several people's choices."""
+        rng, s = self.rng, self.s
+        pool = [text.REASONS.index(r) for r in text.CAMPAIGN_REASONS]
+        low, high = s.campaign_reasons
+        count = low if low == high else int(rng.integers(low, high + 1))
+        if count == 1:
+            chosen = np.array([pool[int(rng.integers(len(pool)))]])
+        else:
+            chosen = rng.choice(pool, size=min(count, len(pool)), replace=False)
+        focused = rng.random(reports) < s.reason_concentration
+        picked = chosen[rng.integers(len(chosen), size=reports)] if len(chosen) > 1 else chosen[0]
+        return np.where(focused, picked, -1)
 
     def _hub_members(self, hub: int) -> np.ndarray:
         fans = self.followers(hub)
