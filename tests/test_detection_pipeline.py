@@ -16,7 +16,9 @@ from app.detection.data import build_data
 from app.detection.groups import find_groups
 from app.detection.model import LogisticModel, fit_model
 from app.detection.pipeline import analyze
+from app.detection.scores import FLAG, load_models
 from app.detection.shapes import shape
+from app.detection.signals import SIGNALS
 from app.detection.waves import find_waves
 from app.evaluate import evaluate
 from app.simulate import SCENARIOS, generate
@@ -87,6 +89,37 @@ def test_mimicry_keeps_a_campaign_that_drops_signals_in_sight() -> None:
     plain = fit_model(names, x[:400], y[:400], x[400:], y[400:], mimicry=(0.0, 0.0))
     assert half > 0.5 > 0.05 > ordinary
     assert two > 10 * plain.probability(rows)[1]
+
+
+def test_a_score_shown_as_one_half_is_orchestrated_and_held() -> None:
+    """A wave model answering 0.49996 publishes 0.5: the label, the reporters' flagged
+    waves and the target's hold follow the published value, not the hidden digits."""
+    crew = [f"crew{i}" for i in range(8)]
+    reports = [
+        {
+            "event_id": f"r{i}",
+            "reporter_id": who,
+            "target_id": "analyst",
+            "reason": "terrorism",
+            "created_at": T0 + i * 30,
+        }
+        for i, who in enumerate(crew)
+    ]
+    _, reporter_model = load_models()
+    names = SIGNALS
+    just_under = LogisticModel(
+        names,
+        centre=(0.0,) * len(names),
+        mean=(0.0,) * (2 * len(names)),
+        scale=(1.0,) * (2 * len(names)),
+        weights=(0.0,) * (2 * len(names)),
+        intercept=float(np.log(0.49996 / 0.50004)),
+    )
+    analysis = analyze(build_data(reports=reports), models=(just_under, reporter_model))
+    [wave] = shape(analysis)["waves"]
+    assert wave["score"] == 0.5 and wave["label"] == "orchestrated"
+    [victim] = [a for a in shape(analysis)["accounts"] if a["account_id"] == "analyst"]
+    assert victim["target_risk"] == 0.5 >= FLAG  # the enforcement check holds at FLAG
 
 
 @pytest.fixture(scope="module")

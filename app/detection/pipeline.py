@@ -11,7 +11,7 @@ run on an engine (engine.py): numpy in this process, or Apache Spark.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from app.detection.scores import (
     Reliability,
     content_risk,
     load_models,
+    published,
     reliability,
     reporter_features,
     target_risk,
@@ -100,7 +101,9 @@ def analyze(
     signals = compute_signals(data, waves, groups.account_group, engine)
     lap("signals")
     x = wave_features(signals)
-    wave_score = wave_model.probability(x) if len(waves) else np.empty(0)
+    # Scores are published to four decimals; deciding on the published value keeps a
+    # wave shown at 0.5 orchestrated and a target shown at 0.5 held.
+    wave_score = published(wave_model.probability(x) if len(waves) else np.empty(0))
     # Coordination takes at least two accounts: one account flooding a target is
     # abuse of the report button, not an orchestrated wave.
     wave_score[distinct_reporters(reports.reporter, waves) < MIN_CROWD] = 0.0
@@ -109,9 +112,10 @@ def analyze(
     reporters = reporter_features(data, waves, wave_score, groups, record, partners)
     risk = reporter_model.probability(reporters)
     filed = record.reports > 0
-    risk = np.where(filed, risk, 0.0)
-    targets = target_risk(data, waves, wave_score)
+    risk = published(np.where(filed, risk, 0.0))
+    targets = published(target_risk(data, waves, wave_score))
     contents = content_risk(data, waves, wave_score)
+    contents = replace(contents, risk=published(contents.risk))
     lap("scores")
     flagged = wave_score >= FLAG
     orchestrators = attribute(data, waves, flagged)

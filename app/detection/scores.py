@@ -29,6 +29,7 @@ WAVE_MODEL = PARAMS_DIR / "wave_model.json"
 REPORTER_MODEL = PARAMS_DIR / "reporter_model.json"
 TARGET_LOOKBACK_S = 30 * 86_400.0
 FLAG = 0.5
+PUBLISHED_DECIMALS = 4
 
 WAVE_FEATURES = SIGNALS
 REPORTER_FEATURES = (
@@ -178,6 +179,13 @@ def content_risk(data: Data, waves: Waves, wave_score: FloatArray) -> ContentRis
     hit = np.bincount(slot.ravel(), weights=campaign[named], minlength=len(pairs))
     weights = np.asarray(total, dtype=np.float64)
     return ContentRisk(pairs // width, pairs % width, hit / np.maximum(weights, 1e-12), weights)
+
+
+def published(scores: FloatArray) -> FloatArray:
+    """Scores as the API shows them, rounded to ``PUBLISHED_DECIMALS``: every decision
+    (a wave's label, a hold) is taken on the value a reader sees."""
+    result: FloatArray = np.round(scores, PUBLISHED_DECIMALS)
+    return result
 
 
 def load_models() -> tuple[LogisticModel, LogisticModel]:
