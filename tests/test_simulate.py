@@ -131,16 +131,27 @@ def test_scenario_specific_phenomena(world: World) -> None:
     orchestrated = [w for w in waves if w["orchestrated"]]
     duration = [epoch(w["end"]) - epoch(w["start"]) for w in orchestrated]
     name = world.scenario.name
-    if name == "offplatform":
+    if name in ("offplatform", "hidden"):
         assert all(w["directive_post_id"] is None for w in orchestrated)
+    elif name == "spraying":
+        assert 0 < sum(1 for w in orchestrated if w["directive_post_id"]) < len(orchestrated)
     else:
         assert all(w["directive_post_id"] for w in orchestrated)
-    if name == "slow_waves":
+    if name in ("slow_waves", "hidden"):
         assert median(duration) > 12 * 3600
     else:
         assert median(duration) < 6 * 3600
-    if name == "small_cells":
+    if name in ("small_cells", "spraying"):
         assert max(wave_sizes(world, True)) <= 15
+    if name == "spraying":  # a few cells, each striking many victims
+        assert len({w["orchestrators"][0] for w in orchestrated}) <= 4
+        assert len({w["target_id"] for w in orchestrated}) > len(orchestrated) / 2
+    if name == "hidden":  # several reasons per campaign, no shared text
+        reasons = [
+            len({r["reason"] for r in world.reports if r["target_id"] == w["target_id"]})
+            for w in orchestrated[:10]
+        ]
+        assert median(reasons) >= 2
     if name == "huge_organic":
         huge = [w for w in waves if not w["orchestrated"] and w["report_count"] >= 750]
         assert huge and min(epoch(w["end"]) - epoch(w["start"]) for w in huge) < 2 * 86400
@@ -151,7 +162,7 @@ def test_scenario_specific_phenomena(world: World) -> None:
         for a in world.accounts
         if a["account_id"] in supporters
     ]
-    if name == "old_accounts":
+    if name in ("old_accounts", "hidden"):
         assert median(ages) > 365 * 86400
     else:
         assert median(ages) < 120 * 86400
