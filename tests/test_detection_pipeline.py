@@ -92,8 +92,8 @@ def test_mimicry_keeps_a_campaign_that_drops_signals_in_sight() -> None:
 
 
 def test_a_score_shown_as_one_half_is_orchestrated_and_held() -> None:
-    """A wave model answering 0.49996 publishes 0.5: the label, the reporters' flagged
-    waves and the target's hold follow the published value, not the hidden digits."""
+    """A wave model answering 0.49996 publishes 0.5: the label and the target's hold
+    follow the published value, not the hidden digits."""
     crew = [f"crew{i}" for i in range(8)]
     reports = [
         {
@@ -106,19 +106,18 @@ def test_a_score_shown_as_one_half_is_orchestrated_and_held() -> None:
         for i, who in enumerate(crew)
     ]
     _, reporter_model = load_models()
-    names = SIGNALS
     just_under = LogisticModel(
-        names,
-        centre=(0.0,) * len(names),
-        mean=(0.0,) * (2 * len(names)),
-        scale=(1.0,) * (2 * len(names)),
-        weights=(0.0,) * (2 * len(names)),
+        SIGNALS,
+        centre=(0.0,) * len(SIGNALS),
+        mean=(0.0,) * (2 * len(SIGNALS)),
+        scale=(1.0,) * (2 * len(SIGNALS)),
+        weights=(0.0,) * (2 * len(SIGNALS)),
         intercept=float(np.log(0.49996 / 0.50004)),
     )
-    analysis = analyze(build_data(reports=reports), models=(just_under, reporter_model))
-    [wave] = shape(analysis)["waves"]
+    document = shape(analyze(build_data(reports=reports), models=(just_under, reporter_model)))
+    [wave] = document["waves"]
     assert wave["score"] == 0.5 and wave["label"] == "orchestrated"
-    [victim] = [a for a in shape(analysis)["accounts"] if a["account_id"] == "analyst"]
+    [victim] = [a for a in document["accounts"] if a["account_id"] == "analyst"]
     assert victim["target_risk"] == 0.5 >= FLAG  # the enforcement check holds at FLAG
 
 

@@ -394,13 +394,13 @@ class _Builder:
         cells = {}
         if s.cell_size is not None:
             cells = {h: self._hub_members(h)[: s.cell_size[1] + 5] for h in self.tier2.tolist()}
-        spraying = (
+        leaders = (
             rng.choice(self.tier2, size=min(s.spray_cells, len(self.tier2)), replace=False)
             if s.spray_cells
             else self.tier2
         )
         for _ in range(self.n(s.orchestrated_waves)):
-            hub = int(rng.choice(spraying))
+            hub = int(rng.choice(leaders))
             victim = int(rng.choice(self.victims))
             start = int(rng.integers(self.t0 + DAY, self.t_end - 3 * DAY))
             members = cells.get(hub, self._hub_members(hub))
@@ -454,7 +454,8 @@ class _Builder:
 
     def _campaign_reasons(self, reports: int) -> np.ndarray:
         """Each report's campaign reason (-1: the reporter picked its own): one reason, or
-        a few spread evenly to look like several people's choices."""
+        a few spread evenly to look like several people's choices. One reason takes the
+        random draws it always took, so the older scenarios' worlds stay as they were."""
         rng, s = self.rng, self.s
         pool = [text.REASONS.index(r) for r in text.CAMPAIGN_REASONS]
         low, high = s.campaign_reasons
