@@ -105,7 +105,7 @@ def test_a_score_shown_as_one_half_is_orchestrated_and_held() -> None:
         }
         for i, who in enumerate(crew)
     ]
-    _, reporter_model = load_models()
+    shipped = load_models()
     just_under = LogisticModel(
         SIGNALS,
         centre=(0.0,) * len(SIGNALS),
@@ -114,7 +114,7 @@ def test_a_score_shown_as_one_half_is_orchestrated_and_held() -> None:
         weights=(0.0,) * (2 * len(SIGNALS)),
         intercept=float(np.log(0.49996 / 0.50004)),
     )
-    document = shape(analyze(build_data(reports=reports), models=(just_under, reporter_model)))
+    document = shape(analyze(build_data(reports=reports), models=shipped._replace(wave=just_under)))
     [wave] = document["waves"]
     assert wave["score"] == 0.5 and wave["label"] == "orchestrated"
     [victim] = [a for a in document["accounts"] if a["account_id"] == "analyst"]

@@ -24,6 +24,7 @@ from app.db import results_repository as results
 from app.db.models import Account, Report
 from app.detection.data import to_iso
 from app.detection.scores import FLAG
+from app.detection.shapes import target_explanations
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -103,7 +104,8 @@ class EnforcementAnswer(BaseModel):
     content_risk: float | None = Field(
         default=None,
         description="When `content_id` was asked about and recent waves name it: the same "
-        "share over those reports; the action then follows it.",
+        "share over those reports; the action then follows it, or the account's core "
+        "evidence (`core_risk` of the account) when that is higher.",
     )
     wave_id: str | None
     reasons: list[str]
@@ -456,8 +458,10 @@ def list_targets(
     summary="Proceed or hold before suspending",
     description="What an automated suspension pipeline asks before acting on a mass-reported "
     "account: `hold_for_review` when its recent reports are dominated by orchestrated waves "
+    "or accounts that took part in orchestrated waves elsewhere struck it in a burst "
     "(`target_risk` >= 0.5), `proceed` otherwise, with the reasons. With `content_id`, the "
-    "answer is about that content item when recent waves name it (`content_risk`).",
+    "answer is about that content item when recent waves name it (`content_risk`). More "
+    "reports from accounts with no part in orchestrated waves never turn a hold into proceed.",
     response_model=EnforcementAnswer,
     responses={
         200: {"content": {"application/json": {"example": DEMO["enforcement"]}}},
@@ -479,13 +483,16 @@ async def enforcement_check(
         )
         waves = results.latest_waves_of(conn, run_id, body.target_id) if run_id else []
     target_risk = float(risk["target_risk"]) if risk else 0.0
+    core_risk = float(risk.get("core_risk", 0.0)) if risk else 0.0
     content_risk = None
     if body.content_id is not None and risk is not None:
         content_risk = risk.get("content_risk", {}).get(body.content_id)
     if body.content_id is not None:
         waves = [w for w in waves if w.get("content_id") == body.content_id] or waves
     wave = waves[0] if waves else None
-    decisive = target_risk if content_risk is None else float(content_risk)
+    # A content item's share can be diluted like the account's: the core's evidence
+    # holds it too (docs/api.md, "More reports never release a hold").
+    decisive = target_risk if content_risk is None else max(float(content_risk), core_risk)
     hold = decisive >= FLAG
     reasons = []
     if wave is not None:
@@ -499,11 +506,13 @@ async def enforcement_check(
         )
     elif body.content_id is not None and risk is not None:
         reasons.append(f"no recent wave names content {body.content_id}: judged on the account")
-    reasons.append(
-        f"{target_risk:.0%} of recent reports against the account came in orchestrated waves"
-        if risk
-        else "no analysis covers this account yet"
-    )
+    if risk:
+        reasons += target_explanations(target_risk, core_risk) or [
+            f"target risk {target_risk:.2f}, under {FLAG}: recent reports against the "
+            "account do not look orchestrated"
+        ]
+    else:
+        reasons.append("no analysis covers this account yet")
     return EnforcementAnswer(
         action="hold_for_review" if hold else "proceed",
         target_risk=target_risk,

@@ -1,7 +1,8 @@
 """The detection pipeline, one named stage after another:
 
     load (data.build_data) -> waves -> co-reporting -> coordination groups -> signals
-    -> scores -> attribution -> re-creation (successors inherit) -> network (tiers, hubs)
+    -> wave scores -> coordinated core -> scores -> attribution
+    -> re-creation (successors inherit) -> network (tiers, hubs)
 
 ``analyze`` runs them all and returns plain results; the service, ``mrd analyze`` and
 ``POST /v1/analyze`` all call it. The stages whose cost grows with the number of events
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.detection.attribution import Attribution, attribute
+from app.detection.core import core_signals, find_core_waves
 from app.detection.data import Data, FloatArray
 from app.detection.engine import Engine, LocalEngine
 from app.detection.groups import GroupParams, Groups, find_groups
@@ -25,13 +27,15 @@ from app.detection.recreation import Recreations, inherit, link_recreations
 from app.detection.scores import (
     FLAG,
     ContentRisk,
+    Models,
     Reliability,
+    campaign_share,
     content_risk,
+    core_evidence,
     load_models,
     published,
     reliability,
     reporter_features,
-    target_risk,
     wave_features,
 )
 from app.detection.signals import WaveSignals, compute_signals
@@ -46,12 +50,15 @@ class Analysis:
     waves: Waves
     signals: WaveSignals
     wave_score: FloatArray
+    core: Waves
+    core_score: FloatArray
     wave_contributions: FloatArray
     groups: Groups
     repeat_partners: FloatArray
     reliability: Reliability
     reporter_risk: FloatArray
     target_risk: FloatArray
+    core_risk: FloatArray
     content_risk: ContentRisk
     orchestrators: Attribution
     recreations: Recreations
@@ -70,14 +77,25 @@ def distinct_reporters(reporter: np.ndarray, waves: Waves) -> np.ndarray:
     return np.bincount(pairs[0], minlength=len(waves))
 
 
+def crowd_score(
+    model: LogisticModel, signals: WaveSignals, reporter: np.ndarray, waves: Waves
+) -> FloatArray:
+    """A model's published score of each wave; zero for a wave of a single account."""
+    score = published(model.probability(wave_features(signals)) if len(waves) else np.empty(0))
+    # Coordination takes at least two accounts: one account flooding a target is
+    # abuse of the report button, not an orchestrated wave.
+    score[distinct_reporters(reporter, waves) < MIN_CROWD] = 0.0
+    return score
+
+
 def analyze(
     data: Data,
-    models: tuple[LogisticModel, LogisticModel] | None = None,
+    models: Models | None = None,
     wave_params: WaveParams | None = None,
     group_params: GroupParams | None = None,
     engine: Engine | None = None,
 ) -> Analysis:
-    wave_model, reporter_model = models or load_models()
+    wave_model, reporter_model, core_model = models or load_models()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -100,20 +118,21 @@ def analyze(
     lap("groups")
     signals = compute_signals(data, waves, groups.account_group, engine)
     lap("signals")
-    x = wave_features(signals)
     # Scores are published to four decimals; deciding on the published value keeps a
     # wave shown at 0.5 orchestrated and a target shown at 0.5 held.
-    wave_score = published(wave_model.probability(x) if len(waves) else np.empty(0))
-    # Coordination takes at least two accounts: one account flooding a target is
-    # abuse of the report button, not an orchestrated wave.
-    wave_score[distinct_reporters(reports.reporter, waves) < MIN_CROWD] = 0.0
+    wave_score = crowd_score(wave_model, signals, reports.reporter, waves)
+    core = find_core_waves(data, waves, wave_score, FLAG, wave_params or WaveParams())
+    core_score = crowd_score(core_model, core_signals(data, core, engine), reports.reporter, core)
+    lap("core")
+    x = wave_features(signals)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
     record = reliability(data)
     reporters = reporter_features(data, waves, wave_score, groups, record, partners)
     risk = reporter_model.probability(reporters)
     filed = record.reports > 0
     risk = published(np.where(filed, risk, 0.0))
-    targets = published(target_risk(data, waves, wave_score))
+    core_risk = published(core_evidence(len(data.accounts), core, core_score))
+    targets = published(np.maximum(campaign_share(data, waves, wave_score), core_risk))
     contents = content_risk(data, waves, wave_score)
     contents = replace(contents, risk=published(contents.risk))
     lap("scores")
@@ -131,12 +150,15 @@ def analyze(
         waves,
         signals,
         wave_score,
+        core,
+        core_score,
         contributions,
         groups,
         partners,
         record,
         risk,
         targets,
+        core_risk,
         contents,
         orchestrators,
         recreations,

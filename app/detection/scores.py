@@ -7,14 +7,19 @@
   waves (those that ended at most ``TARGET_LOOKBACK_S`` before its latest one) that
   came in orchestrated waves. Reports outside waves are the account's ordinary
   baseline: they are not what makes automated rules suspend it, so they do not count;
-  how much of what would get it suspended is a campaign. The enforcement check holds
-  at 0.5.
+  how much of what would get it suspended is a campaign. A share can be diluted: a
+  brigade that adds ordinary-looking reports lowers it. So ``target_risk`` is the
+  larger of that share and ``core_risk``, the highest core-model score of the
+  target's recent core waves (core.py), which only reports by accounts that took part
+  in orchestrated waves elsewhere can move. More reports from anyone else never lower
+  it. The enforcement check holds at 0.5.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +32,7 @@ from app.detection.waves import Waves
 PARAMS_DIR = Path(__file__).parent / "params"
 WAVE_MODEL = PARAMS_DIR / "wave_model.json"
 REPORTER_MODEL = PARAMS_DIR / "reporter_model.json"
+CORE_MODEL = PARAMS_DIR / "core_model.json"
 TARGET_LOOKBACK_S = 30 * 86_400.0
 FLAG = 0.5
 PUBLISHED_DECIMALS = 4
@@ -145,7 +151,7 @@ def _campaign_weights(
     return weight, weight * wave_score[wave]
 
 
-def target_risk(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
+def campaign_share(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
     """Score-weighted share of each account's recent reports that came in orchestrated
     waves (see the module docstring)."""
     n = len(data.accounts)
@@ -154,6 +160,20 @@ def target_risk(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
     hit = np.bincount(data.reports.target, weights=campaign, minlength=n)
     result: FloatArray = np.divide(hit, total, out=np.zeros(n), where=total > 0)
     return result
+
+
+def core_evidence(n_accounts: int, core: Waves, core_score: FloatArray) -> FloatArray:
+    """Per account, the highest score of its recent core waves: those that ended at most
+    ``TARGET_LOOKBACK_S`` before its latest core wave. Counted back from the core's own
+    latest wave, so reports outside the core, however many and whenever, change nothing."""
+    evidence = np.zeros(n_accounts)
+    if len(core) == 0:
+        return evidence
+    latest_end = np.full(n_accounts, -np.inf)
+    np.maximum.at(latest_end, core.target, core.end)
+    recent = core.end >= latest_end[core.target] - TARGET_LOOKBACK_S
+    np.maximum.at(evidence, core.target[recent], core_score[recent])
+    return evidence
 
 
 @dataclass(frozen=True)
@@ -188,5 +208,17 @@ def published(scores: FloatArray) -> FloatArray:
     return result
 
 
-def load_models() -> tuple[LogisticModel, LogisticModel]:
-    return LogisticModel.load(WAVE_MODEL), LogisticModel.load(REPORTER_MODEL)
+class Models(NamedTuple):
+    """The fitted models: waves, reporters and core waves (core.py)."""
+
+    wave: LogisticModel
+    reporter: LogisticModel
+    core: LogisticModel
+
+
+def load_models() -> Models:
+    return Models(
+        LogisticModel.load(WAVE_MODEL),
+        LogisticModel.load(REPORTER_MODEL),
+        LogisticModel.load(CORE_MODEL),
+    )

@@ -33,6 +33,21 @@ EXPLAINED_SIGNALS = {
 
 # How an account's target risk is put in words (the fast path replaces this line).
 ORCHESTRATED_SHARE = "of recent reports against it came in orchestrated waves"
+CORE_BURST = "accounts that took part in orchestrated waves elsewhere struck it in a burst"
+
+
+def target_explanations(target_risk: float, core_risk: float) -> list[str]:
+    """Why an account is held, in words: the campaign share, the core's burst, or both."""
+    lines = []
+    if target_risk >= FLAG and core_risk < target_risk:
+        lines.append(f"{target_risk:.0%} {ORCHESTRATED_SHARE}")
+    if core_risk >= FLAG:
+        lines.append(f"{CORE_BURST} (score {core_risk:.2f}), however many others report it")
+    return lines
+
+
+def is_target_explanation(line: str) -> bool:
+    return line.endswith(ORCHESTRATED_SHARE) or line.startswith(CORE_BURST)
 
 
 def _stable_id(prefix: str, *parts: str) -> str:
@@ -235,8 +250,9 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
             )
         if record.unfounded[a]:
             explanations.append(f"{int(record.unfounded[a])} of its decided reports were unfounded")
-        if analysis.target_risk[a] >= FLAG:
-            explanations.append(f"{analysis.target_risk[a]:.0%} {ORCHESTRATED_SHARE}")
+        explanations += target_explanations(
+            float(analysis.target_risk[a]), float(analysis.core_risk[a])
+        )
         old, shared = replaces.get(a, (-1, 0.0))
         if old >= 0:
             explanations.append(
@@ -254,6 +270,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
                 "tier_confidence": round(float(analysis.network.confidence[a]), 4),
                 "reporter_risk": round(risk, 4),
                 "target_risk": round(float(analysis.target_risk[a]), 4),
+                "core_risk": round(float(analysis.core_risk[a]), 4),
                 "group_ids": [group_ids[group]] if group >= 0 else [],
                 "reliability": {
                     "reports": int(record.reports[a]),

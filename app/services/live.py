@@ -47,8 +47,8 @@ from app.db.models import (
 from app.db.results_repository import parse_time
 from app.detection.data import build_data, to_epoch, to_iso
 from app.detection.pipeline import analyze
-from app.detection.scores import FLAG, TARGET_LOOKBACK_S
-from app.detection.shapes import ORCHESTRATED_SHARE, shape
+from app.detection.scores import TARGET_LOOKBACK_S
+from app.detection.shapes import is_target_explanation, shape, target_explanations
 from app.detection.signals import DIRECTIVE_WINDOW_S
 from app.services.webhooks import announce_waves
 
@@ -192,19 +192,20 @@ def provisional_results(
 def _merged_account(
     stored: dict[str, Any] | None, fresh: dict[str, Any], updated_at: str
 ) -> dict[str, Any]:
-    """The stored account document with the fast path's target risk in it."""
+    """The stored account document with the fast path's target risk in it. Between full
+    runs the risks only rise: the neighbourhood lacks most of what the full run saw (the
+    reporters' older waves), and reports arriving since cannot argue a hold away."""
     base = dict(stored) if stored is not None else dict(fresh)
-    risk = float(fresh["target_risk"])
+    risk = max(float(fresh["target_risk"]), float(base.get("target_risk", 0.0)))
+    core = max(float(fresh.get("core_risk", 0.0)), float(base.get("core_risk", 0.0)))
     explanations = [
-        e
-        for e in base.get("explanations", [])
-        if not e.endswith(ORCHESTRATED_SHARE) and e != PROVISIONAL
+        e for e in base.get("explanations", []) if not is_target_explanation(e) and e != PROVISIONAL
     ]
-    if risk >= FLAG:
-        explanations.append(f"{risk:.0%} {ORCHESTRATED_SHARE}")
+    explanations += target_explanations(risk, core)
     explanations.append(PROVISIONAL)
     return base | {
         "target_risk": round(risk, 4),
+        "core_risk": round(core, 4),
         "content_risk": fresh.get("content_risk", {}),
         "explanations": explanations,
         "updated_at": updated_at,

@@ -1,0 +1,84 @@
+"""Stage 5: the coordinated core of each target's reporting, judged on its own.
+
+A brigade can bury its wave under ordinary reports: hundreds of established accounts
+reporting the victim for random reasons change every share the wave model reads and
+the share of the victim's reports that are orchestrated. What they cannot change is
+what the brigade's own accounts did elsewhere. A report on target T belongs to T's
+*core* when its reporter took part in an orchestrated wave (score >= 0.5) on another
+target: evidence of that account's own conduct, which nothing filed against T moves.
+The core's reports are searched for bursts on their own, against their own per-target
+baseline; lockstep groups are found among the core waves alone; and each core wave is
+judged by the core model (the wave model's signals, fitted on core waves). Reports by
+anyone else never enter this view, so adding them cannot move a core wave, its score,
+or the hold it supports (scores.target_risk).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.detection.data import Data, FloatArray, IntArray, Reports
+from app.detection.engine import Engine
+from app.detection.groups import find_groups
+from app.detection.signals import WaveSignals, compute_signals
+from app.detection.waves import WaveParams, Waves, assemble_waves, find_waves
+
+
+def outside_score(
+    reporter: IntArray, target: IntArray, waves: Waves, wave_score: FloatArray, n: int
+) -> FloatArray:
+    """Per report, the highest score of a wave its reporter joined on another target.
+
+    Per account, the best and second-best target by wave score suffice: a report on
+    the best target reads the second."""
+    member = waves.report_wave >= 0
+    who, which = reporter[member], waves.report_wave[member]
+    best = np.full((2, n), -1.0)
+    best_target = np.full(n, -1, dtype=np.int64)
+    if len(who):
+        # Each account's waves, highest score first; its best target is the first row.
+        order = np.lexsort((-wave_score[which], who))
+        who, which = who[order], which[order]
+        first = np.concatenate([[True], who[1:] != who[:-1]])
+        best[0, who[first]] = wave_score[which[first]]
+        best_target[who[first]] = waves.target[which[first]]
+        other = waves.target[which] != best_target[who]
+        np.maximum.at(best[1], who[other], wave_score[which[other]])
+    on_best = best_target[reporter] == target
+    result: FloatArray = np.maximum(np.where(on_best, best[1, reporter], best[0, reporter]), 0.0)
+    return result
+
+
+def find_core_waves(
+    data: Data, waves: Waves, wave_score: FloatArray, flag: float, params: WaveParams
+) -> Waves:
+    """Bursts among the core's reports, per target (see the module docstring);
+    ``report_wave`` is indexed like ``data.reports``."""
+    reports = data.reports
+    elsewhere = outside_score(
+        reports.reporter, reports.target, waves, wave_score, len(data.accounts)
+    )
+    rows = np.flatnonzero(elsewhere >= flag)
+    report_wave = np.full(len(reports), -1, dtype=np.int64)
+    if len(rows) == 0:
+        return assemble_waves(reports, report_wave, 0)
+    core = Reports(
+        [],
+        reports.reporter[rows],
+        reports.target[rows],
+        reports.time[rows],
+        reports.reason[rows],
+        np.full(len(rows), -1, dtype=np.int64),
+        [],
+    )
+    # The core's own latest report, not the analysis time, ends its period: nothing
+    # outside the core moves its baselines.
+    found = find_waves(core, len(data.accounts), float(core.time.max()), params)
+    report_wave[rows] = found.report_wave
+    return assemble_waves(reports, report_wave, len(found))
+
+
+def core_signals(data: Data, core: Waves, engine: Engine) -> WaveSignals:
+    """The wave model's signals of the core waves, lockstep groups taken among them."""
+    groups = find_groups(data.reports.reporter, core.report_wave, core, len(data.accounts))
+    return compute_signals(data, core, groups.account_group, engine)

@@ -1,0 +1,195 @@
+"""Poisoning the enforcement check: reports that are not themselves evidence of
+coordination never turn a brigaded victim's hold into proceed, however many, from
+whatever accounts, for whatever reasons, at whatever times."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.db.engine import Database
+from app.detection.data import build_data, to_epoch
+from app.detection.pipeline import Analysis, analyze
+from app.detection.scores import FLAG, campaign_share
+from app.detection.shapes import CORE_BURST
+from app.services.live import PROVISIONAL
+from app.simulate import SCENARIOS, generate
+from app.simulate.text import REASONS
+from tests.conftest import send, wait_for_run
+
+WORLD = generate(SCENARIOS["baseline"], seed=611, scale=0.3)
+PERIOD_START = to_epoch(WORLD.truth["period"]["start"])
+PERIOD_END = to_epoch(WORLD.truth["period"]["end"])
+DAY = 86_400.0
+SUPPORTERS = set(WORLD.truth["orchestrated_reporters"])
+ESTABLISHED = sorted(
+    a["account_id"]
+    for a in WORLD.accounts
+    if a["account_id"] not in SUPPORTERS and a["created_at"] < "2015-01-01"
+)
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run(extra_accounts: list[dict[str, Any]], extra_reports: list[dict[str, Any]]) -> Analysis:
+    return analyze(
+        build_data(
+            WORLD.accounts + extra_accounts,
+            WORLD.edges,
+            WORLD.posts,
+            WORLD.reports + extra_reports,
+            WORLD.decisions,
+        )
+    )
+
+
+def risk_of(analysis: Analysis, account_id: str) -> float:
+    return float(analysis.target_risk[analysis.data.accounts.ids.index(account_id)])
+
+
+BEFORE = run([], [])
+VICTIMS = sorted({w["target_id"] for w in WORLD.truth["waves"] if w["orchestrated"]})
+HELD = [v for v in VICTIMS if risk_of(BEFORE, v) >= FLAG]
+
+
+def last_campaign_end(victim: str) -> float:
+    return max(
+        to_epoch(w["end"])
+        for w in WORLD.truth["waves"]
+        if w["orchestrated"] and w["target_id"] == victim
+    )
+
+
+def drip(victim: str, count: int = 400, gap_s: float = 150.0) -> list[dict[str, Any]]:
+    """The attack of issue 17: established accounts, one report every ``gap_s`` from ten
+    minutes after the brigade's last wave, random reasons."""
+    rng = random.Random(victim)
+    start = last_campaign_end(victim) + 600
+    return [
+        {
+            "event_id": f"drip-{victim}-{i}",
+            "reporter_id": rng.choice(ESTABLISHED),
+            "target_id": victim,
+            "reason": rng.choice(REASONS),
+            "created_at": iso(start + i * gap_s),
+        }
+        for i in range(count)
+    ]
+
+
+def test_the_world_has_held_victims() -> None:
+    assert len(HELD) == len(VICTIMS) >= 10
+
+
+def test_four_hundred_ordinary_reports_do_not_release_a_hold() -> None:
+    reports = [r for victim in HELD for r in drip(victim)]
+    after = run([], reports)
+    released = [v for v in HELD if risk_of(after, v) < FLAG]
+    assert released == []
+    # The attack bites where it can: the share of the victims' recent reports that came
+    # in orchestrated waves falls under the bar for most of them.
+    share = campaign_share(after.data, after.waves, after.wave_score)
+    index = {a: i for i, a in enumerate(after.data.accounts.ids)}
+    assert sum(share[index[v]] < FLAG for v in HELD) >= len(HELD) // 2
+
+
+batch = st.tuples(
+    # When the first one comes: anywhere in the period (or a little outside it), or
+    # around the brigade's last wave, where added reports merge with it.
+    st.one_of(
+        st.floats(min_value=-0.1, max_value=1.1).map(
+            lambda f: PERIOD_START + f * (PERIOD_END - PERIOD_START)
+        ),
+        st.floats(min_value=-2 * DAY, max_value=2 * DAY).map(lambda s: ("campaign", s)),
+    ),
+    # Seconds between reports, from a flood to a trickle (log-uniform).
+    st.floats(min_value=0.0, max_value=math.log(6 * 3600.0)).map(math.exp),
+    st.integers(min_value=1, max_value=400),  # how many
+    st.sampled_from(["new", "aged", "established"]),  # who files them
+    st.lists(st.sampled_from(REASONS), min_size=1, max_size=3),  # with which reasons
+)
+
+
+@given(victim=st.sampled_from(HELD), batches=st.lists(batch, min_size=1, max_size=3))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_added_uncoordinated_reports_never_turn_hold_into_proceed(
+    victim: str, batches: list[tuple[float, float, int, str, list[str]]]
+) -> None:
+    accounts: list[dict[str, Any]] = []
+    reports: list[dict[str, Any]] = []
+    rng = random.Random(len(batches))
+    for b, (when, gap_s, count, who, reasons) in enumerate(batches):
+        start = when if isinstance(when, float) else last_campaign_end(victim) + when[1]
+        for i in range(count):
+            at = start + i * gap_s
+            if who == "established":
+                reporter = rng.choice(ESTABLISHED)
+            else:
+                reporter = f"added-{b}-{i}"
+                age = timedelta(
+                    days=rng.uniform(0.1, 20) if who == "new" else rng.uniform(400, 3000)
+                )
+                accounts.append(
+                    {"account_id": reporter, "created_at": iso(at - age.total_seconds())}
+                )
+            reports.append(
+                {
+                    "event_id": f"added-{b}-{i}",
+                    "reporter_id": reporter,
+                    "target_id": victim,
+                    "reason": rng.choice(reasons),
+                    "created_at": iso(at),
+                }
+            )
+    assert risk_of(run(accounts, reports), victim) >= FLAG
+
+
+def check(client: httpx.Client, target_id: str) -> dict[str, Any]:
+    answer = client.post("/v1/enforcement/check", json={"target_id": target_id})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def run_analysis(client: httpx.Client) -> None:
+    run = wait_for_run(client, client.post("/v1/analysis/runs").json()["run_id"])
+    assert run["status"] == "succeeded", run
+
+
+def test_the_dilution_attack_through_the_service_keeps_every_hold(
+    client: httpx.Client, db: Database
+) -> None:
+    """Issue 17's attack over HTTP on each database: held victims, then 400 ordinary
+    reports each. The fast path's provisional answers and the next full run still hold,
+    and say why: the brigade's own accounts struck in a burst."""
+    for kind in ("accounts", "edges", "posts", "reports", "decisions"):
+        send(client, kind, getattr(WORLD, kind))
+    run_analysis(client)
+    victims = HELD[:4]
+    assert all(check(client, v)["action"] == "hold_for_review" for v in victims)
+
+    send(client, "reports", [r for victim in victims for r in drip(victim)])
+    deadline = time.monotonic() + 30
+    provisional: set[str] = set()
+    while provisional != set(victims) and time.monotonic() < deadline:
+        for victim in victims:
+            assert check(client, victim)["action"] == "hold_for_review"
+            explanations = client.get(f"/v1/accounts/{victim}/risk").json()["explanations"]
+            if PROVISIONAL in explanations:
+                provisional.add(victim)
+        time.sleep(0.1)
+    assert provisional == set(victims), "the fast path did not take the added reports in"
+
+    run_analysis(client)
+    for victim in victims:
+        answer = check(client, victim)
+        assert answer["action"] == "hold_for_review", answer
+        assert any(reason.startswith(CORE_BURST) for reason in answer["reasons"]), answer
