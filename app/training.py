@@ -25,7 +25,6 @@ from app.detection.groups import Groups, find_groups
 from app.detection.model import LogisticModel, fit_model
 from app.detection.scores import (
     CORE_MODEL,
-    FLAG,
     REPORTER_FEATURES,
     REPORTER_MODEL,
     WAVE_FEATURES,
@@ -126,7 +125,7 @@ def core_rows(samples: list[Sample], wave_model: LogisticModel) -> tuple[FloatAr
     for sample in samples:
         waves, *_ = sample.prepared
         score = wave_model.probability(sample.wave_x) if len(sample.wave_x) else np.empty(0)
-        core = find_core_waves(sample.data, waves, score, FLAG, WaveParams())
+        core = find_core_waves(sample.data, waves, score, WaveParams())
         signals = core_signals(sample.data, core, LocalEngine())
         index = {a: i for i, a in enumerate(sample.data.accounts.ids)}
         xs.append(wave_features(signals))

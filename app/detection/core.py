@@ -15,13 +15,22 @@ or the hold it supports (scores.target_risk).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from app.detection.data import Data, FloatArray, IntArray, Reports
 from app.detection.engine import Engine
 from app.detection.groups import find_groups
+from app.detection.scores import FLAG
 from app.detection.signals import WaveSignals, compute_signals
 from app.detection.waves import WaveParams, Waves, assemble_waves, find_waves
+
+# The core's own burst test. Core accounts rarely report any one target by chance, so
+# its floor rate is a tenth of the main test's, and three reports can make a core wave:
+# a cell of accounts that orchestrated elsewhere striking within hours is the signal.
+CORE_FLOOR_PER_DAY = 0.05
+CORE_MIN_REPORTS = 3
 
 
 def outside_score(
@@ -49,16 +58,14 @@ def outside_score(
     return result
 
 
-def find_core_waves(
-    data: Data, waves: Waves, wave_score: FloatArray, flag: float, params: WaveParams
-) -> Waves:
+def find_core_waves(data: Data, waves: Waves, wave_score: FloatArray, params: WaveParams) -> Waves:
     """Bursts among the core's reports, per target (see the module docstring);
     ``report_wave`` is indexed like ``data.reports``."""
     reports = data.reports
     elsewhere = outside_score(
         reports.reporter, reports.target, waves, wave_score, len(data.accounts)
     )
-    rows = np.flatnonzero(elsewhere >= flag)
+    rows = np.flatnonzero(elsewhere >= FLAG)
     report_wave = np.full(len(reports), -1, dtype=np.int64)
     if len(rows) == 0:
         return assemble_waves(reports, report_wave, 0)
@@ -73,7 +80,8 @@ def find_core_waves(
     )
     # The core's own latest report, not the analysis time, ends its period: nothing
     # outside the core moves its baselines.
-    found = find_waves(core, len(data.accounts), float(core.time.max()), params)
+    core_params = replace(params, floor_per_day=CORE_FLOOR_PER_DAY, min_reports=CORE_MIN_REPORTS)
+    found = find_waves(core, len(data.accounts), float(core.time.max()), core_params)
     report_wave[rows] = found.report_wave
     return assemble_waves(reports, report_wave, len(found))
 
@@ -82,3 +90,30 @@ def core_signals(data: Data, core: Waves, engine: Engine) -> WaveSignals:
     """The wave model's signals of the core waves, lockstep groups taken among them."""
     groups = find_groups(data.reports.reporter, core.report_wave, core, len(data.accounts))
     return compute_signals(data, core, groups.account_group, engine)
+
+
+def overlaps(waves: Waves, core: Waves) -> tuple[IntArray, IntArray]:
+    """Pairs (core wave, wave) on the same target whose spans overlap."""
+    none = np.empty(0, dtype=np.int64)
+    if len(waves) == 0 or len(core) == 0:
+        return none, none
+    span = 2.0 ** np.ceil(np.log2(max(waves.end.max(), core.end.max()) + 1))
+    order = np.lexsort((waves.start, waves.target))
+    start_key = waves.target[order] * span + waves.start[order]
+    end_key = waves.target[order] * span + waves.end[order]
+    # One target's waves are disjoint, so sorted by start they are sorted by end too.
+    low = np.searchsorted(end_key, core.target * span + core.start, side="left")
+    high = np.searchsorted(start_key, core.target * span + core.end, side="right")
+    count = np.maximum(high - low, 0)
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    return np.repeat(np.arange(len(core)), count), order[np.repeat(low, count) + offset]
+
+
+def overlapping_core_score(waves: Waves, core: Waves, core_score: FloatArray) -> FloatArray:
+    """Per wave, the highest score of a core wave on its target that overlaps it (0 if
+    none). A wave is judged by its coordinated core too, so ordinary reports mixed into
+    a brigade's wave do not dilute it."""
+    pair_core, pair_wave = overlaps(waves, core)
+    score = np.zeros(len(waves))
+    np.maximum.at(score, pair_wave, core_score[pair_core])
+    return score

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.detection.attribution import Attribution, attribute
-from app.detection.core import core_signals, find_core_waves
+from app.detection.core import core_signals, find_core_waves, overlapping_core_score
 from app.detection.data import Data, FloatArray
 from app.detection.engine import Engine, LocalEngine
 from app.detection.groups import GroupParams, Groups, find_groups
@@ -52,6 +52,7 @@ class Analysis:
     wave_score: FloatArray
     core: Waves
     core_score: FloatArray
+    wave_core_score: FloatArray
     wave_contributions: FloatArray
     groups: Groups
     repeat_partners: FloatArray
@@ -121,8 +122,10 @@ def analyze(
     # Scores are published to four decimals; deciding on the published value keeps a
     # wave shown at 0.5 orchestrated and a target shown at 0.5 held.
     wave_score = crowd_score(wave_model, signals, reports.reporter, waves)
-    core = find_core_waves(data, waves, wave_score, FLAG, wave_params or WaveParams())
+    core = find_core_waves(data, waves, wave_score, wave_params or WaveParams())
     core_score = crowd_score(core_model, core_signals(data, core, engine), reports.reporter, core)
+    wave_core_score = overlapping_core_score(waves, core, core_score)
+    wave_score = np.maximum(wave_score, wave_core_score)
     lap("core")
     x = wave_features(signals)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
@@ -152,6 +155,7 @@ def analyze(
         wave_score,
         core,
         core_score,
+        wave_core_score,
         contributions,
         groups,
         partners,

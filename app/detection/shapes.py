@@ -207,17 +207,21 @@ def _orchestrators(analysis: Analysis) -> dict[int, list[dict[str, Any]]]:
 
 
 def _wave_explanations(analysis: Analysis, w: int) -> list[str]:
-    """The signals that pushed this wave's score furthest, in words."""
+    """The signals that pushed this wave's score furthest, in words; first, when its
+    coordinated core decided the score, that."""
     contributions = analysis.wave_contributions[w]
     toward = -1 if analysis.wave_score[w] < FLAG else 1
     ranked = np.argsort(-toward * contributions)
+    core = float(analysis.wave_core_score[w])
     lines = []
+    if core >= FLAG and core >= analysis.wave_score[w]:
+        lines.append(f"{CORE_BURST} within it (score {core:.2f})")
     for column in ranked.tolist():
         name = SIGNALS[column]
         if name in EXPLAINED_SIGNALS and toward * contributions[column] > 0.25:
             value = float(analysis.signals.values[w, column])
             lines.append(EXPLAINED_SIGNALS[name].format(value))
-        if len(lines) == 3:
+        if len(lines) == 3 + bool(lines and lines[0].startswith(CORE_BURST)):
             break
     return lines
 
