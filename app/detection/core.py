@@ -18,8 +18,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.stats import poisson
 
-from app.detection.data import Data, FloatArray, IntArray, Reports
+from app.detection.data import BoolArray, Data, FloatArray, IntArray, Reports
 from app.detection.engine import Engine
 from app.detection.groups import find_groups
 from app.detection.scores import FLAG
@@ -117,3 +119,57 @@ def overlapping_core_score(waves: Waves, core: Waves, core_score: FloatArray) ->
     score = np.zeros(len(waves))
     np.maximum.at(score, pair_wave, core_score[pair_core])
     return score
+
+
+def repeating_cells(
+    reporter: IntArray, core: Waves, candidates: IntArray, family_error: float = 0.01
+) -> BoolArray:
+    """Which ``candidates`` (core waves) share two or more reporters with improbably many
+    other candidates on other targets: the same small cell striking again and again.
+
+    Null: each candidate's crowd is a random draw from everyone who reports, so it
+    shares two accounts with a crowd of ``s`` by chance with probability about
+    C(size, 2) C(s, 2) / C(N, 2). The count of candidates it does share two with is
+    tested against the Poisson tail of that expectation, at ``family_error`` over all
+    candidates (Bonferroni). Three of a brigade's accounts meeting once on an ordinary
+    target do not repeat; a cell's strikes do."""
+    result = np.zeros(len(candidates), dtype=bool)
+    if len(candidates) < 2:
+        return result
+    local = np.full(len(core) + 1, -1, dtype=np.int64)
+    local[candidates] = np.arange(len(candidates))
+    rows = np.flatnonzero(local[core.report_wave] >= 0)
+    pairs = np.unique(np.stack([reporter[rows], local[core.report_wave[rows]]]), axis=1)
+    accounts = int(pairs[0].max()) + 1
+    membership = coo_matrix(
+        (np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(accounts, len(candidates))
+    ).tocsc()
+    shared = (membership.T @ membership).tocoo()
+    target = core.target[candidates]
+    meets = (shared.data >= 2) & (target[shared.row] != target[shared.col])
+    observed = np.bincount(shared.row[meets], minlength=len(candidates))
+    population = len(np.unique(reporter))
+    size = np.diff(membership.indptr).astype(float)
+    couples = size * (size - 1) / 2
+    chance = couples / max(population * (population - 1) / 2, 1.0)
+    expected = chance * (couples.sum() - couples)
+    result = poisson.sf(observed - 1, expected) < family_error / len(candidates)
+    return np.asarray(result & (observed > 0))
+
+
+def with_core_waves(
+    reports: Reports, waves: Waves, core: Waves, core_score: FloatArray
+) -> tuple[Waves, IntArray]:
+    """The waves, and after them the core's orchestrated waves that overlap none (a cell's
+    three or four reports, too few for the main burst test) where the cell repeats
+    (``repeating_cells``); and which core waves were added."""
+    alone = np.ones(len(core), dtype=bool)
+    alone[overlaps(waves, core)[0]] = False
+    candidates = np.flatnonzero(alone & (core_score >= FLAG))
+    added = candidates[repeating_cells(reports.reporter, core, candidates)]
+    if len(added) == 0:
+        return waves, added
+    renumber = np.full(len(core) + 1, -1, dtype=np.int64)
+    renumber[added] = len(waves) + np.arange(len(added))
+    report_wave = np.where(waves.report_wave >= 0, waves.report_wave, renumber[core.report_wave])
+    return assemble_waves(reports, report_wave, len(waves) + len(added)), added

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.detection.attribution import Attribution, attribute
-from app.detection.core import core_signals, find_core_waves, overlapping_core_score
+from app.detection.core import (
+    core_signals,
+    find_core_waves,
+    overlapping_core_score,
+    with_core_waves,
+)
 from app.detection.data import Data, FloatArray
 from app.detection.engine import Engine, LocalEngine
 from app.detection.groups import GroupParams, Groups, find_groups
@@ -39,7 +44,7 @@ from app.detection.scores import (
     wave_features,
 )
 from app.detection.signals import WaveSignals, compute_signals
-from app.detection.waves import WaveParams, Waves, first_reports
+from app.detection.waves import WaveParams, Waves, assemble_waves, first_reports
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,15 @@ def crowd_score(
     return score
 
 
+def appended_signals(
+    data: Data, waves: Waves, first: int, groups: Groups, engine: Engine
+) -> FloatArray:
+    """Signals of the waves from ``first`` on (the core's own), among themselves."""
+    report_wave = np.where(waves.report_wave >= first, waves.report_wave - first, -1)
+    appended = assemble_waves(data.reports, report_wave, len(waves) - first)
+    return compute_signals(data, appended, groups.account_group, engine).values
+
+
 def analyze(
     data: Data,
     models: Models | None = None,
@@ -126,6 +140,14 @@ def analyze(
     core_score = crowd_score(core_model, core_signals(data, core, engine), reports.reporter, core)
     wave_core_score = overlapping_core_score(waves, core, core_score)
     wave_score = np.maximum(wave_score, wave_core_score)
+    found = len(waves)
+    waves, added = with_core_waves(reports, waves, core, core_score)
+    if len(added):
+        extra = appended_signals(data, waves, found, groups, engine)
+        signals = WaveSignals(np.vstack([signals.values, extra]))
+        wave_score = np.concatenate([wave_score, core_score[added]])
+        wave_core_score = np.concatenate([wave_core_score, core_score[added]])
+        first_events += engine.event_ids(data, first_reports(reports, waves)[found:])
     lap("core")
     x = wave_features(signals)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
