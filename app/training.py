@@ -23,6 +23,7 @@ from app.detection.data import Data, FloatArray, build_data, to_epoch
 from app.detection.engine import LocalEngine
 from app.detection.groups import Groups, find_groups
 from app.detection.model import LogisticModel, fit_model
+from app.detection.pipeline import crowd_score, judge_with_core
 from app.detection.scores import (
     CORE_MODEL,
     REPORTER_FEATURES,
@@ -35,7 +36,7 @@ from app.detection.scores import (
     reporter_features,
     wave_features,
 )
-from app.detection.signals import compute_signals
+from app.detection.signals import WaveSignals, compute_signals
 from app.detection.waves import WaveParams, Waves, find_waves
 from app.simulate import SCENARIOS, generate
 
@@ -58,6 +59,7 @@ class Sample:
     data: Data
     wave_x: FloatArray
     wave_y: FloatArray
+    signals: WaveSignals
     truth: dict[str, Any]
     prepared: tuple[Waves, Groups, Reliability, FloatArray]
     reporter_y: FloatArray
@@ -78,6 +80,7 @@ def prepare(scenario: str, seed: int, scale: float) -> Sample:
         data,
         wave_features(signals),
         orchestrated(waves, world.truth, index),
+        signals,
         world.truth,
         (
             waves,
@@ -108,12 +111,29 @@ def orchestrated(waves: Waves, truth: dict[str, Any], index: dict[str, int]) -> 
     return label
 
 
-def reporter_rows(samples: list[Sample], model: LogisticModel) -> tuple[FloatArray, FloatArray]:
+def reporter_rows(
+    samples: list[Sample], wave_model: LogisticModel, core_model: LogisticModel
+) -> tuple[FloatArray, FloatArray]:
+    """Reporter features as the pipeline computes them: on the waves judged with their
+    coordinated core."""
     xs, ys = [], []
     for sample in samples:
         waves, groups, record, partners = sample.prepared
-        score = model.probability(sample.wave_x) if len(sample.wave_x) else np.empty(0)
-        x = reporter_features(sample.data, waves, score, groups, record, partners)
+        reporter = sample.data.reports.reporter
+        score = crowd_score(wave_model, sample.signals, reporter, waves)
+        judged = judge_with_core(
+            sample.data,
+            waves,
+            sample.signals,
+            score,
+            groups,
+            core_model,
+            WaveParams(),
+            LocalEngine(),
+        )
+        x = reporter_features(
+            sample.data, judged.waves, judged.wave_score, groups, record, partners
+        )
         xs.append(x[sample.reporters])
         ys.append(sample.reporter_y)
     return np.vstack(xs), np.concatenate(ys)
@@ -124,7 +144,7 @@ def core_rows(samples: list[Sample], wave_model: LogisticModel) -> tuple[FloatAr
     xs, ys = [], []
     for sample in samples:
         waves, *_ = sample.prepared
-        score = wave_model.probability(sample.wave_x) if len(sample.wave_x) else np.empty(0)
+        score = crowd_score(wave_model, sample.signals, sample.data.reports.reporter, waves)
         core = find_core_waves(sample.data, waves, score, WaveParams())
         signals = core_signals(sample.data, core, LocalEngine())
         index = {a: i for i, a in enumerate(sample.data.accounts.ids)}
@@ -160,22 +180,23 @@ def fit(
 def fit_models(
     train: list[Sample], calibration: list[Sample], provenance: dict[str, object]
 ) -> Models:
-    """The wave model; on its scores, the reporter model and the core model."""
+    """The wave model; on its scores the core model; on the waves judged with their
+    core, the reporter model."""
     wave_model = fit(
         WAVE_FEATURES, wave_rows(train), wave_rows(calibration), WAVE_MIMICRY, provenance
-    )
-    reporter_model = fit(
-        REPORTER_FEATURES,
-        reporter_rows(train, wave_model),
-        reporter_rows(calibration, wave_model),
-        REPORTER_MIMICRY,
-        provenance,
     )
     core_model = fit(
         WAVE_FEATURES,
         core_rows(train, wave_model),
         core_rows(calibration, wave_model),
         CORE_MIMICRY,
+        provenance,
+    )
+    reporter_model = fit(
+        REPORTER_FEATURES,
+        reporter_rows(train, wave_model, core_model),
+        reporter_rows(calibration, wave_model, core_model),
+        REPORTER_MIMICRY,
         provenance,
     )
     return Models(wave_model, reporter_model, core_model)

@@ -103,6 +103,44 @@ def appended_signals(
     return compute_signals(data, appended, groups.account_group, engine).values
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The waves judged with their coordinated core (core.py): scores lifted by the core
+    waves inside them, and the repeating cells' small strikes appended as waves."""
+
+    waves: Waves
+    signals: WaveSignals
+    wave_score: FloatArray
+    wave_core_score: FloatArray
+    core: Waves
+    core_score: FloatArray
+
+
+def judge_with_core(
+    data: Data,
+    waves: Waves,
+    signals: WaveSignals,
+    wave_score: FloatArray,
+    groups: Groups,
+    core_model: LogisticModel,
+    params: WaveParams,
+    engine: Engine,
+) -> Judged:
+    reporter = data.reports.reporter
+    core = find_core_waves(data, waves, wave_score, params)
+    core_score = crowd_score(core_model, core_signals(data, core, engine), reporter, core)
+    wave_core_score = overlapping_core_score(waves, core, core_score)
+    wave_score = np.maximum(wave_score, wave_core_score)
+    found = len(waves)
+    waves, added = with_core_waves(data.reports, waves, core, core_score)
+    if len(added):
+        extra = appended_signals(data, waves, found, groups, engine)
+        signals = WaveSignals(np.vstack([signals.values, extra]))
+        wave_score = np.concatenate([wave_score, core_score[added]])
+        wave_core_score = np.concatenate([wave_core_score, core_score[added]])
+    return Judged(waves, signals, wave_score, wave_core_score, core, core_score)
+
+
 def analyze(
     data: Data,
     models: Models | None = None,
@@ -136,17 +174,13 @@ def analyze(
     # Scores are published to four decimals; deciding on the published value keeps a
     # wave shown at 0.5 orchestrated and a target shown at 0.5 held.
     wave_score = crowd_score(wave_model, signals, reports.reporter, waves)
-    core = find_core_waves(data, waves, wave_score, wave_params or WaveParams())
-    core_score = crowd_score(core_model, core_signals(data, core, engine), reports.reporter, core)
-    wave_core_score = overlapping_core_score(waves, core, core_score)
-    wave_score = np.maximum(wave_score, wave_core_score)
     found = len(waves)
-    waves, added = with_core_waves(reports, waves, core, core_score)
-    if len(added):
-        extra = appended_signals(data, waves, found, groups, engine)
-        signals = WaveSignals(np.vstack([signals.values, extra]))
-        wave_score = np.concatenate([wave_score, core_score[added]])
-        wave_core_score = np.concatenate([wave_core_score, core_score[added]])
+    judged = judge_with_core(
+        data, waves, signals, wave_score, groups, core_model, wave_params or WaveParams(), engine
+    )
+    waves, signals, wave_score = judged.waves, judged.signals, judged.wave_score
+    core, core_score = judged.core, judged.core_score
+    if len(waves) > found:
         first_events += engine.event_ids(data, first_reports(reports, waves)[found:])
     lap("core")
     x = wave_features(signals)
@@ -177,7 +211,7 @@ def analyze(
         wave_score,
         core,
         core_score,
-        wave_core_score,
+        judged.wave_core_score,
         contributions,
         groups,
         partners,
