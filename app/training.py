@@ -2,8 +2,9 @@
 
     python -m app.training [--scale 1] [--train-seeds 101 102 103] [--calibration-seeds 201 202]
 
-Every scenario family is simulated with the training seeds (the models are fitted on
-them, with mimicry copies) and with separate calibration seeds (Platt scaling is fitted
+Every training family (``TRAINING_FAMILIES``: all but the adapted ones) is simulated
+with the training seeds (the models are fitted on them, with mimicry copies) and with
+separate calibration seeds (Platt scaling is fitted
 on those), so the shipped probabilities are calibrated on data the weights never saw.
 Writes app/detection/params/{wave,reporter,core}_model.json with how they were fitted.
 """

@@ -50,6 +50,26 @@ def test_a_wave_takes_the_score_of_the_core_wave_inside_it() -> None:
     assert lifted.tolist() == [0.0, 0.8, 0.0]  # target 2's core wave is after its wave
 
 
+def test_a_content_wave_around_the_accounts_wave_does_not_hide_the_core_inside_it() -> None:
+    """A target's content-item waves may overlap its own: the core wave inside both
+    lifts both."""
+    waves = Waves(
+        target=np.array([1, 1]),
+        start=np.array([1_000.0, 0.0]),
+        end=np.array([1_100.0, 5_000.0]),
+        report_wave=np.empty(0, dtype=np.int64),
+        content=np.array([-1, 7]),
+    )
+    core = Waves(
+        target=np.array([1]),
+        start=np.array([1_050.0]),
+        end=np.array([2_100.0]),
+        report_wave=np.empty(0, dtype=np.int64),
+        content=np.full(1, -1),
+    )
+    assert overlapping_core_score(waves, core, np.array([0.9])).tolist() == [0.9, 0.9]
+
+
 def test_a_cell_striking_again_and_again_repeats_and_a_one_off_trio_does_not() -> None:
     """Six accounts strike twelve targets, three at a time; three others meet once.
     Two thousand other accounts report too (the population the null draws from)."""

@@ -294,6 +294,7 @@ def _unscored(account_id: str) -> dict[str, Any]:
         "tier_confidence": 0.0,
         "reporter_risk": 0.0,
         "target_risk": 0.0,
+        "core_risk": 0.0,
         "group_ids": [],
         "reliability": {"reports": 0, "upheld": 0, "unfounded": 0, "score": 0.5},
         "recreated_from": None,

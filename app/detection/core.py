@@ -1,4 +1,4 @@
-"""Stage 5: the coordinated core of each target's reporting, judged on its own.
+"""Scores, continued: the coordinated core of each target's reporting, judged on its own.
 
 A brigade can bury its wave under ordinary reports: hundreds of established accounts
 reporting the victim for random reasons change every share the wave model reads and
@@ -95,20 +95,20 @@ def core_signals(data: Data, core: Waves, engine: Engine) -> WaveSignals:
 
 
 def overlaps(waves: Waves, core: Waves) -> tuple[IntArray, IntArray]:
-    """Pairs (core wave, wave) on the same target whose spans overlap."""
-    none = np.empty(0, dtype=np.int64)
-    if len(waves) == 0 or len(core) == 0:
-        return none, none
-    span = 2.0 ** np.ceil(np.log2(max(waves.end.max(), core.end.max()) + 1))
-    order = np.lexsort((waves.start, waves.target))
-    start_key = waves.target[order] * span + waves.start[order]
-    end_key = waves.target[order] * span + waves.end[order]
-    # One target's waves are disjoint, so sorted by start they are sorted by end too.
-    low = np.searchsorted(end_key, core.target * span + core.start, side="left")
-    high = np.searchsorted(start_key, core.target * span + core.end, side="right")
-    count = np.maximum(high - low, 0)
+    """Pairs (core wave, wave) on the same target whose spans overlap. A target has few
+    waves, and its content items' waves may overlap its own, so every pair of a
+    target's waves and core waves is tried."""
+    order = np.argsort(waves.target, kind="stable")
+    low = np.searchsorted(waves.target[order], core.target, side="left")
+    high = np.searchsorted(waves.target[order], core.target, side="right")
+    count = high - low
     offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    return np.repeat(np.arange(len(core)), count), order[np.repeat(low, count) + offset]
+    pair_core = np.repeat(np.arange(len(core)), count)
+    pair_wave = order[np.repeat(low, count) + offset]
+    meet = (waves.start[pair_wave] <= core.end[pair_core]) & (
+        waves.end[pair_wave] >= core.start[pair_core]
+    )
+    return pair_core[meet], pair_wave[meet]
 
 
 def overlapping_core_score(waves: Waves, core: Waves, core_score: FloatArray) -> FloatArray:

@@ -44,7 +44,7 @@ from app.detection.scores import (
     wave_features,
 )
 from app.detection.signals import WaveSignals, compute_signals
-from app.detection.waves import WaveParams, Waves, assemble_waves, first_reports
+from app.detection.waves import WaveParams, Waves, first_reports
 
 
 @dataclass(frozen=True)
@@ -94,15 +94,6 @@ def crowd_score(
     return score
 
 
-def appended_signals(
-    data: Data, waves: Waves, first: int, groups: Groups, engine: Engine
-) -> FloatArray:
-    """Signals of the waves from ``first`` on (the core's own), among themselves."""
-    report_wave = np.where(waves.report_wave >= first, waves.report_wave - first, -1)
-    appended = assemble_waves(data.reports, report_wave, len(waves) - first)
-    return compute_signals(data, appended, groups.account_group, engine).values
-
-
 @dataclass(frozen=True)
 class Judged:
     """The waves judged with their coordinated core (core.py): scores lifted by the core
@@ -128,14 +119,14 @@ def judge_with_core(
 ) -> Judged:
     reporter = data.reports.reporter
     core = find_core_waves(data, waves, wave_score, params)
-    core_score = crowd_score(core_model, core_signals(data, core, engine), reporter, core)
+    judged_core = core_signals(data, core, engine)
+    core_score = crowd_score(core_model, judged_core, reporter, core)
     wave_core_score = overlapping_core_score(waves, core, core_score)
     wave_score = np.maximum(wave_score, wave_core_score)
-    found = len(waves)
     waves, added = with_core_waves(data.reports, waves, core, core_score)
     if len(added):
-        extra = appended_signals(data, waves, found, groups, engine)
-        signals = WaveSignals(np.vstack([signals.values, extra]))
+        # An appended wave shows the signals the core model scored it on.
+        signals = WaveSignals(np.vstack([signals.values, judged_core.values[added]]))
         wave_score = np.concatenate([wave_score, core_score[added]])
         wave_core_score = np.concatenate([wave_core_score, core_score[added]])
     return Judged(waves, signals, wave_score, wave_core_score, core, core_score)

@@ -206,10 +206,15 @@ def _merged_account(
     return base | {
         "target_risk": round(risk, 4),
         "core_risk": round(core, 4),
-        "content_risk": fresh.get("content_risk", {}),
+        "content_risk": _risen(base.get("content_risk", {}), fresh.get("content_risk", {})),
         "explanations": explanations,
         "updated_at": updated_at,
     }
+
+
+def _risen(stored: dict[str, float], fresh: dict[str, float]) -> dict[str, float]:
+    """Per content item, the higher of the stored and the fresh risk."""
+    return stored | {item: max(risk, stored.get(item, 0.0)) for item, risk in fresh.items()}
 
 
 class LiveUpdater:
