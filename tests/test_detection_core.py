@@ -9,6 +9,7 @@ import numpy as np
 
 from app.detection.core import outside_score, overlapping_core_score, repeating_cells
 from app.detection.data import build_data
+from app.detection.scores import core_evidence
 from app.detection.waves import Waves, assemble_waves
 
 T0 = 1_500_000_000
@@ -68,6 +69,23 @@ def test_a_content_wave_around_the_accounts_wave_does_not_hide_the_core_inside_i
         content=np.full(1, -1),
     )
     assert overlapping_core_score(waves, core, np.array([0.9])).tolist() == [0.9, 0.9]
+
+
+def test_one_core_account_alone_does_not_move_the_core_window() -> None:
+    """A campaign's core wave holds its target; one of its accounts reporting alone
+    forty days later (a core wave of one account, scored 0) does not push it out of
+    the thirty days looked back."""
+    day = 86_400.0
+    core = Waves(
+        target=np.array([5, 5, 6, 6]),
+        start=np.array([0.0, 40 * day, 0.0, 40 * day]),
+        end=np.array([3600.0, 40 * day + 600, 3600.0, 40 * day + 600]),
+        report_wave=np.empty(0, dtype=np.int64),
+        content=np.full(4, -1),
+    )
+    evidence = core_evidence(8, core, np.array([0.9, 0.0, 0.9, 0.2]))
+    # Target 6's later wave is of several accounts: the window moves to it.
+    assert evidence[5] == 0.9 and evidence[6] == 0.2 and evidence[:5].sum() == 0
 
 
 def test_a_cell_striking_again_and_again_repeats_and_a_one_off_trio_does_not() -> None:

@@ -164,14 +164,17 @@ def campaign_share(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArr
 
 def core_evidence(n_accounts: int, core: Waves, core_score: FloatArray) -> FloatArray:
     """Per account, the highest score of its recent core waves: those that ended at most
-    ``TARGET_LOOKBACK_S`` before its latest core wave. Counted back from the core's own
-    latest wave, so reports outside the core, however many and whenever, change nothing."""
+    ``TARGET_LOOKBACK_S`` before its latest scored core wave (one of two or more
+    accounts; one account alone scores 0 and moves nothing). Counted back from the
+    core's own waves, so reports outside the core, however many and whenever, change
+    nothing."""
     evidence = np.zeros(n_accounts)
-    if len(core) == 0:
+    scored = np.flatnonzero(core_score > 0)
+    if len(scored) == 0:
         return evidence
     latest_end = np.full(n_accounts, -np.inf)
-    np.maximum.at(latest_end, core.target, core.end)
-    recent = core.end >= latest_end[core.target] - TARGET_LOOKBACK_S
+    np.maximum.at(latest_end, core.target[scored], core.end[scored])
+    recent = scored[core.end[scored] >= latest_end[core.target[scored]] - TARGET_LOOKBACK_S]
     np.maximum.at(evidence, core.target[recent], core_score[recent])
     return evidence
 
