@@ -208,9 +208,10 @@ def test_exactly_one_runner_at_a_time(service: LiveServer, db: Database) -> None
             with lock:
                 running -= 1
 
-    queued = [queue_run(db).run_id for _ in range(3)]
+    # Watched before anything is queued: the service's own runner may take a run at once.
     AnalysisRunner._run = watched  # type: ignore[method-assign]
     try:
+        queued = [queue_run(db).run_id for _ in range(3)]
         threads = [
             threading.Thread(target=lambda r=r: [r.run_pending() for _ in range(4)])
             for r in runners
