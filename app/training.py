@@ -127,7 +127,6 @@ def reporter_rows(
             waves,
             sample.signals,
             score,
-            groups,
             core_model,
             WaveParams(),
             LocalEngine(),

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from app.detection.core import outside_score, overlapping_core_score, repeating_cells
+from app.detection.core import outside_score, overlapping_core_score, overlaps, repeating_cells
 from app.detection.data import build_data
 from app.detection.scores import core_evidence
 from app.detection.waves import Waves, assemble_waves
@@ -47,7 +47,7 @@ def test_a_wave_takes_the_score_of_the_core_wave_inside_it() -> None:
         report_wave=np.empty(0, dtype=np.int64),
         content=np.full(2, -1),
     )
-    lifted = overlapping_core_score(waves, core, np.array([0.8, 0.9]))
+    lifted = overlapping_core_score(len(waves), overlaps(waves, core), np.array([0.8, 0.9]))
     assert lifted.tolist() == [0.0, 0.8, 0.0]  # target 2's core wave is after its wave
 
 
@@ -68,7 +68,7 @@ def test_a_content_wave_around_the_accounts_wave_does_not_hide_the_core_inside_i
         report_wave=np.empty(0, dtype=np.int64),
         content=np.full(1, -1),
     )
-    assert overlapping_core_score(waves, core, np.array([0.9])).tolist() == [0.9, 0.9]
+    assert overlapping_core_score(2, overlaps(waves, core), np.array([0.9])).tolist() == [0.9, 0.9]
 
 
 def test_one_core_account_alone_does_not_move_the_core_window() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
+from app.detection.graph import ranges
 from app.detection.signals import DIRECTIVE_WINDOW_S
 from app.detection.waves import Waves
 
@@ -106,8 +107,7 @@ def _most_followed(audience: IntArray, reporters: IntArray, target: int, n: int)
     lo = np.searchsorted(audience, reporters * n)
     hi = np.searchsorted(audience, (reporters + 1) * n)
     counts = hi - lo
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    followed = audience[np.repeat(lo, counts) + offsets] % n
+    followed = audience[ranges(lo, counts)] % n
     followed = followed[followed != target]
     if len(followed) == 0:
         return np.empty(0, dtype=np.int64)

@@ -23,6 +23,7 @@ from scipy.stats import poisson
 
 from app.detection.data import BoolArray, Data, FloatArray, IntArray, Reports
 from app.detection.engine import Engine
+from app.detection.graph import ranges
 from app.detection.groups import find_groups
 from app.detection.scores import FLAG
 from app.detection.signals import WaveSignals, compute_signals
@@ -102,21 +103,22 @@ def overlaps(waves: Waves, core: Waves) -> tuple[IntArray, IntArray]:
     low = np.searchsorted(waves.target[order], core.target, side="left")
     high = np.searchsorted(waves.target[order], core.target, side="right")
     count = high - low
-    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     pair_core = np.repeat(np.arange(len(core)), count)
-    pair_wave = order[np.repeat(low, count) + offset]
+    pair_wave = order[ranges(low, count)]
     meet = (waves.start[pair_wave] <= core.end[pair_core]) & (
         waves.end[pair_wave] >= core.start[pair_core]
     )
     return pair_core[meet], pair_wave[meet]
 
 
-def overlapping_core_score(waves: Waves, core: Waves, core_score: FloatArray) -> FloatArray:
+def overlapping_core_score(
+    n_waves: int, pairs: tuple[IntArray, IntArray], core_score: FloatArray
+) -> FloatArray:
     """Per wave, the highest score of a core wave on its target that overlaps it (0 if
-    none). A wave is judged by its coordinated core too, so ordinary reports mixed into
-    a brigade's wave do not dilute it."""
-    pair_core, pair_wave = overlaps(waves, core)
-    score = np.zeros(len(waves))
+    none; ``pairs`` from ``overlaps``). A wave is judged by its coordinated core too, so
+    ordinary reports mixed into a brigade's wave do not dilute it."""
+    pair_core, pair_wave = pairs
+    score = np.zeros(n_waves)
     np.maximum.at(score, pair_wave, core_score[pair_core])
     return score
 
@@ -158,13 +160,14 @@ def repeating_cells(
 
 
 def with_core_waves(
-    reports: Reports, waves: Waves, core: Waves, core_score: FloatArray
+    reports: Reports, waves: Waves, core: Waves, core_score: FloatArray, overlapping: IntArray
 ) -> tuple[Waves, IntArray]:
     """The waves, and after them the core's orchestrated waves that overlap none (a cell's
     three or four reports, too few for the main burst test) where the cell repeats
-    (``repeating_cells``); and which core waves were added."""
+    (``repeating_cells``); and which core waves were added. ``overlapping``: the core
+    waves that do overlap a wave (``overlaps``)."""
     alone = np.ones(len(core), dtype=bool)
-    alone[overlaps(waves, core)[0]] = False
+    alone[overlapping] = False
     candidates = np.flatnonzero(alone & (core_score >= FLAG))
     added = candidates[repeating_cells(reports.reporter, core, candidates)]
     if len(added) == 0:

@@ -27,13 +27,20 @@ def followee_lists(data: Data) -> csr_matrix:
     )
 
 
+def ranges(starts: IntArray, counts: IntArray) -> IntArray:
+    """The positions ``starts[i], ..., starts[i] + counts[i] - 1`` of every range, in
+    order, concatenated."""
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    result: IntArray = np.repeat(starts, counts) + offsets
+    return result
+
+
 def neighbours_of(matrix: csr_matrix, rows: IntArray) -> tuple[IntArray, IntArray]:
     """The column indices of each of ``rows`` (e.g. an account's followers),
     concatenated, and how many each row has."""
     starts = matrix.indptr[rows]
     counts = matrix.indptr[rows + 1] - starts
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    found: IntArray = matrix.indices[np.repeat(starts, counts) + offsets].astype(np.int64)
+    found: IntArray = matrix.indices[ranges(starts, counts)].astype(np.int64)
     return found, counts
 
 

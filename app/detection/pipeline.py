@@ -21,6 +21,7 @@ from app.detection.core import (
     core_signals,
     find_core_waves,
     overlapping_core_score,
+    overlaps,
     with_core_waves,
 )
 from app.detection.data import Data, FloatArray
@@ -112,7 +113,6 @@ def judge_with_core(
     waves: Waves,
     signals: WaveSignals,
     wave_score: FloatArray,
-    groups: Groups,
     core_model: LogisticModel,
     params: WaveParams,
     engine: Engine,
@@ -121,9 +121,10 @@ def judge_with_core(
     core = find_core_waves(data, waves, wave_score, params)
     judged_core = core_signals(data, core, engine)
     core_score = crowd_score(core_model, judged_core, reporter, core)
-    wave_core_score = overlapping_core_score(waves, core, core_score)
+    pairs = overlaps(waves, core)
+    wave_core_score = overlapping_core_score(len(waves), pairs, core_score)
     wave_score = np.maximum(wave_score, wave_core_score)
-    waves, added = with_core_waves(data.reports, waves, core, core_score)
+    waves, added = with_core_waves(data.reports, waves, core, core_score, pairs[0])
     if len(added):
         # An appended wave shows the signals the core model scored it on.
         signals = WaveSignals(np.vstack([signals.values, judged_core.values[added]]))
@@ -167,7 +168,7 @@ def analyze(
     wave_score = crowd_score(wave_model, signals, reports.reporter, waves)
     found = len(waves)
     judged = judge_with_core(
-        data, waves, signals, wave_score, groups, core_model, wave_params or WaveParams(), engine
+        data, waves, signals, wave_score, core_model, wave_params or WaveParams(), engine
     )
     waves, signals, wave_score = judged.waves, judged.signals, judged.wave_score
     core, core_score = judged.core, judged.core_score

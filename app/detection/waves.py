@@ -18,6 +18,7 @@ import numpy as np
 from scipy.stats import poisson
 
 from app.detection.data import BoolArray, FloatArray, IntArray, Reports
+from app.detection.graph import ranges
 
 DAY = 86_400.0
 
@@ -142,8 +143,7 @@ def bursts(
     big_enough = last - first + 1 >= params.min_reports
     first, last = first[big_enough], last[big_enough]
     lengths = last - first + 1
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    report_wave[np.repeat(first, lengths) + offsets] = np.repeat(np.arange(len(first)), lengths)
+    report_wave[ranges(first, lengths)] = np.repeat(np.arange(len(first)), lengths)
     return order, first, report_wave
 
 
