@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.simulate import SCENARIOS
-from app.training import fit_models, simulate_samples
+from app.training import fit_models, simulate_samples, worlds
 from bench.quality import COLUMNS, SHORT, run
 
 
@@ -28,8 +28,10 @@ def main() -> None:
     parser.add_argument("--calibration-seeds", type=int, nargs="+", default=[201])
     args = parser.parse_args()
     families = list(SCENARIOS)
-    train = {f: simulate_samples([f], args.train_seeds, 1.0) for f in families}
-    calibration = {f: simulate_samples([f], args.calibration_seeds, 1.0) for f in families}
+    train = {f: simulate_samples(worlds([f], args.train_seeds, range(0)), 1.0) for f in families}
+    calibration = {
+        f: simulate_samples(worlds([f], args.calibration_seeds, range(0)), 1.0) for f in families
+    }
     rows: list[tuple[str, list[float]]] = []
     for held_out in families:
         others = [f for f in families if f != held_out]

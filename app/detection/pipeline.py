@@ -38,6 +38,7 @@ from app.detection.scores import (
     campaign_share,
     content_risk,
     core_evidence,
+    flagged_exposure,
     load_models,
     published,
     reliability,
@@ -62,6 +63,7 @@ class Analysis:
     wave_contributions: FloatArray
     groups: Groups
     repeat_partners: FloatArray
+    flagged_exposure: FloatArray
     reliability: Reliability
     reporter_risk: FloatArray
     target_risk: FloatArray
@@ -178,7 +180,8 @@ def analyze(
     x = wave_features(signals)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
     record = reliability(data)
-    reporters = reporter_features(data, waves, wave_score, groups, record, partners)
+    exposed = flagged_exposure(data, waves, wave_score, engine)
+    reporters = reporter_features(data, waves, wave_score, groups, record, partners, exposed)
     risk = reporter_model.probability(reporters)
     filed = record.reports > 0
     risk = published(np.where(filed, risk, 0.0))
@@ -207,6 +210,7 @@ def analyze(
         contributions,
         groups,
         partners,
+        exposed,
         record,
         risk,
         targets,

@@ -2,7 +2,8 @@
 
 - A wave's ``score`` is the wave model's calibrated probability that it was orchestrated.
 - A reporter's ``reporter_risk`` comes from the reporter model: the scores of the waves
-  it joined, how many flagged waves, its lockstep group, and its track record.
+  it joined, how many flagged waves, how often it had seen the target's content when
+  it reported in them, its lockstep group, and its track record.
 - A target's ``target_risk`` is the score-weighted share of the reports of its recent
   waves (those that ended at most ``TARGET_LOOKBACK_S`` before its latest one) that
   came in orchestrated waves. Reports outside waves are the account's ordinary
@@ -19,15 +20,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from app.detection.data import Data, FloatArray, IntArray, report_verdicts
+from app.detection.graph import followee_lists
 from app.detection.groups import Groups
 from app.detection.model import LogisticModel
 from app.detection.signals import SIGNALS, WaveSignals
 from app.detection.waves import Waves
+
+if TYPE_CHECKING:
+    from app.detection.engine import Engine
 
 PARAMS_DIR = Path(__file__).parent / "params"
 WAVE_MODEL = PARAMS_DIR / "wave_model.json"
@@ -47,6 +52,7 @@ REPORTER_FEATURES = (
     "group_cohesion",
     "unfounded_rate",
     "log_repeat_partners",
+    "flagged_exposed_share",
 )
 
 
@@ -92,6 +98,7 @@ def reporter_features(
     groups: Groups,
     record: Reliability,
     partners: FloatArray,
+    exposed: FloatArray,
 ) -> FloatArray:
     n = len(data.accounts)
     reporter = data.reports.reporter
@@ -130,8 +137,33 @@ def reporter_features(
             cohesion,
             unfounded,
             np.log1p(partners),
+            exposed,
         ]
     )
+
+
+def flagged_exposure(
+    data: Data, waves: Waves, wave_score: FloatArray, engine: Engine
+) -> FloatArray:
+    """Per account: the share of its reports in waves scored orchestrated that it filed
+    having seen the target's content (graph.exposure: it follows the target or someone
+    who shared it); 0 without such reports. A follower who reports a victim while a
+    brigade strikes it was reached by the victim's own posts; a brigade's crowd was
+    told. One wave's membership cannot tell the two apart, this can."""
+    n = len(data.accounts)
+    reports = data.reports
+    rows = np.flatnonzero(np.append(wave_score, 0.0)[waves.report_wave] >= FLAG)
+    if len(rows) == 0:
+        return np.zeros(n)
+    seen = engine.exposure(data, followee_lists(data), reports.reporter[rows], reports.target[rows])
+    flagged = np.bincount(reports.reporter[rows], minlength=n)
+    share: FloatArray = np.divide(
+        np.bincount(reports.reporter[rows], weights=seen.astype(float), minlength=n),
+        flagged,
+        out=np.zeros(n),
+        where=flagged > 0,
+    )
+    return share
 
 
 def _campaign_weights(

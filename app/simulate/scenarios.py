@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -159,6 +161,51 @@ SCENARIOS: dict[str, Scenario] = {
         directive_share=0.3,
     ),
 }
+
+
+def varied(seed: int) -> Scenario:
+    """A baseline world whose campaign, supporter and organic knobs are drawn at random
+    over and beyond the ranges the named scenarios span, for fitting models that must
+    hold on worlds nobody wrote down: campaigns mix the evasions at random, from crowds
+    where every member joins most waves to crowds where each joins one or two."""
+    rng = np.random.default_rng(seed)
+
+    def log_uniform(low: float, high: float) -> float:
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+    low_participation = rng.uniform(0.02, 0.5)
+    first_reason_count = int(rng.integers(2, 5))
+    slowness = log_uniform(1.0, 15.0)
+    cells = rng.random() < 0.2
+    return replace(
+        BASELINE,
+        name=f"varied-{seed}",
+        description="Knobs drawn at random (training worlds).",
+        tier3=int(rng.integers(1_200, 4_800)),
+        supporter_age_days_mean=log_uniform(30.0, 2_000.0),
+        supporter_follower_median=log_uniform(100.0, 1_000.0),
+        supporter_background_factor=log_uniform(1.0, 8.0),
+        supporters_join_organic_share=float(rng.uniform(0.0, 0.3)),
+        supporter_follow_organic=int(rng.integers(3, 16)),
+        orchestrated_waves=int(rng.integers(30, 121)) * (2 if cells else 1),
+        participation=(low_participation, min(0.9, low_participation + rng.uniform(0.05, 0.35))),
+        extra_hub_share=float(rng.uniform(0.0, 1.0)),
+        cell_size=(int(rng.integers(3, 9)), int(rng.integers(10, 16))) if cells else None,
+        wave_lag_minutes=(5.0 * slowness, 45.0 * slowness),
+        arrival_scale_minutes=(10.0 * slowness, 40.0 * slowness),
+        arrival_spread_hours=(
+            (float(rng.uniform(1.0, 12.0)), float(rng.uniform(14.0, 48.0)))
+            if rng.random() < 0.4
+            else None
+        ),
+        reason_concentration=float(rng.uniform(0.5, 1.0)),
+        campaign_reasons=(1, 1) if rng.random() < 0.5 else (2, first_reason_count),
+        template_share=float(rng.uniform(0.0, 0.9)),
+        directive_share=float(rng.choice([0.0, rng.uniform(0.0, 1.0), 1.0])),
+        organic_size_median=log_uniform(60.0, 300.0),
+        official_target_share=float(rng.uniform(0.1, 0.3)),
+        huge_organic_waves=int(rng.choice(np.array([0, rng.integers(2, 7)]))),
+    )
 
 
 def scenario_names() -> list[str]:
