@@ -362,92 +362,87 @@ class Knobs:
     spray_reports: tuple[int, int] = (3, 10)
 
 
+# Each family changes the default knobs as listed (mixed: none).
+FAMILY_KNOBS: dict[str, dict[str, Any]] = {
+    "stealth": dict(
+        burst_share=0.0,
+        spread_hours=(6.0, 36.0),
+        directive_share=0.0,
+        reason_focus=0.3,
+        template_share=0.05,
+        template_use=0.3,
+        old_supporter_share=0.9,
+        camouflage_reports=1.2,
+        camouflage_follows=(8, 40),
+        defamation_posts=(0, 0),
+        double_report_share=0.03,
+        hub_report_share=0.0,
+        orch_median=45.0,
+        orch_sigma=0.7,
+        orch_bounds=(6, 300),
+        cell_share=0.2,
+        orch_content_share=0.2,
+    ),
+    "viral": dict(
+        organic=17_000,
+        organic_waves=55,
+        organic_median=650.0,
+        organic_sigma=0.75,
+        organic_bounds=(150, 3_500),
+        retweet_prob=0.08,
+        trending_share=0.35,
+        orchestrated_waves=10,
+        orch_median=22.0,
+        orch_sigma=0.5,
+        orch_bounds=(8, 45),
+        cell_share=0.0,
+        background_rate=0.06,
+    ),
+    "hidden": dict(
+        burst_share=0.0,
+        spread_hours=(12.0, 48.0),
+        directive_share=0.0,
+        reason_focus=0.92,
+        reasons_per_campaign=(2, 4),
+        template_share=0.0,
+        old_supporter_share=0.95,
+        camouflage_reports=1.5,
+        camouflage_follows=(6, 30),
+        defamation_posts=(0, 0),
+        hub_report_share=0.0,
+        double_report_share=0.04,
+        outside_share=0.5,
+        orch_median=50.0,
+        orch_bounds=(8, 320),
+        cell_share=0.15,
+    ),
+    "spraying": dict(
+        victims=380,
+        orchestrated_waves=420,
+        spray_cells=5,
+        directive_share=0.25,
+        template_share=0.4,
+        defamation_posts=(0, 1),
+        hub_report_share=0.0,
+    ),
+    "rotating": dict(
+        brigades=11,
+        orchestrated_waves=60,
+        concurrent_organic=(6, 30),
+        directive_share=0.5,
+        reason_focus=0.7,
+        template_share=0.5,
+        burst_share=0.6,
+        spread_hours=(2.0, 10.0),
+    ),
+}
+
+
 def knobs_for(family: str, scale: float = 1.0) -> Knobs:
     """The knobs of a family at a scale (populations and wave counts grow with it)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
-    k = Knobs()
-    if family == "stealth":
-        k = replace(
-            k,
-            burst_share=0.0,
-            spread_hours=(6.0, 36.0),
-            directive_share=0.0,
-            reason_focus=0.3,
-            template_share=0.05,
-            template_use=0.3,
-            old_supporter_share=0.9,
-            camouflage_reports=1.2,
-            camouflage_follows=(8, 40),
-            defamation_posts=(0, 0),
-            double_report_share=0.03,
-            hub_report_share=0.0,
-            orch_median=45.0,
-            orch_sigma=0.7,
-            orch_bounds=(6, 300),
-            cell_share=0.2,
-            orch_content_share=0.2,
-        )
-    elif family == "viral":
-        k = replace(
-            k,
-            organic=17_000,
-            organic_waves=55,
-            organic_median=650.0,
-            organic_sigma=0.75,
-            organic_bounds=(150, 3_500),
-            retweet_prob=0.08,
-            trending_share=0.35,
-            orchestrated_waves=10,
-            orch_median=22.0,
-            orch_sigma=0.5,
-            orch_bounds=(8, 45),
-            cell_share=0.0,
-            background_rate=0.06,
-        )
-    elif family == "hidden":
-        k = replace(
-            k,
-            burst_share=0.0,
-            spread_hours=(12.0, 48.0),
-            directive_share=0.0,
-            reason_focus=0.92,
-            reasons_per_campaign=(2, 4),
-            template_share=0.0,
-            old_supporter_share=0.95,
-            camouflage_reports=1.5,
-            camouflage_follows=(6, 30),
-            defamation_posts=(0, 0),
-            hub_report_share=0.0,
-            double_report_share=0.04,
-            outside_share=0.5,
-            orch_median=50.0,
-            orch_bounds=(8, 320),
-            cell_share=0.15,
-        )
-    elif family == "spraying":
-        k = replace(
-            k,
-            victims=380,
-            orchestrated_waves=420,
-            spray_cells=5,
-            directive_share=0.25,
-            template_share=0.4,
-            defamation_posts=(0, 1),
-            hub_report_share=0.0,
-        )
-    elif family == "rotating":
-        k = replace(
-            k,
-            brigades=11,
-            orchestrated_waves=60,
-            concurrent_organic=(6, 30),
-            directive_share=0.5,
-            reason_focus=0.7,
-            template_share=0.5,
-            burst_share=0.6,
-            spread_hours=(2.0, 10.0),
-        )
+    k = replace(Knobs(), **FAMILY_KNOBS.get(family, {}))
     root = math.sqrt(scale)
     return replace(
         k,
