@@ -33,6 +33,7 @@ from app.detection.scores import (
     WAVE_MODEL,
     Models,
     Reliability,
+    exposed_in_flagged,
     flagged_exposure,
     reliability,
     reporter_features,
@@ -46,12 +47,13 @@ from app.simulate.scenarios import Scenario, varied
 # How far a positive row's signals are made to look like a negative's (and back) in
 # fitting: waves strongly, since adversaries choose which signals to show, and organic
 # waves enough that one or two odd signals do not flag them; reporters less, since
-# their features are the wave scores already made robust; core waves less too, since
-# their crowds are already accounts with orchestrated waves elsewhere (at 0.15 the
-# spraying cells' strikes are missed; keeping organic rows at 0.3 stops core waves
-# inside organic pile-ons that supporters joined from being flagged).
+# their features are the wave scores already made robust.
 WAVE_MIMICRY = (0.7, 0.3)
 REPORTER_MIMICRY = (0.5, 0.15)
+# Core waves' crowds are already accounts with orchestrated waves elsewhere: their
+# campaigns are mimicked less (at 0.15 the spraying cells' strikes were missed), their
+# organic rows as much as waves' (at 0.15 core waves inside organic pile-ons that
+# supporters joined were flagged).
 CORE_MIMICRY = (0.3, 0.3)
 # The adapted families (hidden, spraying) are left out: fitted on them too, the wave
 # model lost precision on the old-accounts and camouflage families. They stay unseen,
@@ -142,7 +144,10 @@ def reporter_rows(
             WaveParams(),
             LocalEngine(),
         )
-        exposed = flagged_exposure(sample.data, judged.waves, judged.wave_score, LocalEngine())
+        exposed = flagged_exposure(
+            sample.data,
+            exposed_in_flagged(sample.data, judged.waves, judged.wave_score, LocalEngine()),
+        )
         x = reporter_features(
             sample.data, judged.waves, judged.wave_score, groups, record, partners, exposed
         )
@@ -157,7 +162,8 @@ def core_rows(samples: list[Sample], wave_model: LogisticModel) -> tuple[FloatAr
     for sample in samples:
         waves, *_ = sample.prepared
         score = crowd_score(wave_model, sample.signals, sample.data.reports.reporter, waves)
-        core = find_core_waves(sample.data, waves, score, WaveParams())
+        seen = exposed_in_flagged(sample.data, waves, score, LocalEngine())
+        core = find_core_waves(sample.data, waves, score, seen, WaveParams())
         signals = core_signals(sample.data, core, LocalEngine())
         index = {a: i for i, a in enumerate(sample.data.accounts.ids)}
         xs.append(wave_features(signals))

@@ -10,7 +10,7 @@ import numpy as np
 from app.detection.core import outside_score, overlapping_core_score, overlaps, repeating_cells
 from app.detection.data import build_data
 from app.detection.engine import LocalEngine
-from app.detection.scores import core_evidence, flagged_exposure
+from app.detection.scores import core_evidence, exposed_in_flagged, flagged_exposure
 from app.detection.waves import Waves, assemble_waves
 
 T0 = 1_500_000_000
@@ -140,34 +140,42 @@ def test_a_cell_striking_again_and_again_repeats_and_a_one_off_trio_does_not() -
 
 def test_a_victims_follower_in_a_flagged_wave_had_seen_its_content() -> None:
     """A follower who reports the victim while a brigade strikes it was reached by the
-    victim's own posts; the brigade's accounts were not, nor does a report outside the
-    flagged wave count."""
+    victim's own posts; the brigade's accounts were not. Reports outside flagged waves
+    do not count; an account in two flagged waves, having seen one target, scores half."""
+    spec = [
+        ("fan", "victim", 0),
+        ("brigade1", "victim", 1),
+        ("brigade2", "victim", 2),
+        ("fan", "victim2", 3),
+        ("brigade1", "victim2", 4),
+        ("fan", "someone", 5),
+        ("brigade2", "someone", 6),
+    ]
     reports = [
         {
             "event_id": f"r{i}",
             "reporter_id": who,
-            "target_id": "victim",
+            "target_id": target,
             "reason": "spam",
             "created_at": T0 + i * 60,
         }
-        for i, who in enumerate(["fan", "brigade1", "brigade2", "fan", "brigade1"])
+        for who, target, i in spec
     ]
-    reports.append(
-        {
-            "event_id": "elsewhere",
-            "reporter_id": "brigade2",
-            "target_id": "someone",
-            "reason": "spam",
-            "created_at": T0,
-        }
-    )
-    edges = [{"src": "fan", "dst": "victim", "kind": "follow", "created_at": T0 - 86_400}]
+    edges = [
+        {"src": "fan", "dst": "victim", "kind": "follow", "created_at": T0 - 86_400},
+        {"src": "fan", "dst": "someone", "kind": "follow", "created_at": T0 - 86_400},
+    ]
     data = build_data(reports=reports, edges=edges)
     index = {a: i for i, a in enumerate(data.accounts.ids)}
-    wave = np.array([0 if e in ("r0", "r1", "r2") else -1 for e in data.reports.event_id])
-    waves = assemble_waves(data.reports, wave, 1)
-    flagged = flagged_exposure(data, waves, np.array([0.9]), LocalEngine())
-    unflagged = flagged_exposure(data, waves, np.array([0.4]), LocalEngine())
-    assert flagged[index["fan"]] == 1.0
+    wave_of = {"r0": 0, "r1": 0, "r2": 0, "r3": 1, "r4": 1}
+    wave = np.array([wave_of.get(e, -1) for e in data.reports.event_id])
+    waves = assemble_waves(data.reports, wave, 2)
+    flagged = flagged_exposure(
+        data, exposed_in_flagged(data, waves, np.array([0.9, 0.8]), LocalEngine())
+    )
+    unflagged = flagged_exposure(
+        data, exposed_in_flagged(data, waves, np.array([0.4, 0.3]), LocalEngine())
+    )
+    assert flagged[index["fan"]] == 0.5
     assert flagged[index["brigade1"]] == flagged[index["brigade2"]] == 0.0
     assert not unflagged.any()

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from app.db.engine import Database
 from app.detection.data import build_data, to_epoch
-from app.detection.pipeline import Analysis, analyze
-from app.detection.scores import FLAG
+from app.detection.pipeline import Analysis, analyze, crowd_score
+from app.detection.scores import FLAG, campaign_share, load_models
 from app.detection.shapes import CORE_BURST
 from app.services.live import PROVISIONAL, _merged_account
 from app.simulate import SCENARIOS, generate
@@ -41,11 +41,15 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run(extra_accounts: list[dict[str, Any]], extra_reports: list[dict[str, Any]]) -> Analysis:
+def run(
+    extra_accounts: list[dict[str, Any]],
+    extra_reports: list[dict[str, Any]],
+    extra_edges: list[dict[str, Any]] | None = None,
+) -> Analysis:
     return analyze(
         build_data(
             WORLD.accounts + extra_accounts,
-            WORLD.edges,
+            WORLD.edges + (extra_edges or []),
             WORLD.posts,
             WORLD.reports + extra_reports,
             WORLD.decisions,
@@ -96,10 +100,34 @@ def test_four_hundred_ordinary_reports_do_not_release_a_hold() -> None:
     after = run([], reports)
     released = [v for v in HELD if risk_of(after, v) < FLAG]
     assert released == []
-    # The attack is strong enough to turn any rule that weighs shares of reports: on
-    # every held victim the added reports outnumber all the reports filed before.
+    # On every held victim the added reports outnumber all those filed before.
     before = Counter(r["target_id"] for r in WORLD.reports)
-    assert all(before[v] < 400 for v in HELD)
+    assert all(before[v] < len(drip(v)) for v in HELD)
+
+
+def test_four_hundred_reports_from_the_victims_audience_do_not_release_a_hold() -> None:
+    """The stronger attack: the accounts follow each victim first, so their reports look
+    like its own audience's and their crowd like an organic pile-on. Joining the
+    brigade's waves on the other victims must not make them core members either."""
+    reports = [r for victim in HELD for r in drip(victim)]
+    follows = [
+        {
+            "src": r["reporter_id"],
+            "dst": r["target_id"],
+            "kind": "follow",
+            "created_at": iso(to_epoch(r["created_at"]) - DAY),
+        }
+        for r in reports
+    ]
+    after = run([], reports, follows)
+    released = [v for v in HELD if risk_of(after, v) < FLAG]
+    assert released == []
+    # The attack bites where it can: judged by the wave model alone, without their
+    # coordinated core, the victims' waves would no longer hold half of them.
+    alone = crowd_score(load_models().wave, after.signals, after.data.reports.reporter, after.waves)
+    share = campaign_share(after.data, after.waves, alone)
+    index = {a: i for i, a in enumerate(after.data.accounts.ids)}
+    assert sum(share[index[v]] < FLAG for v in HELD) >= len(HELD) // 2
 
 
 batch = st.tuples(

@@ -57,7 +57,11 @@ def assert_same_analysis(spark_result: Analysis, local_result: Analysis) -> None
     assert spark_result.wave_first_event == local_result.wave_first_event
     np.testing.assert_allclose(spark_result.signals.values, local_result.signals.values, atol=1e-9)
     np.testing.assert_allclose(spark_result.wave_score, local_result.wave_score, atol=1e-9)
+    np.testing.assert_allclose(
+        spark_result.flagged_exposure, local_result.flagged_exposure, atol=1e-9
+    )
     np.testing.assert_allclose(spark_result.reporter_risk, local_result.reporter_risk, atol=1e-9)
+    np.testing.assert_allclose(spark_result.core_risk, local_result.core_risk, atol=1e-9)
     np.testing.assert_allclose(spark_result.target_risk, local_result.target_risk, atol=1e-9)
     assert shape(spark_result) == shape(local_result)
 

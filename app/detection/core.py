@@ -5,7 +5,8 @@ reporting the victim for random reasons change every share the wave model reads 
 the share of the victim's reports that are orchestrated. What they cannot change is
 what the brigade's own accounts did elsewhere. A report on target T belongs to T's
 *core* when its reporter took part in an orchestrated wave (score >= 0.5) on another
-target: evidence of that account's own conduct, which nothing filed against T moves.
+target without having seen that target's content: evidence of that account's own
+conduct, which nothing filed against T moves.
 The core's reports are searched for bursts on their own, against their own per-target
 baseline; lockstep groups are found among the core waves alone; and each core wave is
 judged by the core model (the wave model's signals, fitted on core waves). Reports by
@@ -37,13 +38,19 @@ CORE_MIN_REPORTS = 3
 
 
 def outside_score(
-    reporter: IntArray, target: IntArray, waves: Waves, wave_score: FloatArray, n: int
+    reporter: IntArray,
+    target: IntArray,
+    waves: Waves,
+    wave_score: FloatArray,
+    n: int,
+    member: BoolArray | None = None,
 ) -> FloatArray:
-    """Per report, the highest score of a wave its reporter joined on another target.
+    """Per report, the highest score of a wave its reporter joined on another target,
+    counting only the wave reports in ``member`` (default: all).
 
     Per account, the best and second-best target by wave score suffice: a report on
     the best target reads the second."""
-    member = waves.report_wave >= 0
+    member = waves.report_wave >= 0 if member is None else member
     who, which = reporter[member], waves.report_wave[member]
     best = np.full((2, n), -1.0)
     best_target = np.full(n, -1, dtype=np.int64)
@@ -61,12 +68,25 @@ def outside_score(
     return result
 
 
-def find_core_waves(data: Data, waves: Waves, wave_score: FloatArray, params: WaveParams) -> Waves:
+def find_core_waves(
+    data: Data,
+    waves: Waves,
+    wave_score: FloatArray,
+    exposed: tuple[IntArray, BoolArray],
+    params: WaveParams,
+) -> Waves:
     """Bursts among the core's reports, per target (see the module docstring);
-    ``report_wave`` is indexed like ``data.reports``."""
+    ``report_wave`` is indexed like ``data.reports``. An orchestrated wave elsewhere
+    makes an account a member only where it had not seen that target's content
+    (``exposed``: scores.exposed_in_flagged): a follower who reported a victim while a
+    brigade struck it, or an account that followed victims to dilute their waves, was
+    not told."""
     reports = data.reports
+    rows, seen = exposed
+    member = waves.report_wave >= 0
+    member[rows[seen]] = False
     elsewhere = outside_score(
-        reports.reporter, reports.target, waves, wave_score, len(data.accounts)
+        reports.reporter, reports.target, waves, wave_score, len(data.accounts), member
     )
     rows = np.flatnonzero(elsewhere >= FLAG)
     report_wave = np.full(len(reports), -1, dtype=np.int64)

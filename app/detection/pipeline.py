@@ -38,6 +38,7 @@ from app.detection.scores import (
     campaign_share,
     content_risk,
     core_evidence,
+    exposed_in_flagged,
     flagged_exposure,
     load_models,
     published,
@@ -120,7 +121,9 @@ def judge_with_core(
     engine: Engine,
 ) -> Judged:
     reporter = data.reports.reporter
-    core = find_core_waves(data, waves, wave_score, params)
+    core = find_core_waves(
+        data, waves, wave_score, exposed_in_flagged(data, waves, wave_score, engine), params
+    )
     judged_core = core_signals(data, core, engine)
     core_score = crowd_score(core_model, judged_core, reporter, core)
     pairs = overlaps(waves, core)
@@ -180,7 +183,7 @@ def analyze(
     x = wave_features(signals)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
     record = reliability(data)
-    exposed = flagged_exposure(data, waves, wave_score, engine)
+    exposed = flagged_exposure(data, exposed_in_flagged(data, waves, wave_score, engine))
     reporters = reporter_features(data, waves, wave_score, groups, record, partners, exposed)
     risk = reporter_model.probability(reporters)
     filed = record.reports > 0

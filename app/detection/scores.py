@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from app.detection.data import Data, FloatArray, IntArray, report_verdicts
+from app.detection.data import BoolArray, Data, FloatArray, IntArray, report_verdicts
 from app.detection.graph import followee_lists
 from app.detection.groups import Groups
 from app.detection.model import LogisticModel
@@ -142,23 +142,32 @@ def reporter_features(
     )
 
 
-def flagged_exposure(
+def exposed_in_flagged(
     data: Data, waves: Waves, wave_score: FloatArray, engine: Engine
-) -> FloatArray:
-    """Per account: the share of its reports in waves scored orchestrated that it filed
-    having seen the target's content (graph.exposure: it follows the target or someone
-    who shared it); 0 without such reports. A follower who reports a victim while a
-    brigade strikes it was reached by the victim's own posts; a brigade's crowd was
-    told. One wave's membership cannot tell the two apart, this can."""
-    n = len(data.accounts)
+) -> tuple[IntArray, BoolArray]:
+    """The reports in waves scored orchestrated, and for each whether its reporter had
+    seen the target's content (graph.exposure: it follows, engaged with or reshared
+    the target, or follows someone who reshared it; edges of any date)."""
     reports = data.reports
     rows = np.flatnonzero(np.append(wave_score, 0.0)[waves.report_wave] >= FLAG)
     if len(rows) == 0:
-        return np.zeros(n)
+        return rows, np.zeros(0, dtype=bool)
     seen = engine.exposure(data, followee_lists(data), reports.reporter[rows], reports.target[rows])
-    flagged = np.bincount(reports.reporter[rows], minlength=n)
+    return rows, seen
+
+
+def flagged_exposure(data: Data, exposed: tuple[IntArray, BoolArray]) -> FloatArray:
+    """Per account: the share of its reports in waves scored orchestrated that it filed
+    having seen the target's content (``exposed_in_flagged``); 0 without such reports.
+    A follower who reports a victim while a brigade strikes it was reached by the
+    victim's own posts; a brigade's crowd was told. One wave's membership cannot tell
+    the two apart, this can."""
+    n = len(data.accounts)
+    rows, seen = exposed
+    who = data.reports.reporter[rows]
+    flagged = np.bincount(who, minlength=n)
     share: FloatArray = np.divide(
-        np.bincount(reports.reporter[rows], weights=seen.astype(float), minlength=n),
+        np.bincount(who, weights=seen.astype(float), minlength=n),
         flagged,
         out=np.zeros(n),
         where=flagged > 0,

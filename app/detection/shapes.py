@@ -254,10 +254,13 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
             )
         if record.unfounded[a]:
             explanations.append(f"{int(record.unfounded[a])} of its decided reports were unfounded")
-        if analysis.flagged_exposure[a] > 0:
+        seen = float(analysis.flagged_exposure[a])
+        if seen > 0:
+            share = "under 1%" if seen < 0.005 else f"{seen:.0%}"
             explanations.append(
-                f"had seen the target's content (follows it or someone who shared it) before "
-                f"{analysis.flagged_exposure[a]:.0%} of its reports in orchestrated waves"
+                f"had seen the target's content (follows, engaged with or reshared it, or "
+                f"follows someone who reshared it) in {share} of its reports in "
+                "orchestrated waves"
             )
         explanations += target_explanations(
             float(analysis.target_risk[a]), float(analysis.core_risk[a])
