@@ -146,7 +146,13 @@ def reporter_rows(
         )
         exposed = flagged_exposure(
             sample.data,
-            exposed_in_flagged(sample.data, judged.waves, judged.wave_score, LocalEngine()),
+            exposed_in_flagged(
+                sample.data,
+                judged.waves,
+                judged.wave_score,
+                LocalEngine(),
+                judged.exposed_before,
+            ),
         )
         x = reporter_features(
             sample.data, judged.waves, judged.wave_score, groups, record, partners, exposed

@@ -24,7 +24,7 @@ from app.detection.core import (
     overlaps,
     with_core_waves,
 )
-from app.detection.data import Data, FloatArray
+from app.detection.data import BoolArray, Data, FloatArray, IntArray
 from app.detection.engine import Engine, LocalEngine
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
@@ -109,6 +109,8 @@ class Judged:
     wave_core_score: FloatArray
     core: Waves
     core_score: FloatArray
+    # exposed_in_flagged on the waves as scored before the core judged them.
+    exposed_before: tuple[IntArray, BoolArray]
 
 
 def judge_with_core(
@@ -121,9 +123,8 @@ def judge_with_core(
     engine: Engine,
 ) -> Judged:
     reporter = data.reports.reporter
-    core = find_core_waves(
-        data, waves, wave_score, exposed_in_flagged(data, waves, wave_score, engine), params
-    )
+    exposed = exposed_in_flagged(data, waves, wave_score, engine)
+    core = find_core_waves(data, waves, wave_score, exposed, params)
     judged_core = core_signals(data, core, engine)
     core_score = crowd_score(core_model, judged_core, reporter, core)
     pairs = overlaps(waves, core)
@@ -135,7 +136,7 @@ def judge_with_core(
         signals = WaveSignals(np.vstack([signals.values, judged_core.values[added]]))
         wave_score = np.concatenate([wave_score, core_score[added]])
         wave_core_score = np.concatenate([wave_core_score, core_score[added]])
-    return Judged(waves, signals, wave_score, wave_core_score, core, core_score)
+    return Judged(waves, signals, wave_score, wave_core_score, core, core_score, exposed)
 
 
 def analyze(
@@ -183,7 +184,9 @@ def analyze(
     x = wave_features(signals)
     contributions = wave_model.contributions(x) if len(waves) else np.empty((0, x.shape[1]))
     record = reliability(data)
-    exposed = flagged_exposure(data, exposed_in_flagged(data, waves, wave_score, engine))
+    exposed = flagged_exposure(
+        data, exposed_in_flagged(data, waves, wave_score, engine, judged.exposed_before)
+    )
     reporters = reporter_features(data, waves, wave_score, groups, record, partners, exposed)
     risk = reporter_model.probability(reporters)
     filed = record.reports > 0

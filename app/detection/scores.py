@@ -143,16 +143,32 @@ def reporter_features(
 
 
 def exposed_in_flagged(
-    data: Data, waves: Waves, wave_score: FloatArray, engine: Engine
+    data: Data,
+    waves: Waves,
+    wave_score: FloatArray,
+    engine: Engine,
+    known: tuple[IntArray, BoolArray] | None = None,
 ) -> tuple[IntArray, BoolArray]:
     """The reports in waves scored orchestrated, and for each whether its reporter had
     seen the target's content (graph.exposure: it follows, engaged with or reshared
-    the target, or follows someone who reshared it; edges of any date)."""
+    the target, or follows someone who reshared it; edges of any date). Reports in
+    ``known`` (an earlier answer, e.g. before the core lifted some waves) are not
+    looked up again."""
     reports = data.reports
     rows = np.flatnonzero(np.append(wave_score, 0.0)[waves.report_wave] >= FLAG)
-    if len(rows) == 0:
-        return rows, np.zeros(0, dtype=bool)
-    seen = engine.exposure(data, followee_lists(data), reports.reporter[rows], reports.target[rows])
+    seen = np.zeros(len(rows), dtype=bool)
+    new = np.ones(len(rows), dtype=bool)
+    if known is not None and len(known[0]) and len(rows):
+        known_rows, known_seen = known
+        slot = np.minimum(np.searchsorted(known_rows, rows), len(known_rows) - 1)
+        found = known_rows[slot] == rows
+        seen[found] = known_seen[slot[found]]
+        new = ~found
+    if new.any():
+        asked = rows[new]
+        seen[new] = engine.exposure(
+            data, followee_lists(data), reports.reporter[asked], reports.target[asked]
+        )
     return rows, seen
 
 
