@@ -195,12 +195,31 @@ def tier_metrics(
     return result
 
 
+def bystander_metrics(truth: dict[str, Any], members: dict[str, float]) -> dict[str, Any]:
+    """How many accounts that are not in the network were put in a tier at confidence
+    >= 0.5 (``members``: account -> tier confidence): bystanders (journalists,
+    researchers, outlets, monitors, users who retweeted an official post), victims,
+    lookalike sign-ups and wrongly labelled accounts. Worlds without them give None."""
+    groups = {
+        "bystanders_in_tiers": [b["account_id"] for b in truth.get("bystanders", [])],
+        "victims_in_tiers": list(truth.get("victims", [])),
+        "lookalikes_in_tiers": list(truth.get("lookalikes", [])),
+        "wrongly_labelled_in_tiers": list(truth.get("wrongly_labelled", [])),
+    }
+    return {
+        name: (sum(1 for a in accounts if members.get(a, 0.0) >= 0.5) if accounts else None)
+        for name, accounts in groups.items()
+    }
+
+
 def recreation_metrics(truth: dict[str, Any], predicted: dict[str, str]) -> dict[str, Any]:
     expected = {(p["account_id"], p["recreated_from"]) for p in truth["recreated"]}
     found = set(predicted.items())
     hits = len(expected & found)
+    lookalikes = set(truth.get("lookalikes", []))
     return {
         "recreated_pairs": len(expected),
+        "lookalikes_linked": sum(1 for a in found if a[0] in lookalikes) if lookalikes else None,
         "recreation_precision": _ratio(hits, len(found)),
         "recreation_recall": _ratio(hits, len(expected)),
     }
@@ -229,6 +248,10 @@ def evaluate(folder: Path, truth: dict[str, Any], predictions: dict[str, Any]) -
             reporters, truth, {a: r.get("reporter_risk") or 0.0 for a, r in risks.items()}
         ),
         **tier_metrics(accounts, truth, {a: r.get("tier") for a, r in risks.items()}),
+        **bystander_metrics(
+            truth,
+            {a: float(r.get("tier_confidence") or 0.0) for a, r in risks.items() if r.get("tier")},
+        ),
         **recreation_metrics(
             truth,
             {a: str(r["recreated_from"]) for a, r in risks.items() if r.get("recreated_from")},
@@ -286,8 +309,15 @@ TARGETS: dict[str, tuple[str, float]] = {
     "tier_1_precision": (">=", 0.90),
     "tier_2_precision": (">=", 0.90),
     "attribution_top1_accuracy": (">=", 0.85),
-    "recreation_precision": (">=", 0.90),
+    "recreation_precision": (">=", 0.95),
     "recreation_recall": (">=", 0.80),
+    "tier_3_precision": (">=", 0.95),
+    "tier_3_recall": (">=", 0.90),
+    "bystanders_in_tiers": ("<=", 0),
+    "victims_in_tiers": ("<=", 0),
+    "lookalikes_in_tiers": ("<=", 0),
+    "wrongly_labelled_in_tiers": ("<=", 0),
+    "lookalikes_linked": ("<=", 0),
 }
 
 

@@ -57,8 +57,9 @@ REPORTER_MIMICRY = (0.5, 0.15)
 CORE_MIMICRY = (0.3, 0.3)
 # The adapted families (hidden, spraying) are left out: fitted on them too, the wave
 # model lost precision on the old-accounts and camouflage families. They stay unseen,
-# a test of how the models carry over to campaigns that change their ways.
-TRAINING_FAMILIES = tuple(f for f in SCENARIOS if f not in ("hidden", "spraying"))
+# a test of how the models carry over to campaigns that change their ways. So does the
+# bystanders family, a test of the supporter network.
+TRAINING_FAMILIES = tuple(f for f in SCENARIOS if f not in ("hidden", "spraying", "bystanders"))
 # Worlds with knobs drawn at random (scenarios.varied), beside the named families: a
 # model fitted on a handful of named worlds learns their particular mix of signals.
 VARIED_WORLDS = 64

@@ -10,7 +10,9 @@ project's (other distributions, other families), which the models never see.
 Prints one row per family (mean over seeds) and the worst value over all runs for
 each target metric. ``--view structure`` shows the network figures instead: tier
 macro-F1 and tier-1/2 precision, attribution top-1 accuracy, re-creation precision and
-recall.
+recall; ``--view bystanders`` tier-3 precision and recall and how many bystanders,
+victims, lookalike sign-ups and wrongly labelled accounts were put in a tier at
+confidence >= 0.5 (and lookalikes linked as re-created accounts).
 """
 
 from __future__ import annotations
@@ -54,6 +56,26 @@ VIEWS = {
             "recreation_recall",
         ),
         ("tier_f1", "tier1_prec", "tier2_prec", "attrib_top1", "recr_prec", "recr_recall"),
+    ),
+    "bystanders": (
+        (
+            "tier_3_precision",
+            "tier_3_recall",
+            "bystanders_in_tiers",
+            "victims_in_tiers",
+            "lookalikes_in_tiers",
+            "wrongly_labelled_in_tiers",
+            "lookalikes_linked",
+        ),
+        (
+            "t3_prec",
+            "t3_recall",
+            "bystanders",
+            "victims",
+            "lookalikes",
+            "wrong_label",
+            "look_linked",
+        ),
     ),
 }
 

@@ -156,6 +156,8 @@ def test_scenario_specific_phenomena(world: World) -> None:
         huge = [w for w in waves if not w["orchestrated"] and w["report_count"] >= 750]
         assert huge and min(epoch(w["end"]) - epoch(w["start"]) for w in huge) < 2 * 86400
         assert max(wave_sizes(world, False)) > max(wave_sizes(world, True))
+    if name == "bystanders":
+        check_bystanders(world)
     supporters = {a for a, t in world.truth["tiers"].items() if t == 3}
     ages = [
         epoch(world.truth["period"]["start"]) - epoch(a["created_at"])
@@ -166,6 +168,35 @@ def test_scenario_specific_phenomena(world: World) -> None:
         assert median(ages) > 365 * 86400
     else:
         assert median(ages) < 120 * 86400
+
+
+def check_bystanders(world: World) -> None:
+    """Bystanders follow and retweet the officials but are followed by ordinary users;
+    lookalikes are named like a suspended supporter and sign up after the suspension;
+    wrong labels sit on ordinary accounts."""
+    truth = world.truth
+    officials = {a for a, t in truth["tiers"].items() if t == 1}
+    watchers = {b["account_id"] for b in truth["bystanders"] if b["kind"] != "viral_retweeter"}
+    assert watchers and not watchers & set(truth["tiers"])
+    follows = [e for e in world.edges if e["kind"] == "follow"]
+    assert all(any(e["src"] == w and e["dst"] in officials for e in follows) for w in watchers)
+    audience = [e["src"] for e in follows if e["dst"] in watchers]
+    assert sum(a not in truth["tiers"] for a in audience) > 0.9 * len(audience)
+    retweets = {(e["src"], e["dst"]) for e in world.edges if e["kind"] == "retweet"}
+    assert sum(1 for s, d in retweets if s in watchers and d in officials) >= len(watchers)
+    accounts = {a["account_id"]: a for a in world.accounts}
+    suspended = [a for a in world.accounts if a["status"] == "suspended"]
+    stems = {a["handle"].replace("_", "").rstrip("0123456789") for a in suspended}
+    lookalikes = [accounts[a] for a in truth["lookalikes"]]
+    assert lookalikes and all(
+        a["handle"].replace("_", "").rstrip("0123456789") in stems for a in lookalikes
+    )
+    assert not {a["account_id"] for a in lookalikes} & {r["account_id"] for r in truth["recreated"]}
+    assert truth["wrongly_labelled"]
+    assert all(
+        accounts[a]["labels"] == ["extremist"] and a not in truth["tiers"]
+        for a in truth["wrongly_labelled"]
+    )
 
 
 def digest(folder: Path) -> str:

@@ -79,6 +79,16 @@ class Scenario:
     suspended_supporter_share: float = 0.08
     recreated_share: float = 0.7
 
+    # People near the network who are not in it (per unit of scale): journalists,
+    # researchers, news outlets and monitors who follow, mention, quote and retweet the
+    # official accounts; ordinary users who retweet viral official posts; new sign-ups
+    # whose common names resemble suspended supporters' handles; ordinary accounts the
+    # platform wrongly labelled ``extremist``.
+    bystanders: int = 0
+    viral_retweeters: int = 0
+    lookalikes: int = 0
+    wrong_labels: int = 0
+
     def scaled(self, count: int | float, scale: float) -> int:
         return max(1, round(count * scale))
 
@@ -148,6 +158,17 @@ SCENARIOS: dict[str, Scenario] = {
         campaign_reasons=(2, 4),
         reason_concentration=1.0,
         extra_hub_share=1.0,
+    ),
+    "bystanders": replace(
+        BASELINE,
+        name="bystanders",
+        description="Journalists, researchers, news outlets and monitors who follow, mention, "
+        "quote and retweet the official accounts; ordinary users who retweet viral official "
+        "posts; lookalike sign-ups named like suspended supporters; wrong extremist labels.",
+        bystanders=150,
+        viral_retweeters=600,
+        lookalikes=300,
+        wrong_labels=50,
     ),
     "spraying": replace(
         BASELINE,

@@ -108,6 +108,15 @@ VICTIM_WORDS = (
     "studies",
 )
 
+OUTLET_WORDS = ("times", "wire", "post", "daily", "tribune", "herald", "agency", "bureau")
+BYSTANDER_TEXTS = (
+    "Thread: what the latest release from this account tells us about the group",
+    "The group's media office claims an attack; unverified, we are checking",
+    "قراءة في آخر إصدارات التنظيم",
+    "Propaganda analysis: the numbers behind this week's releases",
+    "Reporting on this claim now, more soon",
+)
+
 CAMPAIGN_TEMPLATES_AR = (
     "هذا الحساب ينشر الكراهية ويحرض على العنف ضد المسلمين",
     "حساب مسيء يدعم الإرهاب ويجب إيقافه فورا",

@@ -5,7 +5,8 @@ scenario, seed and scale always give the same data set. Arrays are built with nu
 Python loops run per wave or per post, never per report.
 
 Accounts live in one index space: organic users (victims and violators among them),
-then tier 1, tier 2, tier 3, then accounts re-created after suspension. Their ids are
+then tier 1, tier 2, tier 3, then accounts re-created after suspension, then
+bystanders and lookalike sign-ups (when the scenario has them). Their ids are
 opaque random numbers, so nothing about an account's role shows in its id.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from app.detection.data import MEMBER_LABEL
 from app.detection.data import to_iso as iso
 from app.simulate import text
 from app.simulate.scenarios import Scenario
@@ -27,6 +29,9 @@ DAY = 86_400
 HOUR = 3_600
 MINUTE = 60
 ORGANIC, TIER1, TIER2, TIER3 = 0, 1, 2, 3
+# Journalists, researchers, news outlets and monitors: near the network, not in it.
+BYSTANDER = 4
+BYSTANDER_KINDS = ("journalist", "researcher", "news", "monitor")
 
 
 @dataclass
@@ -388,6 +393,131 @@ class _Builder:
             self.posts.add(account, time + delay, reshare_of=post)
         return chosen
 
+    # ------------------------------------------------------------- bystanders
+    def _append_accounts(self, role: int, count: int, created: np.ndarray) -> np.ndarray:
+        """``count`` new accounts of ``role`` at the end of the index space."""
+        new = np.arange(len(self.role), len(self.role) + count)
+        self.role = np.concatenate([self.role, np.full(count, role)])
+        self.community = np.concatenate(
+            [self.community, self.rng.integers(self.s.communities, size=count)]
+        )
+        self.popularity = np.concatenate([self.popularity, np.ones(count)])
+        self.created = np.concatenate([self.created, created.astype(np.int64)])
+        self.active_until = np.concatenate(
+            [self.active_until, np.full(count, self.t_end + 365 * DAY)]
+        )
+        self.suspended_at = np.concatenate([self.suspended_at, np.full(count, -1)])
+        self.ids += [self._spare_ids.pop() for _ in range(count)]
+        return new
+
+    def bystanders(self) -> None:
+        """People the detector must not brand: journalists, researchers, news outlets and
+        monitors who follow, quote, mention and retweet the official accounts for a
+        living, with an audience of ordinary users; ordinary users who retweet a viral
+        official post; new sign-ups named like suspended supporters; ordinary accounts
+        wrongly labelled ``extremist``. Draws nothing when the scenario has none."""
+        rng, s = self.rng, self.s
+        self.bystander_kind: dict[int, str] = {}
+        self.lookalike_accounts: list[int] = []
+        self.wrongly_labelled: list[int] = []
+        self.viral_retweeters: list[int] = []
+        src: list[np.ndarray] = []
+        dst: list[np.ndarray] = []
+        count = self.n(s.bystanders) if s.bystanders else 0
+        if count:
+            years = rng.uniform(1, 12, size=count) * 365 * DAY
+            watchers = self._append_accounts(BYSTANDER, count, self.t0 - years)
+            self.handles += text.handles(text.VICTIM_WORDS + text.OUTLET_WORDS, count, rng)
+            organic_p = self.popularity[self.organic] / self.popularity[self.organic].sum()
+            for account in watchers.tolist():
+                kind = BYSTANDER_KINDS[int(rng.integers(len(BYSTANDER_KINDS)))]
+                self.bystander_kind[account] = kind
+                audience = rng.choice(
+                    self.organic, size=int(rng.integers(20, 300)), replace=False, p=organic_p
+                )
+                reads = rng.choice(
+                    self.organic, size=int(rng.integers(15, 80)), replace=False, p=organic_p
+                )
+                officials = rng.choice(
+                    self.tier1, size=int(rng.integers(2, len(self.tier1) + 1)), replace=False
+                )
+                institutions = rng.choice(self.tier2, size=int(rng.integers(0, 6)), replace=False)
+                src += [audience, np.full(len(reads) + len(officials) + len(institutions), account)]
+                dst += [np.full(len(audience), account), reads, officials, institutions]
+                # Their work: quoting and retweeting the officials' releases, naming them.
+                for post, time in self._sample_news(int(rng.integers(2, 25))):
+                    self.posts.add(
+                        account, time + int(rng.integers(MINUTE, 6 * HOUR)), reshare_of=post
+                    )
+                for official in rng.choice(officials, size=int(rng.integers(1, 8))).tolist():
+                    when = int(rng.integers(self.t0, self.t_end))
+                    self.posts.add(
+                        account,
+                        when,
+                        text.BYSTANDER_TEXTS[int(rng.integers(len(text.BYSTANDER_TEXTS)))],
+                        mentions=[official],
+                    )
+        retweeters = self.n(s.viral_retweeters) if s.viral_retweeters else 0
+        if retweeters and self.news_posts:
+            chosen = rng.choice(
+                self.organic, size=min(retweeters, len(self.organic)), replace=False
+            )
+            self.viral_retweeters = chosen.tolist()
+            viral = self._sample_news(max(3, len(self.news_posts) // 50))
+            for account in self.viral_retweeters:
+                for k in rng.choice(len(viral), size=int(rng.integers(1, 4))).tolist():
+                    post, time = viral[k]
+                    self.posts.add(
+                        account, time + int(rng.integers(MINUTE, 12 * HOUR)), reshare_of=post
+                    )
+        lookalikes = self.n(s.lookalikes) if s.lookalikes else 0
+        suspended = np.flatnonzero(self.suspended_at >= 0)
+        if lookalikes and len(suspended):
+            # Named like a suspended supporter, signed up within days of the suspension,
+            # following ordinary accounts (and, now and then, a celebrity or an official).
+            like = rng.choice(suspended, size=lookalikes)
+            created = self.suspended_at[like] + rng.integers(HOUR, 6 * DAY, size=lookalikes)
+            newcomers = self._append_accounts(
+                ORGANIC, lookalikes, np.minimum(created, self.t_end - HOUR)
+            )
+            taken = set(self.handles)
+            self.handles += [
+                text.recreated_handle(self.handles[o], rng, taken) for o in like.tolist()
+            ]
+            self.lookalike_accounts = newcomers.tolist()
+            for account in self.lookalike_accounts:
+                reads = rng.choice(self.organic, size=int(rng.integers(3, 30)))
+                extra = (
+                    [self.celebrities[rng.integers(len(self.celebrities))]]
+                    if rng.random() < 0.5
+                    else []
+                )
+                if rng.random() < 0.2:
+                    extra.append(int(rng.choice(self.tier1)))
+                src.append(np.full(len(reads) + len(extra), account))
+                dst += [reads, np.asarray(extra, dtype=np.int64)]
+                src.append(rng.choice(self.organic, size=int(rng.integers(0, 5))))
+                dst.append(np.full(len(src[-1]), account))
+        wrong = self.n(s.wrong_labels) if s.wrong_labels else 0
+        if wrong:
+            ordinary = np.setdiff1d(self.organic, np.concatenate([self.victims, self.violators]))
+            self.wrongly_labelled = rng.choice(ordinary, size=wrong, replace=False).tolist()
+        if src:
+            src_all = np.concatenate([self.follow_src, *src]).astype(np.int64)
+            dst_all = np.concatenate([self.follow_dst, *dst]).astype(np.int64)
+            keep = src_all != dst_all
+            pairs = np.unique(src_all[keep] * len(self.role) + dst_all[keep])
+            self.follow_src = pairs // len(self.role)
+            self.follow_dst = pairs % len(self.role)
+            self._index_followers()
+
+    def _sample_news(self, count: int) -> list[tuple[int, int]]:
+        """``count`` of tier 1's posts, at random."""
+        picks = self.rng.choice(
+            len(self.news_posts), size=min(count, len(self.news_posts)), replace=False
+        )
+        return [self.news_posts[k] for k in picks.tolist()]
+
     # ---------------------------------------------------------- orchestrated
     def orchestrated_waves(self) -> None:
         rng, s = self.rng, self.s
@@ -646,6 +776,7 @@ class _Builder:
             self.follow_graph,
             self.suspensions,
             self.amplification,
+            self.bystanders,
             self.orchestrated_waves,
             self.organic_waves,
             self.background,
@@ -690,6 +821,7 @@ class _Builder:
         verified = np.zeros(total, dtype=bool)
         verified[self.celebrities] = rng.random(len(self.celebrities)) < 0.3
         labelled = set(self.labelled_victims.tolist())
+        wrongly_labelled = set(self.wrongly_labelled)
         labels_pool = ("journalist", "counter_extremism", "government", "researcher")
         rows = []
         for i in range(total):
@@ -704,6 +836,10 @@ class _Builder:
             }
             if i in labelled:
                 row["labels"] = [labels_pool[int(rng.integers(len(labels_pool)))]]
+            elif i in self.bystander_kind and rng.random() < 0.6:
+                row["labels"] = [self.bystander_kind[i]]
+            elif i in wrongly_labelled:
+                row["labels"] = [MEMBER_LABEL]
             if self.suspended_at[i] >= 0:
                 row["status"] = "suspended"
                 row["status_changed_at"] = iso(self.suspended_at[i])
@@ -786,7 +922,8 @@ class _Builder:
 
     def _truth(self) -> dict[str, Any]:
         ids = self.ids
-        tiers = {ids[i]: int(self.role[i]) for i in np.flatnonzero(self.role != ORGANIC).tolist()}
+        in_network = (self.role >= TIER1) & (self.role <= TIER3)
+        tiers = {ids[i]: int(self.role[i]) for i in np.flatnonzero(in_network).tolist()}
         members: dict[int, list[str]] = {hub: [] for hub in self.tier2.tolist()}
         for member, hub in self.primary_hub.items():
             members[hub].append(ids[member])
@@ -831,10 +968,16 @@ class _Builder:
                 {"account_id": ids[new], "recreated_from": ids[old]}
                 for new, old in self.recreated_pairs
             ],
+            "bystanders": [
+                {"account_id": ids[a], "kind": kind} for a, kind in self.bystander_kind.items()
+            ]
+            + [{"account_id": ids[a], "kind": "viral_retweeter"} for a in self.viral_retweeters],
+            "lookalikes": sorted(ids[a] for a in self.lookalike_accounts),
+            "wrongly_labelled": sorted(ids[a] for a in self.wrongly_labelled),
         }
 
 
-STAGES = 9
+STAGES = 10
 
 
 def generate(
