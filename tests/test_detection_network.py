@@ -97,8 +97,11 @@ def test_victims_are_never_members_and_no_seeds_means_no_network() -> None:
     assert not run_stage(data, np.zeros(len(risk))).tier.any()
 
 
-def test_known_members_seed_the_network_without_any_reports() -> None:
-    """An archive of posts only (as the real data): labelled authors amplify sources."""
+def test_labels_are_priors_and_a_cited_source_is_not_a_member() -> None:
+    """An archive of posts only (as the real data). Labelled authors who do nothing but
+    retweet one outside account are not members on the label alone; authors who also
+    amplify one another are, and the outside account they all retweet (a wire service
+    or an official: the data cannot tell) is cited, never put in a tier."""
     authors = [f"a{i}" for i in range(30)]
     posts = [{"post_id": "news", "author_id": "source", "created_at": 0}]
     posts += [
@@ -107,11 +110,20 @@ def test_known_members_seed_the_network_without_any_reports() -> None:
     ]
     accounts = [{"account_id": a, "labels": ["extremist"]} for a in authors]
     data = build_data(accounts=accounts, posts=posts)
+    alone = run_stage(data, np.zeros(len(data.accounts)))
+    assert not alone.tier.any()
+
+    ring = [
+        {"src": a, "dst": authors[(i + step) % 30], "kind": "retweet"}
+        for i, a in enumerate(authors)
+        for step in (1, 2, 5)
+    ]
+    data = build_data(accounts=accounts, posts=posts, edges=ring)
     network = run_stage(data, np.zeros(len(data.accounts)))
     tier = dict(zip(data.accounts.ids, network.tier.tolist(), strict=True))
-    assert tier["source"] in (1, 2) and all(tier[a] == 3 for a in authors)
-    # Seen only on the receiving end: at most half confident.
-    assert network.confidence[data.accounts.ids.index("source")] <= 0.5
+    assert all(tier[a] == 3 for a in authors)
+    source = data.accounts.ids.index("source")
+    assert tier["source"] == 0 and network.cited[source]
 
 
 @pytest.mark.parametrize(("family", "seed"), [("camouflage", 611), ("small_cells", 612)])

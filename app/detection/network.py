@@ -39,6 +39,7 @@ MIN_SHARE = 0.5
 SOURCE_TAIL = 1e-3
 MIN_AMPLIFIERS = 3
 MIN_TIES = 5
+MAX_ROUNDS = 20
 VICTIM_RISK = 0.5
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
 AMPLIFY_KINDS = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "like"))
@@ -48,17 +49,21 @@ TIER_LABELS = {1: "official", 2: "supporting_institution", 3: "supporter"}
 @dataclass(frozen=True)
 class Network:
     """Per account: ``tier`` (0 outside the network), ``confidence``, the share of its
-    own ties that lead into the network, how many members amplify it, how many sources
-    it receives ties from and gives ties to, and ``hub`` (index of its hub, or -1)."""
+    own ties that lead into the network and of its audience inside it, how many members
+    amplify it, how many sources it receives ties from and gives ties to, ``hub``
+    (index of its hub, or -1), and ``cited``: amplified by the members far beyond
+    chance without being a member (a wire service, outlet or researcher)."""
 
     tier: IntArray
     confidence: FloatArray
     share: FloatArray
+    audience: FloatArray
     amplified_by: IntArray
     from_sources: IntArray
     to_sources: IntArray
     directed: IntArray
     hub: IntArray
+    cited: BoolArray
 
     @property
     def hubs(self) -> IntArray:
@@ -126,39 +131,65 @@ def _lowest_conductance_prefix(
 
 
 def _members(
-    data: Data, ties: csr_matrix, seeds: IntArray, reporter_seed: BoolArray
-) -> tuple[BoolArray, FloatArray, FloatArray]:
-    """Network membership, each account's weighted share of ties into the network,
-    and the weight of its own ties."""
+    data: Data, ties: csr_matrix, seeds: IntArray, conduct: BoolArray
+) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray]:
+    """Network membership; each account's weighted share of ties into the network, the
+    share of its audience (the accounts tied to it) inside the network (NaN with no
+    audience in the data), and the weight of its own ties.
+
+    Seeds (labelled accounts among them) only decide where the cut is drawn; an account
+    is a member on its own ties and audience, or, with no ties in the data, on its own
+    conduct (``conduct``: it reported in orchestrated waves)."""
     n = len(data.accounts)
     undirected = ((ties + ties.T) > 0).astype(np.float64)
     degree = np.asarray(undirected.sum(axis=1)).ravel()
     connected = seeds[degree[seeds] > 0]
-    member = np.zeros(n, dtype=bool)
+    cut = np.zeros(n, dtype=bool)
     if len(connected):
         rank = _personal_pagerank(undirected, degree, connected)
         order = np.argsort(-rank / np.maximum(degree, 1.0), kind="stable")
         prefix = _lowest_conductance_prefix(undirected, degree, order, len(connected))
-        member[order[:prefix]] = True
-    audience = np.asarray(ties.sum(axis=0)).ravel()
-    weighted = ties @ diags(1.0 / np.log(2.0 + audience))
+        cut[order[:prefix]] = True
+    audience_size = np.asarray(ties.sum(axis=0)).ravel()
+    weighted = ties @ diags(1.0 / np.log(2.0 + audience_size))
     own = np.asarray(weighted.sum(axis=1)).ravel()
 
     def share_in(inside: BoolArray) -> FloatArray:
         found: FloatArray = (weighted @ inside.astype(np.float64)) / np.maximum(own, 1e-12)
         return found
 
-    share = share_in(member)
-    member = data.accounts.known_member | np.where(
-        own > 0, member & (share >= MIN_SHARE), reporter_seed
-    )
-    # One pass outwards: a cut is coarse at its edge, so accounts with several ties
-    # into the network and most of their own ties there join it.
-    share = share_in(member)
-    into = ties @ member.astype(np.float64)
-    member |= (own > 0) & (share >= MIN_SHARE) & (into >= MIN_TIES)
-    share = share_in(member)
-    return member, share, own
+    def audience_in(inside: BoolArray) -> FloatArray:
+        found: FloatArray = np.where(
+            audience_size > 0,
+            (ties.T @ inside.astype(np.float64)) / np.maximum(audience_size, 1.0),
+            np.nan,
+        )
+        return found
+
+    def belongs(inside: BoolArray) -> BoolArray:
+        """Most of its own ties lead into the network, and its audience, if the data
+        shows one, is mostly there too: a journalist who follows and quotes the
+        officials is followed by ordinary readers."""
+        audience = audience_in(inside)
+        found: BoolArray = (share_in(inside) >= MIN_SHARE) & ~(audience < MIN_SHARE)
+        return found
+
+    # The belonging test, applied until it settles, against the community: the cut and
+    # the members found so far (an account whose own ties the data does not show, such
+    # as a channel the network retweets, stays part of where ties lead without being
+    # a member). It is applied to the cut and to the accounts at its edge with several
+    # ties with members (either way: a hub is followed by its crowd), since a cut is
+    # coarse there.
+    member = cut & (own > 0)
+    for _ in range(MAX_ROUNDS):
+        inside = member.astype(np.float64)
+        near = cut | (ties @ inside + ties.T @ inside >= MIN_TIES)
+        settled = np.where(own > 0, near & belongs(cut | member), conduct)
+        if np.array_equal(settled, member):
+            break
+        member = settled
+    community = cut | member
+    return member, share_in(community), audience_in(community), own
 
 
 def find_network(
@@ -177,19 +208,18 @@ def find_network(
     named = ~orchestrators.inferred & flagged[orchestrators.wave]
     directed = np.bincount(orchestrators.account[named], minlength=n)
     seeds = np.flatnonzero(reporter_seed | (directed > 0) | data.accounts.known_member)
-    member, share, own = _members(data, ties, seeds, reporter_seed)
+    member, share, audience, own = _members(data, ties, seeds, reporter_seed)
     victim = target_risk >= VICTIM_RISK
     member &= ~victim
 
     amplified_by = np.rint(amplifications.T @ member.astype(np.float64)).astype(np.int64)
     chance = float(amplified_by[member].mean()) if member.any() else 0.0
-    source = (
-        (amplified_by > poisson.isf(SOURCE_TAIL, chance))
-        & (amplified_by >= MIN_AMPLIFIERS)
-        & (member | (own == 0) | (share >= MIN_SHARE))
-        & ~victim
-    )
-    member |= source
+    # The accounts the members amplify far beyond chance. Those that are members by
+    # their own ties and audience are the network's sources; a wire service, outlet or
+    # researcher the network retweets is cited, not a member.
+    amplified = (amplified_by > poisson.isf(SOURCE_TAIL, chance)) & (amplified_by >= MIN_AMPLIFIERS)
+    source = amplified & member
+    cited = amplified & ~member & ~victim
     is_source = source.astype(np.float64)
     from_sources = np.rint(ties.T @ is_source).astype(np.int64)
     to_sources = np.rint(ties @ is_source).astype(np.int64)
@@ -199,14 +229,8 @@ def find_network(
     tier[source] = 2
     tier[official] = 1
     leaning = (from_sources + 1.0) / (from_sources + to_sources + 2.0)
-    receiving = np.asarray(amplifications.sum(axis=0)).ravel()
-    belonging = np.where(
-        data.accounts.known_member,
-        1.0,
-        np.maximum(
-            reporter_risk,
-            np.where(own > 0, share, 0.5 * amplified_by / np.maximum(receiving, 1.0)),
-        ),
+    belonging = np.maximum(
+        reporter_risk, np.where(own > 0, np.fmin(share, np.nan_to_num(audience, nan=1.0)), 0.0)
     )
     direction = np.where(official, leaning, np.where(directed > 0, 1.0, 1.0 - leaning))
     confidence = np.where(source, belonging * direction, np.where(member, belonging, 0.0))
@@ -215,11 +239,13 @@ def find_network(
         tier.astype(np.int64),
         np.clip(confidence, 0.0, 1.0),
         share,
+        audience,
         amplified_by,
         from_sources,
         to_sources,
         directed.astype(np.int64),
         hub,
+        cited,
     )
 
 

@@ -305,6 +305,11 @@ def _tier_explanations(analysis: Analysis, a: int, hub_sizes: np.ndarray) -> lis
     network, ids = analysis.network, analysis.data.accounts.ids
     t = int(network.tier[a])
     if t == 0:
+        if network.cited[a]:
+            return [
+                f"cited by the network: amplified by {network.amplified_by[a]} members, "
+                "but not a member by its own ties and audience"
+            ]
         return []
     lines = [f"tier {t} ({TIER_LABELS[t].replace('_', ' ')})"]
     if t < 3:
@@ -318,6 +323,8 @@ def _tier_explanations(analysis: Analysis, a: int, hub_sizes: np.ndarray) -> lis
         lines.append(
             f"{network.share[a]:.0%} of its follows and amplifications lead into the network"
         )
+        if not np.isnan(network.audience[a]):  # the data shows who is tied to it
+            lines.append(f"{network.audience[a]:.0%} of the accounts tied to it are members")
     if network.hub[a] >= 0:
         lines.append(f"gathers around hub {ids[network.hub[a]]}")
     if hub_sizes[a]:
