@@ -13,7 +13,7 @@ from app.detection.data import Data, build_data
 from app.detection.network import Network, find_network, tie_matrices
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
-from app.evaluate import tier_metrics
+from app.evaluate import bystander_metrics, tier_metrics
 from app.simulate import SCENARIOS, generate
 
 NO_ORDERS = Attribution(
@@ -137,3 +137,29 @@ def test_tiers_on_simulated_worlds(family: str, seed: int) -> None:
     assert metrics["tier_1_precision"] >= 0.9 and metrics["tier_2_precision"] >= 0.9
     hubs = document["network"]["hubs"]
     assert {h["account_id"] for h in hubs} == set(document["network"]["tiers"]["2"]["accounts"])
+
+
+def test_bystanders_lookalikes_and_wrong_labels_are_never_members() -> None:
+    """Journalists, researchers, outlets and monitors who follow, quote, mention and
+    retweet the officials; users who retweeted a viral official post; lookalike
+    sign-ups; 50 ordinary accounts wrongly labelled ``extremist``; victims: none is put
+    in a tier at confidence >= 0.5, and the supporters are still found."""
+    world = generate(SCENARIOS["bystanders"], seed=613, scale=1.0)
+    data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
+    predictions = {a["account_id"]: a for a in shape(analyze(data))["accounts"]}
+    members = {
+        a: float(r["tier_confidence"]) for a, r in predictions.items() if r["tier"] is not None
+    }
+    found = bystander_metrics(world.truth, members)
+    assert len(world.truth["wrongly_labelled"]) == 50 and len(world.truth["lookalikes"]) == 300
+    assert found == {
+        "bystanders_in_tiers": 0,
+        "victims_in_tiers": 0,
+        "lookalikes_in_tiers": 0,
+        "wrongly_labelled_in_tiers": 0,
+    }
+    tiers = tier_metrics(
+        data.accounts.ids, world.truth, {a: r["tier"] for a, r in predictions.items()}
+    )
+    assert tiers["tier_3_precision"] >= 0.95 and tiers["tier_3_recall"] >= 0.9
+    assert tiers["tier_macro_f1"] >= 0.9

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from app.detection.data import Data, build_data
-from app.detection.network import tie_matrices
 from app.detection.pipeline import analyze
-from app.detection.recreation import Recreations, handle_stem, inherit, link_recreations
+from app.detection.recreation import (
+    Recreations,
+    contact_matrix,
+    handle_stem,
+    inherit,
+    link_recreations,
+    shared_tie_chance,
+)
 from app.detection.scores import Reliability
 from app.detection.shapes import shape
+from app.evaluate import recreation_metrics
 from app.simulate import SCENARIOS, generate
 
 T0 = 1_500_000_000.0
@@ -31,22 +39,66 @@ def test_handle_variants_share_a_stem() -> None:
     assert handle_stem("ab12") is None and handle_stem(None) is None
 
 
-def test_a_variant_created_after_the_suspension_replaces_it_and_chains_link() -> None:
-    hubs = [f"hub{i}" for i in range(5)]
+def crowd(accounts: int = 60, pages: int = 80, each: int = 8, seed: int = 0) -> list[Any]:
+    """Ordinary accounts following pages at random, nearly all of them the three
+    celebrities too: what unrelated accounts share."""
+    rng = np.random.default_rng(seed)
+    edges = [
+        {"src": f"user{u}", "dst": f"page{p}", "kind": "follow"}
+        for u in range(accounts)
+        for p in rng.choice(pages, size=each, replace=False).tolist()
+    ]
+    edges += [
+        {"src": f"user{u}", "dst": f"celebrity{c}", "kind": "follow"}
+        for u in range(accounts)
+        for c in range(3)
+        if rng.random() < 0.9
+    ]
+    return edges
+
+
+def follows(account_id: str, pages: list[str]) -> list[Any]:
+    return [{"src": account_id, "dst": p, "kind": "follow"} for p in pages]
+
+
+def test_a_variant_that_follows_what_the_suspended_account_followed_replaces_it() -> None:
+    """Variants created after a suspension that follow the same obscure accounts link,
+    chains included; a variant with the right name, time and only popular or chance
+    follows in common (a lookalike sign-up) does not, nor one made before the
+    suspension or far too late."""
+    peers = [f"peer{i}" for i in range(12)]
     accounts = [
         account("a", "abu_talha3", T0, suspended=T0 + 10 * HOUR),
         account("b", "abu_talha4", T0 + 14 * HOUR, suspended=T0 + 40 * HOUR),
         account("c", "abu_talha_5", T0 + 41 * HOUR),
-        # Same stem, but made before the suspension: not a replacement.
+        account("lookalike", "abu_talha6", T0 + 42 * HOUR),
         account("early", "abutalha9", T0 - 100 * HOUR),
-        # A variant made far too late.
         account("late", "abu_talha8", T0 + 30 * 24 * HOUR),
     ]
-    edges = [{"src": s, "dst": h, "kind": "follow"} for s in ("a", "b", "c") for h in hubs]
+    edges = crowd() + follows("a", peers) + follows("b", peers[:11]) + follows("c", peers[1:])
+    edges += follows("early", peers) + follows("late", peers)
+    # The lookalike follows the celebrities, as the old account did too.
+    celebrities = ["celebrity0", "celebrity1", "celebrity2"]
+    edges += follows("lookalike", [*celebrities, "page4"]) + follows("b", celebrities)
     data = build_data(accounts=accounts, edges=edges)
-    found = link_recreations(data, tie_matrices(data)[0])
+    found = link_recreations(data, contact_matrix(data))
     assert pairs_of(data, found) == {("b", "a"), ("c", "b")}
-    assert found.score.min() == 1.0  # a variant handle and the very same follows
+    assert found.inherits.all()  # eleven obscure accounts in common: no chance
+
+
+def test_shared_popular_follows_are_chance_and_obscure_ones_are_not() -> None:
+    celebrities = ["celebrity0", "celebrity1", "celebrity2"]
+    edges = crowd() + follows("old", [*celebrities, "x", "y"])
+    edges += follows("popular", [*celebrities, "page3"])
+    edges += follows("obscure", ["x", "y", "page3"])
+    data = build_data(edges=edges)
+    ties = contact_matrix(data)
+    holders = np.asarray(ties.sum(axis=0)).ravel()
+    index = data.accounts.ids.index
+    by_chance = shared_tie_chance(ties, holders, index("old"), index("popular"))
+    by_conduct = shared_tie_chance(ties, holders, index("old"), index("obscure"))
+    assert by_conduct < 0.01 < by_chance
+    assert shared_tie_chance(ties, holders, index("old"), index("user1")) >= by_conduct
 
 
 def pairs_of(data: Data, found: Recreations) -> set[tuple[str, str]]:
@@ -63,19 +115,19 @@ def post(post_id: str, author: str, hours: float, mentions: tuple[str, ...] = ()
     }
 
 
-def test_without_statuses_a_variant_seen_after_the_old_one_went_silent_replaces_it() -> None:
+def test_without_statuses_a_variant_seen_after_the_old_one_went_quiet_replaces_it() -> None:
     """An archive of posts (no statuses, no creation times): a variant first seen after
-    another, within the longer window of that one's last sighting, is its successor,
-    even while both are seen (operators keep spares); a handle seen only by mention
-    counts too, and an account said to be active is no one's predecessor."""
-    accounts = [
-        {"account_id": h, "handle": h}
-        for h in ("ummlina5", "ummlina6", "ummlina9", "warreporter1", "warreporter2", "fans2")
-    ] + [{"account_id": "fan", "handle": "fan", "status": "active"}]
+    another stopped posting, within the longer window, that follows what it followed, is
+    its successor; a spare seen while the first still posts is not, nor one seen only
+    by mention (nothing of its own conduct), nor one after an account said to be
+    active."""
+    peers = [f"peer{i}" for i in range(6)]
+    handles = ("ummlina5", "ummlina6", "ummlina9", "warreporter1", "warreporter2", "fans2")
+    accounts = [{"account_id": h, "handle": h} for h in handles]
+    accounts += [{"account_id": "fan", "handle": "fan", "status": "active"}]
     posts = [
         post("p1", "ummlina5", 0),
         post("p2", "ummlina5", 20),
-        post("p3", "fan", 30, mentions=("ummlina6",)),  # ummlina6 only ever named
         post("p4", "ummlina6", 24 * 10),
         post("p5", "ummlina9", 24 * 50),  # 40 days after ummlina6 went silent: too late
         post("p6", "warreporter1", 0),
@@ -83,23 +135,30 @@ def test_without_statuses_a_variant_seen_after_the_old_one_went_silent_replaces_
         post("p8", "warreporter1", 10),
         post("p9", "fans2", 40),  # after the active "fan": not its successor
     ]
-    data = build_data(accounts=accounts, posts=posts)
-    assert pairs_of(data, link_recreations(data, tie_matrices(data)[0])) == {
-        ("ummlina6", "ummlina5"),
-        ("warreporter2", "warreporter1"),
+    edges = crowd()
+    for h in (*handles, "fan"):
+        edges += follows(h, peers)
+    data = build_data(accounts=accounts, posts=posts, edges=edges)
+    assert pairs_of(data, link_recreations(data, contact_matrix(data))) == {
+        ("ummlina6", "ummlina5")
     }
+    named_only = [post("p3", "fan", 30, mentions=("ummlina7",))]
+    accounts += [{"account_id": "ummlina7", "handle": "ummlina7"}]
+    data = build_data(accounts=accounts, posts=posts[:2] + named_only, edges=edges)
+    assert pairs_of(data, link_recreations(data, contact_matrix(data))) == set()
 
 
 def test_a_successor_inherits_its_predecessors_history_down_a_chain() -> None:
     found = Recreations(
-        np.array([1, 2]), np.array([0, 1]), np.array([1.0, 1.0]), np.array([1.0, 1.0])
+        np.array([1, 2, 3]), np.array([0, 1, 2]), np.ones(3), np.array([1e-9, 1e-9, 1e-3])
     )
-    record = Reliability(np.array([10, 2, 1]), np.array([0, 1, 0]), np.array([8, 0, 1]))
-    risk, inherited = inherit(found, np.array([0.9, 0.1, 0.2]), record)
-    assert risk.tolist() == [0.9, 0.9, 0.9]
-    assert inherited.reports.tolist() == [10, 12, 13]
-    assert inherited.unfounded.tolist() == [8, 8, 9]
-    assert record.reports.tolist() == [10, 2, 1]  # the input is left as it was
+    record = Reliability(np.array([10, 2, 1, 0]), np.array([0, 1, 0, 0]), np.array([8, 0, 1, 0]))
+    risk, inherited = inherit(found, np.array([0.9, 0.1, 0.2, 0.0]), record)
+    # The third link is too weak to hand anything down.
+    assert risk.tolist() == [0.9, 0.9, 0.9, 0.0]
+    assert inherited.reports.tolist() == [10, 12, 13, 0]
+    assert inherited.unfounded.tolist() == [8, 8, 9, 0]
+    assert record.reports.tolist() == [10, 2, 1, 0]  # the input is left as it was
 
 
 def test_recreations_in_simulated_worlds_and_the_account_documents() -> None:
@@ -117,3 +176,32 @@ def test_recreations_in_simulated_worlds_and_the_account_documents() -> None:
         assert len(predicted & truth) >= 0.8 * len(truth)
         linked = next(a for a in document["accounts"] if a["recreated_from"] is not None)
         assert any("re-creation" in e for e in linked["explanations"])
+
+
+def without_status(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in a.items() if k not in ("status", "status_changed_at")} for a in accounts
+    ]
+
+
+def test_lookalike_sign_ups_are_not_linked_with_or_without_statuses() -> None:
+    """The bystanders world: lookalike sign-ups named like suspended supporters, made
+    within days of the suspension. Links stay precise with statuses and without them
+    (an archive), and a world with no re-creations gets no links at all."""
+    scenario = SCENARIOS["bystanders"]
+    for recreated_share in (scenario.recreated_share, 0.0):
+        world = generate(replace(scenario, recreated_share=recreated_share), seed=611, scale=0.5)
+        assert len(world.truth["lookalikes"]) == 150
+        for accounts in (world.accounts, without_status(world.accounts)):
+            data = build_data(accounts, world.edges, world.posts, world.reports, world.decisions)
+            found = link_recreations(data, contact_matrix(data))
+            ids = data.accounts.ids
+            metrics = recreation_metrics(
+                world.truth, {ids[n]: ids[o] for n, o in zip(found.new, found.old, strict=True)}
+            )
+            assert metrics["lookalikes_linked"] == 0
+            if recreated_share:
+                assert metrics["recreation_precision"] >= 0.95
+                assert metrics["recreation_recall"] >= 0.8
+            else:
+                assert len(found.new) == 0

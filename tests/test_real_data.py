@@ -18,16 +18,9 @@ from tests.test_import_tweets import REAL
 
 pytestmark = pytest.mark.skipif(not REAL.exists(), reason="the real data is not present")
 
-# Numbered and variant handles of one operator, each after the one before it.
-FAMILIES = [
-    ("sparksofirhabi4", "sparksofirhabi3"),
-    ("sparksofirhabi5", "sparksofirhabi4"),
-    ("abutariq041", "abutariq040"),
-    ("fidaeefulaani", "fidaee_fulaani"),
-    ("ummlina6", "ummlina5"),
-    ("abuayisha105", "abuayisha102"),
-    ("wayf44rerr", "wayyf44rer"),
-]
+# Pairs a handle alone would link: Twitter's own account and a namesake; an author
+# active to the archive's last day and a later variant.
+NAMESAKES = [("support_7220", "support"), ("warnews24_7", "warrnews")]
 
 
 def test_the_real_network(tmp_path: Path) -> None:
@@ -38,11 +31,12 @@ def test_the_real_network(tmp_path: Path) -> None:
     assert took < 30
     accounts = {a["account_id"]: a for a in document["accounts"]}
 
+    # A handle is a cue, never enough: a link needs contacts shared beyond chance, and
+    # the archive shows few contacts of the numbered accounts it mostly only names.
     links = {a: r["recreated_from"] for a, r in accounts.items() if r["recreated_from"]}
-    for new, old in FAMILIES:
-        assert links.get(new) == old, (new, links.get(new))
     assert all(handle_stem(new) == handle_stem(old) for new, old in links.items())
-    assert len({handle_stem(new) for new in links}) >= 50
+    for new, old in NAMESAKES:
+        assert links.get(new) != old, (new, old)
 
     # Tiers rest on each account's own ties: in an archive of the authors' tweets only
     # the authors' own ties are seen, so the wire services, outlets and researchers

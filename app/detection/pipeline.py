@@ -29,7 +29,7 @@ from app.detection.engine import Engine, LocalEngine
 from app.detection.groups import GroupParams, Groups, find_groups
 from app.detection.model import LogisticModel
 from app.detection.network import Network, find_network, tie_matrices
-from app.detection.recreation import Recreations, inherit, link_recreations
+from app.detection.recreation import Recreations, contact_matrix, inherit, link_recreations
 from app.detection.scores import (
     FLAG,
     ContentRisk,
@@ -200,7 +200,7 @@ def analyze(
     orchestrators = attribute(data, waves, flagged)
     lap("attribution")
     ties, amplifications = tie_matrices(data)
-    recreations = link_recreations(data, ties)
+    recreations = link_recreations(data, contact_matrix(data))
     risk, record = inherit(recreations, risk, record)
     lap("recreation")
     network = find_network(data, ties, amplifications, risk, targets, orchestrators, flagged)

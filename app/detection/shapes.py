@@ -237,8 +237,10 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
     hub_sizes = np.bincount(hub[hub >= 0], minlength=len(data.accounts))
     found = analysis.recreations
     replaces = {
-        int(new): (int(old), float(shared))
-        for new, old, shared in zip(found.new, found.old, found.shared_ties, strict=True)
+        int(new): (int(old), float(shared), bool(inherits))
+        for new, old, shared, inherits in zip(
+            found.new, found.old, found.shared_ties, found.inherits, strict=True
+        )
     }
     docs = []
     for a, account_id in enumerate(data.accounts.ids):
@@ -265,12 +267,18 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
         explanations += target_explanations(
             float(analysis.target_risk[a]), float(analysis.core_risk[a])
         )
-        old, shared = replaces.get(a, (-1, 0.0))
+        old, shared, inherits = replaces.get(a, (-1, 0.0, False))
         if old >= 0:
             explanations.append(
-                f"likely re-creation of {data.accounts.ids[old]}: a variant of its handle "
-                f"that appeared after it, {shared:.0%} of the same follows and amplifications;"
-                " inherits its report history"
+                f"likely re-creation of {data.accounts.handle[old] or data.accounts.ids[old]} "
+                f"({data.accounts.ids[old]}): a variant of its handle "
+                f"that appeared after it went quiet, {shared:.0%} of the same follows and "
+                "amplifications, more than unrelated accounts share; "
+                + (
+                    "inherits its report history"
+                    if inherits
+                    else "too little evidence to inherit its report history"
+                )
             )
         explanations += _tier_explanations(analysis, a, hub_sizes)
         t = int(analysis.network.tier[a])
