@@ -182,45 +182,46 @@ def finish_network(fig: Any, ax: Any, labels: dict[int, str], title: str) -> Non
 
 
 def real_network_figure(csv_file: Path) -> None:
-    """The supporter network the pipeline finds in the real tweets: tier 1 on the inner
-    ring, tier 2 on the middle one, tier 3 outside; lines are retweets and mentions among
-    them, each account sized by how many members amplify it."""
+    """The supporter network the pipeline finds in the real tweets: tier 2 and the
+    accounts the network cites (grey) on the inner ring, tier 3 outside; lines are
+    retweets and mentions among them, each account sized by how many members amplify
+    it."""
     with tempfile.TemporaryDirectory() as folder:
         import_tweets(csv_file, Path(folder))
         analysis = analyze(load_data(Path(folder)))
     data, network = analysis.data, analysis.network
     ids = data.accounts.ids
     graph = nx.Graph()
-    members = np.flatnonzero(network.tier > 0)
-    graph.add_nodes_from(members.tolist())
+    shown = np.flatnonzero((network.tier > 0) | network.cited)
+    graph.add_nodes_from(shown.tolist())
+    visible = set(shown.tolist())
     for src, dst in zip(data.edges.src.tolist(), data.edges.dst.tolist(), strict=True):
-        if network.tier[src] and network.tier[dst]:
+        if src in visible and dst in visible:
             graph.add_edge(src, dst)
-    shells = [
-        sorted(members[network.tier[members] == t].tolist(), key=lambda a: ids[a])
-        for t in (1, 2, 3)
-    ]
-    position = nx.shell_layout(graph, nlist=shells, scale=1.0)
+    inner = [a for a in shown.tolist() if network.tier[a] in (1, 2) or network.cited[a]]
+    outer = [a for a in shown.tolist() if network.tier[a] == 3]
+    shells = [sorted(inner, key=lambda a: ids[a]), sorted(outer, key=lambda a: ids[a])]
+    position = nx.shell_layout(graph, nlist=[s for s in shells if s], scale=1.0)
     fig, ax = plt.subplots(figsize=(10, 10), dpi=110)
     nx.draw_networkx_edges(graph, position, ax=ax, alpha=0.06, width=0.5)
-    for tier in (3, 2, 1):
-        nodes = [a for a in members.tolist() if network.tier[a] == tier]
+    for tier in (3, 2, 1, 0):
+        nodes = [a for a in shown.tolist() if network.tier[a] == tier]
         sizes = [12 + 6 * network.amplified_by[a] for a in nodes]
         nx.draw_networkx_nodes(
             graph, position, nodelist=nodes, node_color=COLOURS[tier], node_size=sizes, ax=ax
         )
-    sources = shells[0] + shells[1]
     nx.draw_networkx_labels(
         graph,
         {a: (x * 1.12, y * 1.12 + 0.02) for a, (x, y) in position.items()},
-        labels={a: ids[a] for a in sources},
-        font_size=6.5,
+        labels={a: ids[a] for a in inner},
+        font_size=7,
         ax=ax,
     )
     labels = {
-        1: "tier 1 (inner ring): sources amplified by the other sources",
-        2: "tier 2 (middle ring): sources that amplify tier 1; hubs",
-        3: "tier 3 (outer ring): authors who amplify",
+        1: "tier 1: none (the sources' own ties are not in the data)",
+        2: "tier 2 (inner ring): members amplified by many, hubs",
+        3: "tier 3 (outer ring): authors tied into the network",
+        0: "cited (inner ring, grey): amplified, not members by their own ties",
     }
     finish_network(
         fig, ax, labels, "Real data: the network found in 17,410 tweets (size: amplifiers)"
