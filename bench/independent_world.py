@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-FAMILIES = ("mixed", "stealth", "viral", "rotating", "hidden", "spraying")
+FAMILIES = ("mixed", "stealth", "viral", "rotating", "hidden", "spraying", "bystanders")
 
 FAMILY_NOTES = {
     "mixed": "a realistic mix: hub brigades with directives, some off-platform orders, "
@@ -55,6 +55,11 @@ FAMILY_NOTES = {
     "about half of each crowd drawn from the hub's followers",
     "spraying": "a handful of small fixed cells, each hitting a hundred or more victims with "
     "3-10 reports apiece, so no victim sees a big wave",
+    "bystanders": "the mixed world plus onlookers who watch the network for a living "
+    "(journalists, researchers, outlets, monitors: they follow, quote and reply to the "
+    "officials and some supporters), users who reshare a viral official post, sign-ups "
+    "named like suspended supporters that surface on a campaign hashtag, and wrong "
+    "extremist labels",
 }
 
 MINUTE = 60
@@ -306,6 +311,14 @@ VIOLATING = (
     "[صور جثث] هذا جزاؤهم",
     "[recruitment video for fighters]",
 )
+ONLOOKER_NOTES = (
+    "Claimed by the group's media office; we have not verified it.",
+    "Analysis: this release recycles footage from last year.",
+    "Note the new hashtag the network is pushing today.",
+    "قراءة: الإصدار يعيد نشر مواد قديمة",
+    "Reporting on this claim, thread below",
+    "This account's output fell by half this month.",
+)
 HARAKAT = "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652"
 TATWEEL = "\u0640"
 # Arabic letters that join to the following letter (where a tatweel may be inserted).
@@ -360,6 +373,11 @@ class Knobs:
     spray_cells: int = 0  # >0: every wave comes from one of this many small fixed cells
     spray_cell_size: tuple[int, int] = (7, 13)
     spray_reports: tuple[int, int] = (3, 10)
+    # people around the network but not of it
+    onlookers: int = 0  # journalists, researchers, outlets, monitors watching the officials
+    sharers: int = 0  # ordinary users who reshare a viral official post
+    namesakes: int = 0  # new sign-ups whose handle varies a suspended supporter's
+    mislabelled: int = 0  # ordinary accounts carrying a wrong "extremist" label
 
 
 # Each family changes the default knobs as listed (mixed: none).
@@ -425,6 +443,7 @@ FAMILY_KNOBS: dict[str, dict[str, Any]] = {
         defamation_posts=(0, 1),
         hub_report_share=0.0,
     ),
+    "bystanders": dict(onlookers=160, sharers=700, namesakes=300, mislabelled=50),
     "rotating": dict(
         brigades=11,
         orchestrated_waves=60,
@@ -457,6 +476,10 @@ def knobs_for(family: str, scale: float = 1.0) -> Knobs:
         brigades=max(2, round(k.brigades * root)) if k.brigades else 0,
         spray_cells=max(2, round(k.spray_cells * root)) if k.spray_cells else 0,
         popular_daily=max(5, round(k.popular_daily * scale)),
+        onlookers=round(k.onlookers * scale),
+        sharers=round(k.sharers * scale),
+        namesakes=round(k.namesakes * scale),
+        mislabelled=k.mislabelled,
     )
 
 
@@ -1085,6 +1108,122 @@ class _World:
                     at = surface + float(rng.uniform(2 * HOUR, 2 * DAY))
                 else:
                     break
+
+    # ----------------------------------------------------------------- onlookers
+    def build_onlookers(self) -> None:
+        """Accounts that touch the network without belonging to it. Nothing is drawn
+        for families without them."""
+        k, rng, py = self.k, self.rng, self.py
+        self.onlooker_kind: dict[int, str] = {}
+        self.sharer_accounts: list[int] = []
+        self.namesake_accounts: list[int] = []
+        self.mislabelled_accounts: list[int] = []
+        officials = np.array(self.officials)
+        institutions = np.array(self.institutions)
+        org_cum = np.cumsum(self.pop**0.8)
+        kinds = ("journalist", "researcher", "news", "monitor")
+        watchers: list[int] = []
+        for _ in range(k.onlookers):
+            kind = kinds[int(rng.choice(4, p=[0.4, 0.25, 0.2, 0.15]))]
+            lang = "ar" if py.random() < 0.4 else "en"
+            handle, display = self._claim(lambda lang=lang: self._organic_name(lang))
+            if kind == "news":
+                handle, display = self._claim(
+                    lambda: (f"{py.choice(EN_LAST)}_{py.choice(['news', 'wire', 'today'])}", "")
+                )
+                display = f"{handle.split('_')[0].title()} News"
+            years = rng.uniform(2, 11)
+            acc = self._add(
+                handle,
+                display,
+                self.t0 - years * 365 * DAY,
+                int(_ln(rng, 4000, 1.0)),
+                "onlooker",
+                lang,
+                verified=py.random() < 0.3,
+                labels=[kind] if py.random() < 0.5 else [],
+            )
+            self.onlooker_kind[acc] = kind
+            watchers.append(acc)
+        for acc in watchers:
+            watched = officials[rng.random(officials.size) < rng.uniform(0.3, 1.0)]
+            hubs = rng.choice(institutions, size=int(rng.integers(0, 9)), replace=False)
+            # monitors keep lists of supporters too
+            seen = [self.slot_first[i] for i in rng.integers(0, len(self.slot_first), 6)]
+            seen = seen[: int(rng.integers(0, 7))] if self.onlooker_kind[acc] == "monitor" else []
+            reading = _pick_cum(rng, org_cum, int(rng.integers(15, 90)))
+            peers = rng.choice(watchers, size=min(len(watchers), int(rng.integers(0, 6))))
+            targets = {*watched.tolist(), *hubs.tolist(), *seen, *reading.tolist(), *peers.tolist()}
+            targets.discard(acc)
+            out = np.array(sorted(targets))
+            self._edges(np.full(out.size, acc), out, self._before_t0(np.full(out.size, acc), out))
+            readers = _pick_cum(rng, org_cum, int(rng.integers(30, 500)))
+            self._edges(
+                readers,
+                np.full(readers.size, acc),
+                self._before_t0(readers, np.full(readers.size, acc)),
+            )
+            # their work: quoting the releases and answering the officials
+            for _ in range(int(rng.integers(3, 30))):
+                t, pid, author = self.news[py.randrange(len(self.news))]
+                when = t + float(_ln(rng, 2 * HOUR, 1.0))
+                if py.random() < 0.5:
+                    self._post(acc, when, py.choice(ONLOOKER_NOTES), reshare_of=pid)
+                else:
+                    self._post(
+                        acc, when, py.choice(ONLOOKER_NOTES), mentions=[author], reply_to=pid
+                    )
+        if k.sharers and self.news:
+            viral = [
+                self.news[i]
+                for i in rng.choice(
+                    len(self.news), size=max(2, len(self.news) // 40), replace=False
+                )
+            ]
+            pool = np.flatnonzero(np.array(self.role[: self.n_org]) == "organic")
+            for acc in rng.choice(pool, size=min(k.sharers, pool.size), replace=False).tolist():
+                self.sharer_accounts.append(acc)
+                for _ in range(int(rng.integers(1, 3))):
+                    t, pid, _author = viral[py.randrange(len(viral))]
+                    self._post(acc, t + float(_ln(rng, 3 * HOUR, 1.2)), None, reshare_of=pid)
+        gone = [
+            a
+            for a in range(len(self.ids))
+            if self.status[a] == "suspended" and self.tier.get(a) == 3
+        ]
+        for _ in range(k.namesakes if gone else 0):
+            old = gone[int(rng.integers(len(gone)))]
+            born = self.end_l[old] + float(rng.uniform(HOUR, 5 * DAY))
+            if born > self.t1 - 6 * HOUR:
+                continue
+            lang = "ar" if py.random() < 0.8 else "en"
+            acc = self._add(
+                self._claim(lambda old=old: (self._variant_once(self.handles[old]), ""))[0],
+                self._organic_name(lang)[1],
+                born,
+                int(rng.integers(0, 60)),
+                "namesake",
+                lang,
+            )
+            self.namesake_accounts.append(acc)
+            reading = _pick_cum(rng, org_cum, int(rng.integers(3, 40)))
+            extra = officials[rng.random(officials.size) < 0.05]
+            out = np.unique(np.concatenate([reading, extra]))
+            self._edges(np.full(out.size, acc), out, born + rng.random(out.size) * DAY)
+            nxt = int(np.searchsorted(self.tag_times, born))
+            if nxt < self.tag_times.size and py.random() < 0.4:
+                # curious about a trending hashtag, as a returning supporter would be
+                self._post(
+                    acc,
+                    float(self.tag_times[nxt]) + float(_ln(rng, HOUR, 1.0)),
+                    None,
+                    reshare_of=self.tag_posts[nxt][0],
+                )
+        if k.mislabelled:
+            pool = np.flatnonzero(np.array(self.role[: self.n_org]) == "organic")
+            for acc in rng.choice(pool, size=min(k.mislabelled, pool.size), replace=False).tolist():
+                self.labels[acc] = ["extremist"]
+                self.mislabelled_accounts.append(acc)
 
     # ----------------------------------------------------------------- freeze
     def freeze(self) -> None:
@@ -1846,6 +1985,12 @@ class _World:
             ],
             "victims": victims,
             "violators": violators,
+            "bystanders": [
+                {"account_id": ids[a], "kind": kind} for a, kind in self.onlooker_kind.items()
+            ]
+            + [{"account_id": ids[a], "kind": "viral_resharer"} for a in self.sharer_accounts],
+            "lookalikes": sorted(ids[a] for a in self.namesake_accounts),
+            "wrongly_labelled": sorted(ids[a] for a in self.mislabelled_accounts),
             "officials": [ids[a] for a in self.officials],
             "labelled_victims": sorted(
                 ids[v] for v in self.victims.tolist() if self.labels[v] and ids[v] in victims
@@ -1887,6 +2032,7 @@ def write_world(family: str, seed: int, out: Path, scale: float = 1.0) -> dict[s
     world.build_follows()
     world.build_leader_posts()
     world.build_recreations()
+    world.build_onlookers()
     world.freeze()
     world.build_ordinary_posts()
     world.build_supporter_posts()

@@ -54,7 +54,7 @@ def test_the_real_network(tmp_path: Path) -> None:
     )
     tiers = document["network"]["tiers"]
     assert tiers["1"]["count"] + tiers["2"]["count"] <= 10
-    assert tiers["3"]["count"] >= 60  # most authors, by their ties to one another
+    assert tiers["3"]["count"] >= 40  # authors tied to one another and to what they amplify
     # A label is a prior: some labelled authors are left out for want of ties.
     assert len(members) < len(authors)
     assert all(

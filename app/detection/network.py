@@ -40,6 +40,7 @@ SOURCE_TAIL = 1e-3
 MIN_AMPLIFIERS = 3
 MIN_TIES = 5
 MAX_ROUNDS = 20
+MIN_ANCHORS = 1
 VICTIM_RISK = 0.5
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
 AMPLIFY_KINDS = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "like"))
@@ -130,8 +131,24 @@ def _lowest_conductance_prefix(
     return shortest + int(np.argmin(conductance[shortest - 1 : longest]))
 
 
+def _anchors(amplifications: csr_matrix, seeds: IntArray) -> BoolArray:
+    """The accounts the seeds amplify far beyond chance (the Poisson tail at the seeds'
+    mean, and at least ``MIN_AMPLIFIERS`` of them): the officials and hubs the network
+    is built around, known before any membership is decided."""
+    is_seed = np.zeros(amplifications.shape[0])
+    is_seed[seeds] = 1.0
+    by_seeds = amplifications.T @ is_seed
+    chance = float(by_seeds[seeds].mean()) if len(seeds) else 0.0
+    found: BoolArray = (by_seeds > poisson.isf(SOURCE_TAIL, chance)) & (by_seeds >= MIN_AMPLIFIERS)
+    return found
+
+
 def _members(
-    data: Data, ties: csr_matrix, seeds: IntArray, conduct: BoolArray
+    data: Data,
+    ties: csr_matrix,
+    amplifications: csr_matrix,
+    seeds: IntArray,
+    conduct: BoolArray,
 ) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray]:
     """Network membership; each account's weighted share of ties into the network, the
     share of its audience (the accounts tied to it) inside the network (NaN with no
@@ -139,7 +156,11 @@ def _members(
 
     Seeds (labelled accounts among them) only decide where the cut is drawn; an account
     is a member on its own ties and audience, or, with no ties in the data, on its own
-    conduct (``conduct``: it reported in orchestrated waves)."""
+    conduct (``conduct``: it reported in orchestrated waves). Unless it is one of the
+    accounts the seeds amplify (``_anchors``), its ties must also reach
+    ``MIN_ANCHORS`` of them: a community drawn from few seeds can take in a neighbouring
+    crowd of ordinary accounts, whose ties lead to one another, never to the network's
+    officials and hubs."""
     n = len(data.accounts)
     undirected = ((ties + ties.T) > 0).astype(np.float64)
     degree = np.asarray(undirected.sum(axis=1)).ravel()
@@ -159,9 +180,12 @@ def _members(
         return found
 
     def audience_in(inside: BoolArray) -> FloatArray:
+        """The share of its audience inside, counting one more account outside: one
+        supporter among two followers is no majority (a user who reshared a viral
+        post and follows a supporter)."""
         found: FloatArray = np.where(
             audience_size > 0,
-            (ties.T @ inside.astype(np.float64)) / np.maximum(audience_size, 1.0),
+            (ties.T @ inside.astype(np.float64)) / (audience_size + 1.0),
             np.nan,
         )
         return found
@@ -180,10 +204,12 @@ def _members(
     # a member). It is applied to the cut and to the accounts at its edge with several
     # ties with members (either way: a hub is followed by its crowd), since a cut is
     # coarse there.
+    anchors = _anchors(amplifications, seeds)
+    anchored = ties @ anchors.astype(np.float64) >= MIN_ANCHORS
     member = cut & (own > 0)
     for _ in range(MAX_ROUNDS):
         inside = member.astype(np.float64)
-        near = cut | (ties @ inside + ties.T @ inside >= MIN_TIES)
+        near = (cut | (ties @ inside + ties.T @ inside >= MIN_TIES)) & (anchored | anchors)
         settled = np.where(own > 0, near & belongs(cut | member), conduct)
         if np.array_equal(settled, member):
             break
@@ -208,7 +234,7 @@ def find_network(
     named = ~orchestrators.inferred & flagged[orchestrators.wave]
     directed = np.bincount(orchestrators.account[named], minlength=n)
     seeds = np.flatnonzero(reporter_seed | (directed > 0) | data.accounts.known_member)
-    member, share, audience, own = _members(data, ties, seeds, reporter_seed)
+    member, share, audience, own = _members(data, ties, amplifications, seeds, reporter_seed)
     victim = target_risk >= VICTIM_RISK
     member &= ~victim
 
