@@ -195,6 +195,19 @@ def tier_metrics(
     return result
 
 
+def tier_calibration(
+    truth: dict[str, Any], members: dict[str, tuple[int, float]]
+) -> dict[str, Any]:
+    """Calibration error of ``tier_confidence`` over the accounts put in a tier
+    (``members``: account -> (tier, confidence)): is the tier right about as often as
+    the confidence says?"""
+    if not members:
+        return {"tier_calibration_error": None}
+    right = [float(truth["tiers"].get(a) == tier) for a, (tier, _) in members.items()]
+    said = [confidence for _, confidence in members.values()]
+    return {"tier_calibration_error": expected_calibration_error(np.array(right), np.array(said))}
+
+
 def bystander_metrics(truth: dict[str, Any], members: dict[str, float]) -> dict[str, Any]:
     """How many accounts that are not in the network were put in a tier at confidence
     >= 0.5 (``members``: account -> tier confidence): bystanders (journalists,
@@ -248,6 +261,14 @@ def evaluate(folder: Path, truth: dict[str, Any], predictions: dict[str, Any]) -
             reporters, truth, {a: r.get("reporter_risk") or 0.0 for a, r in risks.items()}
         ),
         **tier_metrics(accounts, truth, {a: r.get("tier") for a, r in risks.items()}),
+        **tier_calibration(
+            truth,
+            {
+                a: (int(r["tier"]), float(r.get("tier_confidence") or 0.0))
+                for a, r in risks.items()
+                if r.get("tier")
+            },
+        ),
         **bystander_metrics(
             truth,
             {a: float(r.get("tier_confidence") or 0.0) for a, r in risks.items() if r.get("tier")},
@@ -311,6 +332,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "attribution_top1_accuracy": (">=", 0.85),
     "recreation_precision": (">=", 0.95),
     "recreation_recall": (">=", 0.80),
+    "tier_calibration_error": ("<=", 0.05),
     "tier_3_precision": (">=", 0.95),
     "tier_3_recall": (">=", 0.90),
     "bystanders_in_tiers": ("<=", 0),

@@ -1,4 +1,4 @@
-"""Fit the detector's wave, reporter and core models on simulated scenarios.
+"""Fit the detector's wave, reporter, core and tier models on simulated scenarios.
 
     python -m app.training [--scale 1] [--train-seeds 101 102 103] [--calibration-seeds 201 202]
 
@@ -6,13 +6,17 @@ Every training family (``TRAINING_FAMILIES``: all but the adapted ones) is simul
 with the training seeds (the models are fitted on them, with mimicry copies) and with
 separate calibration seeds (Platt scaling is fitted
 on those), so the shipped probabilities are calibrated on data the weights never saw.
-Writes app/detection/params/{wave,reporter,core}_model.json with how they were fitted.
+The tier model is fitted on the supporter network the other three give, in worlds where
+the platform labelled part of the supporters ``extremist`` and some ordinary accounts
+too (``with_platform_labels``), so the label's weight is learned where labels can be
+wrong. Writes app/detection/params/{wave,reporter,core,tier}_model.json with how they
+were fitted.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,11 +28,13 @@ from app.detection.data import Data, FloatArray, build_data, to_epoch
 from app.detection.engine import LocalEngine
 from app.detection.groups import Groups, find_groups
 from app.detection.model import LogisticModel, fit_model
-from app.detection.pipeline import crowd_score, judge_with_core
+from app.detection.network import TIER_FEATURES
+from app.detection.pipeline import analyze, crowd_score, judge_with_core
 from app.detection.scores import (
     CORE_MODEL,
     REPORTER_FEATURES,
     REPORTER_MODEL,
+    TIER_MODEL,
     WAVE_FEATURES,
     WAVE_MODEL,
     Models,
@@ -55,6 +61,9 @@ REPORTER_MIMICRY = (0.5, 0.15)
 # organic rows as much as waves' (at 0.15 core waves inside organic pile-ons that
 # supporters joined were flagged).
 CORE_MIMICRY = (0.3, 0.3)
+# Tier evidence is mimicked mildly: a member must not rest on one feature (a label, a
+# reporting record), and most members show several.
+TIER_MIMICRY = (0.3, 0.1)
 # The adapted families (hidden, spraying) are left out: fitted on them too, the wave
 # model lost precision on the old-accounts and camouflage families. They stay unseen,
 # a test of how the models carry over to campaigns that change their ways. So does the
@@ -202,11 +211,46 @@ def fit(
     )
 
 
+def with_platform_labels(sample: Sample, seed: int) -> Data:
+    """The sample's data as a platform might label it: a random share (0-50%) of the
+    network's accounts labelled ``extremist``, and wrong labels on ordinary accounts as
+    many as up to half the right ones."""
+    rng = np.random.default_rng([seed, 7])
+    data = sample.data
+    index = {a: i for i, a in enumerate(data.accounts.ids)}
+    members = np.array([index[a] for a in sample.truth["tiers"] if a in index], dtype=np.int64)
+    labelled = np.zeros(len(data.accounts), dtype=bool)
+    labelled[members[rng.random(len(members)) < rng.uniform(0.0, 0.5)]] = True
+    ordinary = np.setdiff1d(np.arange(len(data.accounts)), members)
+    wrong = int(labelled.sum() * rng.uniform(0.0, 0.5))
+    labelled[rng.choice(ordinary, size=min(wrong, len(ordinary)), replace=False)] = True
+    return replace(data, accounts=replace(data.accounts, known_member=labelled))
+
+
+def tier_rows(samples: list[Sample], models: Models) -> tuple[FloatArray, FloatArray]:
+    """Each member's tier evidence, as the pipeline finds the network with ``models``
+    on the labelled data, and whether its tier is the true one."""
+    xs, ys = [], []
+    for number, sample in enumerate(samples):
+        data = with_platform_labels(sample, number)
+        network = analyze(data, models).network
+        truth = sample.truth["tiers"]
+        members = np.flatnonzero(network.tier > 0)
+        xs.append(network.evidence[members])
+        ys.append(
+            np.array(
+                [truth.get(data.accounts.ids[a]) == int(network.tier[a]) for a in members],
+                dtype=np.float64,
+            )
+        )
+    return np.vstack(xs), np.concatenate(ys)
+
+
 def fit_models(
     train: list[Sample], calibration: list[Sample], provenance: dict[str, object]
 ) -> Models:
     """The wave model; on its scores the core model; on the waves judged with their
-    core, the reporter model."""
+    core, the reporter model; on the network the three give, the tier model."""
     wave_model = fit(
         WAVE_FEATURES, wave_rows(train), wave_rows(calibration), WAVE_MIMICRY, provenance
     )
@@ -224,7 +268,15 @@ def fit_models(
         REPORTER_MIMICRY,
         provenance,
     )
-    return Models(wave_model, reporter_model, core_model)
+    fitted = Models(wave_model, reporter_model, core_model)
+    tier_model = fit(
+        TIER_FEATURES,
+        tier_rows(train, fitted),
+        tier_rows(calibration, fitted),
+        TIER_MIMICRY,
+        provenance,
+    )
+    return fitted._replace(tier=tier_model)
 
 
 def worlds(
@@ -276,7 +328,11 @@ def main() -> None:
     models.wave.save(WAVE_MODEL)
     models.reporter.save(REPORTER_MODEL)
     models.core.save(CORE_MODEL)
-    for name, model in zip(models._fields, models, strict=True):
+    fitted = {"wave": models.wave, "reporter": models.reporter, "core": models.core}
+    if models.tier is not None:
+        models.tier.save(TIER_MODEL)
+        fitted["tier"] = models.tier
+    for name, model in fitted.items():
         n = len(model.features)
         weights = ", ".join(
             f"{f}={up:+.2f}/{down:+.2f}"

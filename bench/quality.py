@@ -61,6 +61,7 @@ VIEWS = {
         (
             "tier_3_precision",
             "tier_3_recall",
+            "tier_calibration_error",
             "bystanders_in_tiers",
             "victims_in_tiers",
             "lookalikes_in_tiers",

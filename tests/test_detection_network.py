@@ -12,6 +12,7 @@ from app.detection.attribution import Attribution
 from app.detection.data import Data, build_data
 from app.detection.network import Network, find_network, tie_matrices
 from app.detection.pipeline import analyze
+from app.detection.scores import load_models
 from app.detection.shapes import shape
 from app.evaluate import bystander_metrics, tier_metrics
 from app.simulate import SCENARIOS, generate
@@ -64,7 +65,14 @@ def hand_made() -> tuple[Data, np.ndarray]:
 def run_stage(data: Data, risk: np.ndarray) -> Network:
     ties, amplifications = tie_matrices(data)
     return find_network(
-        data, ties, amplifications, risk, np.zeros(len(risk)), NO_ORDERS, np.empty(0, bool)
+        data,
+        ties,
+        amplifications,
+        risk,
+        np.zeros(len(risk)),
+        NO_ORDERS,
+        np.empty(0, bool),
+        load_models().tier,
     )
 
 
@@ -91,7 +99,14 @@ def test_victims_are_never_members_and_no_seeds_means_no_network() -> None:
     under_attack = np.zeros(len(risk))
     under_attack[data.accounts.ids.index("hubA")] = 0.9
     network = find_network(
-        data, ties, amplifications, risk, under_attack, NO_ORDERS, np.empty(0, bool)
+        data,
+        ties,
+        amplifications,
+        risk,
+        under_attack,
+        NO_ORDERS,
+        np.empty(0, bool),
+        load_models().tier,
     )
     assert network.tier[data.accounts.ids.index("hubA")] == 0
     assert not run_stage(data, np.zeros(len(risk))).tier.any()
@@ -137,6 +152,8 @@ def test_tiers_on_simulated_worlds(family: str, seed: int) -> None:
     assert metrics["tier_1_precision"] >= 0.9 and metrics["tier_2_precision"] >= 0.9
     hubs = document["network"]["hubs"]
     assert {h["account_id"] for h in hubs} == set(document["network"]["tiers"]["2"]["accounts"])
+    # Every member says what the tier model read of it; no one else has any.
+    assert all(bool(a["tier_evidence"]) == (a["tier"] is not None) for a in document["accounts"])
 
 
 def test_bystanders_lookalikes_and_wrong_labels_are_never_members() -> None:

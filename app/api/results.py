@@ -292,6 +292,7 @@ def _unscored(account_id: str) -> dict[str, Any]:
         "tier": None,
         "tier_label": None,
         "tier_confidence": 0.0,
+        "tier_evidence": [],
         "reporter_risk": 0.0,
         "target_risk": 0.0,
         "core_risk": 0.0,

@@ -31,6 +31,7 @@ from scipy.stats import poisson
 
 from app.detection.attribution import Attribution
 from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
+from app.detection.model import LogisticModel
 
 SEED_RISK = 0.8
 RESTART = 0.15
@@ -45,11 +46,30 @@ VICTIM_RISK = 0.5
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
 AMPLIFY_KINDS = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "like"))
 TIER_LABELS = {1: "official", 2: "supporting_institution", 3: "supporter"}
+# What the tier model (params/tier_model.json) reads of each member: its own ties and
+# audience, the anchors it is tied to, how many members amplify it and which way ties
+# with other sources point, its own reporting and directing, the platform's label (a
+# prior whose weight is fitted on worlds where some labels are wrong), and its tier.
+TIER_FEATURES = (
+    "share",
+    "audience",
+    "has_audience",
+    "log_anchor_ties",
+    "log_amplified_by",
+    "received_share",
+    "reporter_risk",
+    "log_directed",
+    "labelled",
+    "official",
+    "institution",
+)
 
 
 @dataclass(frozen=True)
 class Network:
-    """Per account: ``tier`` (0 outside the network), ``confidence``, the share of its
+    """Per account: ``tier`` (0 outside the network), ``confidence`` (the tier model's
+    probability that the tier is right) and the ``evidence`` it reads (``TIER_FEATURES``,
+    one row an account), the share of its
     own ties that lead into the network and of its audience inside it, how many members
     amplify it, how many sources it receives ties from and gives ties to, ``hub``
     (index of its hub, or -1), and ``cited``: amplified by the members far beyond
@@ -57,6 +77,7 @@ class Network:
 
     tier: IntArray
     confidence: FloatArray
+    evidence: FloatArray
     share: FloatArray
     audience: FloatArray
     amplified_by: IntArray
@@ -149,10 +170,11 @@ def _members(
     amplifications: csr_matrix,
     seeds: IntArray,
     conduct: BoolArray,
-) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray]:
+) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Network membership; each account's weighted share of ties into the network, the
     share of its audience (the accounts tied to it) inside the network (NaN with no
-    audience in the data), and the weight of its own ties.
+    audience in the data), the weight of its own ties, and how many anchors it is tied
+    to.
 
     Seeds (labelled accounts among them) only decide where the cut is drawn; an account
     is a member on its own ties and audience, or, with no ties in the data, on its own
@@ -205,7 +227,8 @@ def _members(
     # ties with members (either way: a hub is followed by its crowd), since a cut is
     # coarse there.
     anchors = _anchors(amplifications, seeds)
-    anchored = ties @ anchors.astype(np.float64) >= MIN_ANCHORS
+    anchor_ties = ties @ anchors.astype(np.float64)
+    anchored = anchor_ties >= MIN_ANCHORS
     member = cut & (own > 0)
     for _ in range(MAX_ROUNDS):
         inside = member.astype(np.float64)
@@ -215,7 +238,7 @@ def _members(
             break
         member = settled
     community = cut | member
-    return member, share_in(community), audience_in(community), own
+    return member, share_in(community), audience_in(community), own, anchor_ties
 
 
 def find_network(
@@ -226,15 +249,19 @@ def find_network(
     target_risk: FloatArray,
     orchestrators: Attribution,
     flagged: BoolArray,
+    tier_model: LogisticModel | None,
 ) -> Network:
     """Tiers and hubs (see the module docstring); ``ties`` and ``amplifications`` as
-    :func:`tie_matrices` gives them."""
+    :func:`tie_matrices` gives them. ``tier_model`` turns each member's evidence into
+    its calibrated ``confidence`` (None while that model is being fitted: 0)."""
     n = len(data.accounts)
     reporter_seed = reporter_risk >= SEED_RISK
     named = ~orchestrators.inferred & flagged[orchestrators.wave]
     directed = np.bincount(orchestrators.account[named], minlength=n)
     seeds = np.flatnonzero(reporter_seed | (directed > 0) | data.accounts.known_member)
-    member, share, audience, own = _members(data, ties, amplifications, seeds, reporter_seed)
+    member, share, audience, own, anchor_ties = _members(
+        data, ties, amplifications, seeds, reporter_seed
+    )
     victim = target_risk >= VICTIM_RISK
     member &= ~victim
 
@@ -254,16 +281,29 @@ def find_network(
     tier = np.where(member, 3, 0)
     tier[source] = 2
     tier[official] = 1
-    leaning = (from_sources + 1.0) / (from_sources + to_sources + 2.0)
-    belonging = np.maximum(
-        reporter_risk, np.where(own > 0, np.fmin(share, np.nan_to_num(audience, nan=1.0)), 0.0)
-    )
-    direction = np.where(official, leaning, np.where(directed > 0, 1.0, 1.0 - leaning))
-    confidence = np.where(source, belonging * direction, np.where(member, belonging, 0.0))
+    evidence = np.column_stack(
+        [
+            np.where(own > 0, share, 0.0),
+            np.nan_to_num(audience, nan=0.0),
+            ~np.isnan(audience),
+            np.log1p(anchor_ties),
+            np.log1p(amplified_by),
+            (from_sources + 1.0) / (from_sources + to_sources + 2.0),
+            reporter_risk,
+            np.log1p(directed),
+            data.accounts.known_member,
+            tier == 1,
+            tier == 2,
+        ]
+    ).astype(np.float64)
+    confidence = np.zeros(n)
+    if tier_model is not None and member.any():
+        confidence[member] = tier_model.probability(evidence[member])
     hub = _gather(ties, tier)
     return Network(
         tier.astype(np.int64),
-        np.clip(confidence, 0.0, 1.0),
+        confidence,
+        evidence,
         share,
         audience,
         amplified_by,

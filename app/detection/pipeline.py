@@ -146,7 +146,7 @@ def analyze(
     group_params: GroupParams | None = None,
     engine: Engine | None = None,
 ) -> Analysis:
-    wave_model, reporter_model, core_model = models or load_models()
+    wave_model, reporter_model, core_model, tier_model = models or load_models()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -203,7 +203,9 @@ def analyze(
     recreations = link_recreations(data, contact_matrix(data))
     risk, record = inherit(recreations, risk, record)
     lap("recreation")
-    network = find_network(data, ties, amplifications, risk, targets, orchestrators, flagged)
+    network = find_network(
+        data, ties, amplifications, risk, targets, orchestrators, flagged, tier_model
+    )
     lap("network")
     return Analysis(
         data,

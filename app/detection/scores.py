@@ -38,6 +38,7 @@ PARAMS_DIR = Path(__file__).parent / "params"
 WAVE_MODEL = PARAMS_DIR / "wave_model.json"
 REPORTER_MODEL = PARAMS_DIR / "reporter_model.json"
 CORE_MODEL = PARAMS_DIR / "core_model.json"
+TIER_MODEL = PARAMS_DIR / "tier_model.json"
 TARGET_LOOKBACK_S = 30 * 86_400.0
 FLAG = 0.5
 PUBLISHED_DECIMALS = 4
@@ -269,11 +270,13 @@ def published(scores: FloatArray) -> FloatArray:
 
 
 class Models(NamedTuple):
-    """The fitted models: waves, reporters and core waves (core.py)."""
+    """The fitted models: waves, reporters, core waves (core.py) and tiers (network.py)."""
 
     wave: LogisticModel
     reporter: LogisticModel
     core: LogisticModel
+    # None only while the tier model itself is being fitted (its inputs come first).
+    tier: LogisticModel | None = None
 
 
 def load_models() -> Models:
@@ -281,4 +284,5 @@ def load_models() -> Models:
         LogisticModel.load(WAVE_MODEL),
         LogisticModel.load(REPORTER_MODEL),
         LogisticModel.load(CORE_MODEL),
+        LogisticModel.load(TIER_MODEL),
     )

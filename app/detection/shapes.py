@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from app.detection.data import to_iso
-from app.detection.network import TIER_LABELS
+from app.detection.network import TIER_FEATURES, TIER_LABELS
 from app.detection.pipeline import Analysis
 from app.detection.scores import FLAG
 from app.detection.signals import SIGNALS
@@ -288,6 +288,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
                 "tier": t or None,
                 "tier_label": TIER_LABELS.get(t),
                 "tier_confidence": round(float(analysis.network.confidence[a]), 4),
+                "tier_evidence": _tier_evidence(analysis, a) if t else [],
                 "reporter_risk": round(risk, 4),
                 "target_risk": round(float(analysis.target_risk[a]), 4),
                 "core_risk": round(float(analysis.core_risk[a]), 4),
@@ -306,6 +307,33 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
             }
         )
     return docs
+
+
+def _tier_evidence(analysis: Analysis, a: int) -> list[str]:
+    """What the tier model read of a member (network.TIER_FEATURES), in words, strongest
+    first: its own conduct, then its ties and audience, then the platform's label."""
+    network = analysis.network
+    row = dict(zip(TIER_FEATURES, network.evidence[a].tolist(), strict=True))
+    lines = []
+    if row["reporter_risk"] >= FLAG:
+        lines.append(f"reports in orchestrated waves (reporter risk {row['reporter_risk']:.2f})")
+    if network.directed[a]:
+        lines.append(f"named the target just before {network.directed[a]} orchestrated waves")
+    group = int(analysis.groups.account_group[a])
+    if group >= 0:
+        lines.append(f"in a lockstep group of {len(analysis.groups.members[group])} accounts")
+    if row["share"] > 0:
+        lines.append(f"{row['share']:.0%} of its own ties lead into the network")
+    if row["has_audience"]:
+        lines.append(f"{row['audience']:.0%} of the accounts tied to it are members")
+    anchors = round(float(np.expm1(row["log_anchor_ties"])))
+    if anchors:
+        lines.append(f"tied to {anchors} of the accounts the network amplifies most")
+    if network.amplified_by[a] >= 3:
+        lines.append(f"amplified by {network.amplified_by[a]} members")
+    if row["labelled"]:
+        lines.append("labelled extremist by the platform (a prior, not proof)")
+    return lines
 
 
 def _tier_explanations(analysis: Analysis, a: int, hub_sizes: np.ndarray) -> list[str]:
