@@ -71,6 +71,7 @@ VIEWS = {
         (
             "t3_prec",
             "t3_recall",
+            "tier_ece",
             "bystanders",
             "victims",
             "lookalikes",
