@@ -43,6 +43,7 @@ MIN_TIES = 5
 MAX_ROUNDS = 20
 MIN_ANCHORS = 1
 VICTIM_RISK = 0.5
+SUSPECTED_TARGET = 0.2
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
 AMPLIFY_KINDS = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "like"))
 TIER_LABELS = {1: "official", 2: "supporting_institution", 3: "supporter"}
@@ -278,7 +279,13 @@ def find_network(
     to_sources = np.rint(ties @ is_source).astype(np.int64)
     official = source & (from_sources > to_sources) & (directed == 0)
 
-    tier = np.where(member, 3, 0)
+    # A supporter is never an account the network appears to strike: supporters are
+    # seldom reported in waves at all, officials for what they post (organic waves),
+    # and an account reported in waves that look partly orchestrated (target_risk from
+    # SUSPECTED_TARGET) is far likelier a victim whose campaign was missed.
+    supporter = member & ~source & (target_risk < SUSPECTED_TARGET)
+    member = supporter | source
+    tier = np.where(supporter, 3, 0)
     tier[source] = 2
     tier[official] = 1
     evidence = np.column_stack(
