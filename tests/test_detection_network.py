@@ -112,6 +112,30 @@ def test_victims_are_never_members_and_no_seeds_means_no_network() -> None:
     assert not run_stage(data, np.zeros(len(risk))).tier.any()
 
 
+def test_an_account_the_network_appears_to_strike_is_no_supporter() -> None:
+    """A supporter-looking account reported in waves that look partly orchestrated
+    (target_risk 0.3, under the hold) is kept out of tier 3; a source reported that much
+    (officials are reported organically for what they post) keeps its tier."""
+    data, risk = hand_made()
+    ties, amplifications = tie_matrices(data)
+    struck = np.zeros(len(risk))
+    struck[data.accounts.ids.index("s1")] = 0.3
+    struck[data.accounts.ids.index("hubB")] = 0.3
+    network = find_network(
+        data,
+        ties,
+        amplifications,
+        risk,
+        struck,
+        NO_ORDERS,
+        np.empty(0, bool),
+        load_models().tier,
+    )
+    tier = dict(zip(data.accounts.ids, network.tier.tolist(), strict=True))
+    assert tier["s1"] == 0 and network.confidence[data.accounts.ids.index("s1")] == 0
+    assert tier["hubB"] == 2 and tier["s3"] == 3
+
+
 def test_labels_are_priors_and_a_cited_source_is_not_a_member() -> None:
     """An archive of posts only (as the real data). Labelled authors who do nothing but
     retweet one outside account are not members on the label alone; authors who also
