@@ -2,23 +2,27 @@
 
 Seeds are what the earlier stages and the platform already know: the accounts that
 report in orchestrated waves, the accounts that named their targets just before, and
-accounts labelled ``extremist``. The network grows from them through ties (follows
-and amplifications, either direction) by personalised PageRank, cut where the fewest
-ties leave it: the lowest-conductance prefix of the accounts sorted by PageRank per
-tie. Popular ordinary accounts that supporters follow as camouflage fall inside such
-a cut, but their own ties lead elsewhere; so an account stays only if most of its
-own ties lead into the network (each tie weighted by 1/log of the followed account's
-audience, so following a celebrity counts for less than following an obscure peer),
-and one just outside the cut joins if it has several ties into it and most of its own
-ties lead there.
+accounts labelled ``extremist``. Seeds only say where to look (a label is a prior, not
+a verdict). The community grows from them through ties (follows and amplifications,
+either direction) by personalised PageRank, cut where the fewest ties leave it: the
+lowest-conductance prefix of the accounts sorted by PageRank per tie. An account is a
+member on its own ties and audience: most of its ties lead into the community (each
+weighted by 1/log of the tied account's audience, so following a celebrity counts for
+less than following an obscure peer), most of the accounts tied to it are there too
+(a journalist who quotes the officials is read by ordinary users), and it is tied to
+an anchor, an account the seeds amplify beyond chance (a coarse cut's ordinary crowd
+is tied to itself, not to the officials and hubs). The test is repeated until it
+settles, over the cut and the accounts at its edge. Victims are never members.
 
-Sources are the accounts the members amplify far more often than chance (beyond the
-Poisson tail at the members' mean). Among the sources the direction of ties decides:
-tier 1 is amplified and followed by the other sources more than it amplifies or
-follows them (the officials, and the supervisor the officials amplify); tier 2
+Sources are the members the members amplify far more often than chance (beyond the
+Poisson tail at the members' mean); amplified accounts that are not members (a wire
+service, a researcher) are cited, not tiered. Among the sources the direction of ties
+decides: tier 1 is amplified and followed by the other sources more than it amplifies
+or follows them (the officials, and the supervisor the officials amplify); tier 2
 amplifies tier 1 and has a following of its own, and every source that named the
 target of an orchestrated wave is tier 2. The other members are tier 3, each gathered
-in the hub (tier-2 account) it is most tied to.
+in the hub (tier-2 account) it is most tied to. The tier model turns what was found
+about each member into its calibrated ``confidence``.
 """
 
 from __future__ import annotations
