@@ -17,12 +17,14 @@ from fastapi import FastAPI
 
 from app.datasets import read_entities, read_truth, write_entities
 from app.evaluate import (
+    bystander_metrics,
     enforcement_metrics,
     evaluate,
     expected_calibration_error,
     recreation_metrics,
     reporter_metrics,
     roc_auc,
+    tier_calibration,
     tier_metrics,
     wave_metrics,
 )
@@ -253,6 +255,38 @@ def test_recreation_metrics_by_hand() -> None:
     metrics = recreation_metrics(truth, {"n1": "o1", "n2": "o9", "n3": "o3"})
     assert metrics["recreation_precision"] == pytest.approx(1 / 3)
     assert metrics["recreation_recall"] == pytest.approx(1 / 2)
+
+
+def test_lookalikes_linked_and_bystander_counts_by_hand() -> None:
+    truth = {
+        "recreated": [{"account_id": "n1", "recreated_from": "o1"}],
+        "lookalikes": ["look1", "look2"],
+        "bystanders": [{"account_id": "reporter", "kind": "journalist"}],
+        "victims": ["victim"],
+        "wrongly_labelled": ["labelled"],
+        "tiers": {"s1": 3},
+    }
+    linked = recreation_metrics(truth, {"n1": "o1", "look1": "o7"})
+    assert linked["lookalikes_linked"] == 1 and linked["recreation_precision"] == 0.5
+    # Only confidence >= 0.5 counts; worlds without a group give None.
+    members = {"reporter": 0.7, "victim": 0.2, "look2": 0.5, "s1": 0.9}
+    assert bystander_metrics(truth, members) == {
+        "bystanders_in_tiers": 1,
+        "victims_in_tiers": 0,
+        "lookalikes_in_tiers": 1,
+        "wrongly_labelled_in_tiers": 0,
+    }
+    assert bystander_metrics({"tiers": {}}, members)["bystanders_in_tiers"] is None
+
+
+def test_tier_calibration_by_hand() -> None:
+    truth = {"tiers": {"a": 3, "b": 3, "c": 2}}
+    # Right tiers said at 0.95 and 0.95, a wrong one (c is tier 2) at 0.95: one bin,
+    # 2/3 right against 0.95 said.
+    members = {"a": (3, 0.95), "b": (3, 0.95), "c": (3, 0.95)}
+    error = tier_calibration(truth, members)["tier_calibration_error"]
+    assert error == pytest.approx(0.95 - 2 / 3)
+    assert tier_calibration(truth, {})["tier_calibration_error"] is None
 
 
 @pytest.fixture
