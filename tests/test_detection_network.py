@@ -62,14 +62,14 @@ def hand_made() -> tuple[Data, np.ndarray]:
     return data, risk
 
 
-def run_stage(data: Data, risk: np.ndarray) -> Network:
+def run_stage(data: Data, risk: np.ndarray, target_risk: np.ndarray | None = None) -> Network:
     ties, amplifications = tie_matrices(data)
     return find_network(
         data,
         ties,
         amplifications,
         risk,
-        np.zeros(len(risk)),
+        np.zeros(len(risk)) if target_risk is None else target_risk,
         NO_ORDERS,
         np.empty(0, bool),
         load_models().tier,
@@ -95,19 +95,9 @@ def test_tiers_follow_the_direction_of_amplification() -> None:
 
 def test_victims_are_never_members_and_no_seeds_means_no_network() -> None:
     data, risk = hand_made()
-    ties, amplifications = tie_matrices(data)
     under_attack = np.zeros(len(risk))
     under_attack[data.accounts.ids.index("hubA")] = 0.9
-    network = find_network(
-        data,
-        ties,
-        amplifications,
-        risk,
-        under_attack,
-        NO_ORDERS,
-        np.empty(0, bool),
-        load_models().tier,
-    )
+    network = run_stage(data, risk, under_attack)
     assert network.tier[data.accounts.ids.index("hubA")] == 0
     assert not run_stage(data, np.zeros(len(risk))).tier.any()
 
@@ -117,20 +107,10 @@ def test_an_account_the_network_appears_to_strike_is_no_supporter() -> None:
     (target_risk 0.3, under the hold) is kept out of tier 3; a source reported that much
     (officials are reported organically for what they post) keeps its tier."""
     data, risk = hand_made()
-    ties, amplifications = tie_matrices(data)
     struck = np.zeros(len(risk))
     struck[data.accounts.ids.index("s1")] = 0.3
     struck[data.accounts.ids.index("hubB")] = 0.3
-    network = find_network(
-        data,
-        ties,
-        amplifications,
-        risk,
-        struck,
-        NO_ORDERS,
-        np.empty(0, bool),
-        load_models().tier,
-    )
+    network = run_stage(data, risk, struck)
     tier = dict(zip(data.accounts.ids, network.tier.tolist(), strict=True))
     assert tier["s1"] == 0 and network.confidence[data.accounts.ids.index("s1")] == 0
     assert tier["hubB"] == 2 and tier["s3"] == 3
