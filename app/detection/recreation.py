@@ -126,15 +126,22 @@ def _jaccard(ties: csr_matrix, a: int, b: int) -> float:
     return len(np.intersect1d(first, second)) / union if union else 0.0
 
 
+def _first_last(n: int, who: IntArray, when: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """First and last time each of ``n`` accounts appears in ``who`` (NaN if never)."""
+    keep = (who >= 0) & ~np.isnan(when)
+    first = np.full(n, np.inf)
+    last = np.full(n, -np.inf)
+    np.minimum.at(first, who[keep], when[keep])
+    np.maximum.at(last, who[keep], when[keep])
+    return np.where(np.isinf(first), np.nan, first), np.where(np.isinf(last), np.nan, last)
+
+
 def _last_acted(data: Data) -> FloatArray:
     """The last time each account posted or reported (NaN if never): being named by
     others says nothing about whether the account itself still acts."""
     who = np.concatenate([data.posts.author, data.reports.reporter])
     when = np.concatenate([data.posts.time, data.reports.time])
-    keep = (who >= 0) & ~np.isnan(when)
-    last = np.full(len(data.accounts), -np.inf)
-    np.maximum.at(last, who[keep], when[keep])
-    return np.where(np.isinf(last), np.nan, last)
+    return _first_last(len(data.accounts), who, when)[1]
 
 
 def _seen(data: Data) -> tuple[FloatArray, FloatArray]:
@@ -142,12 +149,7 @@ def _seen(data: Data) -> tuple[FloatArray, FloatArray]:
     posts, reports = data.posts, data.reports
     who = np.concatenate([posts.author, posts.mention_account, reports.reporter, reports.target])
     when = np.concatenate([posts.time, posts.time[posts.mention_post], reports.time, reports.time])
-    keep = (who >= 0) & ~np.isnan(when)
-    first = np.full(len(data.accounts), np.inf)
-    last = np.full(len(data.accounts), -np.inf)
-    np.minimum.at(first, who[keep], when[keep])
-    np.maximum.at(last, who[keep], when[keep])
-    return np.where(np.isinf(first), np.nan, first), np.where(np.isinf(last), np.nan, last)
+    return _first_last(len(data.accounts), who, when)
 
 
 def _lifetimes(data: Data) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
