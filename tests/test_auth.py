@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ from app.db.migrations import upgrade_to_head
 from app.db.models import ApiKey
 from app.main import create_app
 from app.services.keys import ensure_bootstrap_key
-from tests.conftest import LiveServer
+from tests.conftest import ADMIN_KEY, LiveServer
 
 REPORT = {
     "event_id": "e1",
@@ -146,3 +148,54 @@ def test_auth_disabled_admits_everyone(tmp_path, caplog: pytest.LogCaptureFixtur
         assert any("MRD_AUTH_DISABLED" in r.getMessage() for r in caplog.records)
         with httpx.Client(base_url=server.url) as http:
             assert http.post("/v1/reports", json={"reports": [REPORT]}).status_code == 200
+
+
+def test_two_admins_revoking_each_other_at_once_leave_one(client: httpx.Client) -> None:
+    """The last-admin guard holds under a race: two admin keys revoking each other at
+    the same moment never both succeed (tried many times, each a fresh pair)."""
+    survivor = ADMIN_KEY
+    for _ in range(25):
+        with httpx.Client(
+            base_url=str(client.base_url), headers={"X-API-Key": survivor}, timeout=60
+        ) as admin:
+            first, second = make_key(admin, "admin"), make_key(admin, "admin")
+            [current] = [
+                k
+                for k in admin.get("/v1/keys").json()["items"]
+                if k["revoked_at"] is None
+                and k["key_id"] not in (first["key_id"], second["key_id"])
+            ]
+            revoking = {"X-API-Key": str(first["key"])}
+            assert (
+                admin.delete(f"/v1/keys/{current['key_id']}", headers=revoking).status_code == 204
+            )
+            codes = _revoke_each_other(admin, first, second)
+        assert codes.count(204) == 1, codes
+        alive = _active(client, first, second)
+        survivor = str(first["key"] if alive == first["key_id"] else second["key"])
+
+
+def _revoke_each_other(
+    http: httpx.Client, first: dict[str, object], second: dict[str, object]
+) -> list[int]:
+    """Both keys revoke the other, released at the same moment; the status codes."""
+    barrier = threading.Barrier(2)
+
+    def revoke(actor: dict[str, object], victim: dict[str, object]) -> int:
+        barrier.wait()
+        headers = {"X-API-Key": str(actor["key"])}
+        return http.delete(f"/v1/keys/{victim['key_id']}", headers=headers).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        return sorted(pool.map(revoke, (first, second), (second, first)))
+
+
+def _active(client: httpx.Client, *keys: dict[str, object]) -> str:
+    """The one of ``keys`` still active, read with whichever of them works."""
+    for key in keys:
+        response = client.get("/v1/keys", headers={"X-API-Key": str(key["key"])})
+        if response.status_code == 200:
+            active = [k["key_id"] for k in response.json()["items"] if k["revoked_at"] is None]
+            [alive] = [str(k["key_id"]) for k in keys if k["key_id"] in active]
+            return alive
+    raise AssertionError("no admin key is left")

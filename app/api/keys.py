@@ -112,9 +112,12 @@ def revoke(
     key = keys_repository.get(session, key_id)
     if key is None or key.revoked_at is not None:
         raise Problem(404, f"No active key with id {key_id}.", "not-found")
-    if "admin" in key.scopes and keys_repository.active_admin_count(session) <= 1:
+    outcome = keys_repository.revoke_keeping_an_admin(session, key, datetime.now(UTC))
+    if outcome != "revoked":
+        session.rollback()
+        if outcome == "gone":
+            raise Problem(404, f"No active key with id {key_id}.", "not-found")
         raise Problem(409, "This is the last active admin key; create another first.", "conflict")
-    keys_repository.revoke(session, key_id, datetime.now(UTC))
     audit.record(session, caller.key_id, "key.revoked", key_id, name=key.name)
     session.commit()
     request.app.state.key_cache.clear()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from app.db.models import ApiKey
 
@@ -36,10 +37,27 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(ApiKey)) or 0
 
 
-def active_admin_count(session: Session) -> int:
-    keys = session.scalars(select(ApiKey.scopes).where(ApiKey.revoked_at.is_(None))).all()
-    return sum("admin" in scopes for scopes in keys)
+def revoke_keeping_an_admin(
+    session: Session, key: ApiKey, when: datetime
+) -> Literal["revoked", "gone", "last_admin"]:
+    """Revoke ``key`` unless it is the last active admin key; or say it was revoked
+    meanwhile (``gone``).
 
-
-def revoke(session: Session, key_id: str, when: datetime) -> None:
-    session.execute(update(ApiKey).where(ApiKey.key_id == key_id).values(revoked_at=when))
+    Two admins revoking each other at the same moment must not both succeed. The
+    active keys are locked first (PostgreSQL: the second revocation waits for the
+    first to commit, then reads it), and the update itself re-checks that another
+    admin key is still active, in one statement (SQLite runs one writer at a time).
+    """
+    active = session.scalars(
+        select(ApiKey).where(ApiKey.revoked_at.is_(None)).order_by(ApiKey.key_id).with_for_update()
+    ).all()
+    condition = [ApiKey.key_id == key.key_id, ApiKey.revoked_at.is_(None)]
+    if "admin" in key.scopes:
+        others = [k.key_id for k in active if "admin" in k.scopes and k.key_id != key.key_id]
+        other = aliased(ApiKey)
+        condition.append(exists().where(other.key_id.in_(others), other.revoked_at.is_(None)))
+    done = session.execute(update(ApiKey).where(*condition).values(revoked_at=when))
+    if done.rowcount == 1:  # type: ignore[attr-defined]
+        return "revoked"
+    still = session.scalar(select(ApiKey.revoked_at).where(ApiKey.key_id == key.key_id))
+    return "gone" if still is not None else "last_admin"
