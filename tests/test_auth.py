@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.migrations import upgrade_to_head
 from app.db.models import ApiKey
-from app.main import create_app
+from app.main import announce_bootstrap_key, create_app
 from app.services.keys import ensure_bootstrap_key
 from tests.conftest import ADMIN_KEY, LiveServer
 
@@ -199,3 +199,33 @@ def _active(client: httpx.Client, *keys: dict[str, object]) -> str:
             [alive] = [str(k["key_id"]) for k in keys if k["key_id"] in active]
             return alive
     raise AssertionError("no admin key is left")
+
+
+def test_a_revoked_bootstrap_key_stays_revoked_across_restarts(
+    service: LiveServer, client: httpx.Client, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    second = make_key(client, "admin")
+    [bootstrap] = [k for k in client.get("/v1/keys").json()["items"] if k["name"] == "bootstrap"]
+    assert client.delete(f"/v1/keys/{bootstrap['key_id']}").status_code == 204
+    settings = service.app.state.settings
+    with caplog.at_level(logging.WARNING, logger="mrd.keys"):
+        announce_bootstrap_key(settings, db)  # what every start does
+    assert any(bootstrap["key_id"] in r.getMessage() for r in caplog.records)
+    assert client.get("/v1/keys").status_code == 401
+    with httpx.Client(
+        base_url=str(client.base_url), headers={"X-API-Key": str(second["key"])}
+    ) as admin:
+        keys = {k["key_id"]: k for k in admin.get("/v1/keys").json()["items"]}
+        assert keys[bootstrap["key_id"]]["revoked_at"] is not None
+        # Rotation: a new bootstrap value is a new admin key, and the audit log says so.
+        announce_bootstrap_key(settings.model_copy(update={"bootstrap_api_key": "rotated"}), db)
+        [rotated_key] = [
+            k
+            for k in admin.get("/v1/keys").json()["items"]
+            if k["name"] == "bootstrap" and k["revoked_at"] is None
+        ]
+        assert rotated_key["key_id"] != bootstrap["key_id"]
+        created = admin.get("/v1/audit", params={"action": "key.created"}).json()["items"]
+        assert rotated_key["key_id"] in {event["subject"] for event in created}
+    with httpx.Client(base_url=str(client.base_url), headers={"X-API-Key": "rotated"}) as rotated:
+        assert rotated.get("/v1/keys").status_code == 200

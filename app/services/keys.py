@@ -107,17 +107,23 @@ class KeyCache:
 def ensure_bootstrap_key(session: Session, bootstrap_secret: str | None) -> str | None:
     """Make ``MRD_BOOTSTRAP_API_KEY`` an admin key, or create one if no key exists.
 
+    A revoked bootstrap key stays revoked: a leaked one must not return at the next
+    start. Rotating it is setting a new value, which creates a new (audited) key.
     Returns the secret of a key created here with a random secret, so the caller can
-    print it once; otherwise None.
+    show it once; otherwise None.
     """
     if bootstrap_secret:
         existing = keys_repository.by_digest(session, digest_of(bootstrap_secret))
         if existing is None:
             key, _ = create_key(session, "bootstrap", ["admin"], secret=bootstrap_secret)
             audit.record(session, "service", "key.created", key.key_id, name=key.name)
-        elif existing.revoked_at is not None or "admin" not in existing.scopes:
-            existing.revoked_at = None
-            existing.scopes = ["admin"]
+        elif existing.revoked_at is not None:
+            log.warning(
+                "MRD_BOOTSTRAP_API_KEY is key %s, revoked at %s; it stays revoked. "
+                "Set a new value to rotate it.",
+                existing.key_id,
+                existing.revoked_at.isoformat(),
+            )
         return None
     if keys_repository.count(session) == 0:
         key, secret = create_key(session, "initial-admin", ["admin"])
