@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.db.engine import Database
 from app.services.analysis import AnalysisRunner, queue_run
@@ -110,6 +113,53 @@ def test_waves_pages_filters_and_detail(analysed: httpx.Client) -> None:
     forged = base64.urlsafe_b64encode(b'["yesterday", "w1"]').decode()
     for path in ("/v1/waves", "/v1/groups", "/v1/targets"):
         assert client.get(path, params={"cursor": forged}).status_code == 400
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+CURSORS = st.one_of(
+    st.text(max_size=80),
+    st.binary(max_size=96).map(_b64),
+    JSON_VALUES.map(lambda v: _b64(json.dumps(v).encode())),
+    st.tuples(JSON_SCALARS, JSON_SCALARS).map(lambda pair: _b64(json.dumps(list(pair)).encode())),
+)
+
+
+def test_every_malformed_cursor_is_a_400(analysed: httpx.Client) -> None:
+    """Forged cursors (any bytes, any JSON, positions of the wrong kind: a number where
+    a time goes, a naive time, an integer past 64 bits) are 400 problem+json, never 500."""
+    naive = _b64(b'["2017-07-29T10:00:00", "w"]')
+    huge = _b64(b'[9223372036854775808, "g"]')
+    for path, cursor in (("/v1/waves", naive), ("/v1/groups", huge), ("/v1/targets", naive)):
+        assert analysed.get(path, params={"cursor": cursor}).status_code == 400
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cursor=CURSORS, path=st.sampled_from(["/v1/waves", "/v1/groups", "/v1/targets"]))
+    def forged(cursor: str, path: str) -> None:
+        answer = analysed.get(path, params={"cursor": cursor})
+        assert answer.status_code in (200, 400, 422), (cursor, answer.text)
+        if answer.status_code != 200:
+            assert answer.headers["content-type"] == "application/problem+json"
+
+    forged()
 
 
 def test_groups_accounts_targets_and_enforcement(analysed: httpx.Client) -> None:

@@ -6,6 +6,7 @@ Every answer comes from the newest analysis run that succeeded.
 from __future__ import annotations
 
 import base64
+import math
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -116,16 +117,45 @@ def _encode(position: list[Any]) -> str:
 
 
 def _after(cursor: str | None, convert: Callable[[Any], Any]) -> tuple[Any, str] | None:
-    """The position ``cursor`` holds (its first field through ``convert``), or None
-    without a cursor; a cursor this service did not give out is a 400."""
+    """The position ``cursor`` holds (its first field through ``convert``, which raises
+    ValueError on a value of the wrong kind), or None without a cursor; anything this
+    service did not give out is a 400, never a 500."""
     if not cursor:
         return None
     try:
         position = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(position, list) or len(position) != 2:
+            raise ValueError(position)
         value, key = position
-        return convert(value), str(key)
+        if not isinstance(key, str) or "\x00" in key:
+            raise ValueError(key)
+        return convert(value), key
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise Problem(400, "The cursor is not one this service gave out.", "bad-cursor") from None
+
+
+def _moment(value: Any) -> datetime:
+    """A cursor's time: an ISO 8601 string with its offset."""
+    if not isinstance(value, str):
+        raise ValueError(value)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(value)
+    return moment
+
+
+def _count(value: Any) -> int:
+    """A cursor's size: an integer a database column holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise ValueError(value)
+    return value
+
+
+def _score(value: Any) -> float:
+    """A cursor's risk: a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
 
 
 CURRENT_RUN_TTL_S = 1.0
@@ -211,7 +241,7 @@ def list_waves(
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
-    after = _after(cursor, lambda start: datetime.fromisoformat(start.replace("Z", "+00:00")))
+    after = _after(cursor, _moment)
     rows = results.waves_page(
         session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
     )
@@ -261,7 +291,7 @@ def list_groups(
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
-    after = _after(cursor, int)
+    after = _after(cursor, _count)
     return _page(
         results.groups_page(session, run_id, limit + 1, after), limit, ("size", "group_id")
     )
@@ -450,7 +480,7 @@ def list_targets(
 ) -> Page:
     if run_id is None:
         return Page(items=[], next_cursor=None)
-    after = _after(cursor, float)
+    after = _after(cursor, _score)
     rows = results.targets_page(session, run_id, limit + 1, after)
     return _page(rows, limit, ("target_risk", "account_id"))
 
