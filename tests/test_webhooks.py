@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from contextlib import nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import orjson
@@ -21,6 +24,7 @@ from app.db.engine import Database
 from app.db.results_repository import parse_time
 from app.services.webhooks import (
     DestinationRefused,
+    address_allowed,
     announce_waves,
     resolve_destination,
     retry_delay,
@@ -65,6 +69,37 @@ def test_public_address_is_accepted_and_pinned() -> None:
     assert resolve_destination("https://93.184.216.34:8443/hook", private_ok=False) == (
         "93.184.216.34"
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("2002:a9fe:a9fe::", False),  # 6to4 carrying 169.254.169.254
+        ("2002:0a00:0001::1", False),  # 6to4 carrying 10.0.0.1
+        ("2002:0808:0808::1", True),  # 6to4 carrying 8.8.8.8
+        ("fec0::1", False),  # site-local
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo client 192.0.2.45
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", True),  # Teredo client 8.8.8.8
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 of 10.0.0.1
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+        ("::127.0.0.1", False),  # IPv4-compatible loopback
+        ("::ffff:10.0.0.1", False),  # mapped private
+        ("2606:4700::1111", True),
+    ],
+)
+def test_ipv6_that_embeds_a_private_ipv4_is_refused(address: str, public: bool) -> None:
+    """The guard's decision, and the same through a host name that resolves to the
+    address (the resolver is patched: nothing is looked up or contacted)."""
+    assert address_allowed(ipaddress.ip_address(address), private_ok=False) is public
+    assert address_allowed(ipaddress.ip_address(address), private_ok=True)
+    answer = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 443, 0, 0))]
+    with mock.patch("app.services.webhooks.socket.getaddrinfo", return_value=answer):
+        if public:
+            assert resolve_destination("https://hooks.receiver.test/x", private_ok=False)
+        else:
+            with pytest.raises(DestinationRefused):
+                resolve_destination("https://hooks.receiver.test/x", private_ok=False)
 
 
 def test_signature_is_hmac_of_timestamp_and_body() -> None:

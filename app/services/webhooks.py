@@ -58,11 +58,43 @@ class DestinationRefused(ValueError):
     """A webhook URL the service will not send to."""
 
 
-def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, private_ok: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: NAT64 (well-known and
+# local-use) and the deprecated IPv4-compatible form.
+NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address maps to or carries: mapped (``::ffff:a.b.c.d``),
+    6to4 (``2002::/16``), both ends of Teredo (``2001::/32``), NAT64 and IPv4-compatible.
+    Packets to such an address can end at that IPv4 host, so it is judged as that host
+    (Python's own ``is_global`` calls some of them global)."""
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    carries_low_bits = any(address in network for network in NAT64) or (
+        address in IPV4_COMPATIBLE and int(address) > 1  # not :: nor ::1
+    )
+    if carries_low_bits:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def address_allowed(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, private_ok: bool
+) -> bool:
+    """Whether a webhook may be sent to ``address``: never to an unspecified or multicast
+    address; otherwise, unless ``private_ok``, only to public ones, an IPv6 address that
+    embeds IPv4 only when every IPv4 address it embeds is public, and never to
+    site-local IPv6 (``fec0::/10``)."""
     if address.is_unspecified or address.is_multicast:
         return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded:
+            return all(address_allowed(inner, private_ok) for inner in embedded)
+        if address.is_site_local and not private_ok:
+            return False
     return private_ok or (address.is_global and not address.is_reserved)
 
 
@@ -83,7 +115,7 @@ def resolve_destination(url: str, private_ok: bool) -> str:
     except (socket.gaierror, UnicodeError) as exc:
         raise DestinationRefused(f"the host {parsed.host} does not resolve ({exc})") from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    refused = [str(a) for a in addresses if not _allowed(a, private_ok)]
+    refused = [str(a) for a in addresses if not address_allowed(a, private_ok)]
     if refused or not addresses:
         raise DestinationRefused(
             f"the host {parsed.host} resolves to a loopback, private, link-local or reserved "
