@@ -192,6 +192,8 @@ class ValidatedBatch:
 
     items: list[dict[str, Any]]
     rejected: list[dict[str, Any]]
+    # Each item's position in the sent list.
+    indices: list[int]
 
 
 _PATTERN_MESSAGES = {
@@ -222,7 +224,8 @@ def validate_batch(
     """Validate a batch in one pass; only when some items fail are the rest re-validated."""
     context = {"latest": now + timedelta(seconds=future_tolerance_s)}
     try:
-        return ValidatedBatch(kind.adapter.validate_python(raw, context=context), [])
+        items = kind.adapter.validate_python(raw, context=context)
+        return ValidatedBatch(items, [], list(range(len(items))))
     except ValidationError as exc:
         errors_by_index: dict[int, list[dict[str, Any]]] = {}
         for err in exc.errors(include_url=False, include_input=False):
@@ -231,7 +234,7 @@ def validate_batch(
             errors_by_index.setdefault(index, []).append(
                 {"loc": list(err["loc"][1:]), "msg": friendly_message(err)}
             )
-    good = [item for i, item in enumerate(raw) if i not in errors_by_index]
-    items = kind.adapter.validate_python(good, context=context)
+    indices = [i for i in range(len(raw)) if i not in errors_by_index]
+    items = kind.adapter.validate_python([raw[i] for i in indices], context=context)
     rejected = [{"index": i, "errors": errs} for i, errs in sorted(errors_by_index.items())]
-    return ValidatedBatch(items, rejected)
+    return ValidatedBatch(items, rejected, indices)

@@ -32,7 +32,8 @@ def test_reports_are_stored_and_resent_reports_are_duplicates(
     assert first.status_code == 200
     assert first.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
 
-    again = client.post("/v1/reports", json={"reports": [report("e2"), report("e3"), report("e3")]})
+    resent = report("e2", text=ARABIC, content_id="c9")
+    again = client.post("/v1/reports", json={"reports": [resent, report("e3"), report("e3")]})
     assert again.json() == {"accepted": 1, "duplicates": 2, "rejected": []}
 
     with db.sessions() as session:
@@ -42,6 +43,35 @@ def test_reports_are_stored_and_resent_reports_are_duplicates(
     assert rows["e2"].text.encode() == ARABIC.encode()
     assert rows["e2"].content_id == "c9"
     assert rows["e1"].created_at == datetime(2017, 7, 29, 10, tzinfo=UTC)
+
+
+def test_a_resent_event_id_with_other_content_is_a_conflict(
+    client: httpx.Client, db: Database
+) -> None:
+    """Reports are never changed: re-using a stored event_id for another report (a
+    guessed id used to suppress the real one) is refused and counted, not merged."""
+    assert client.post("/v1/reports", json={"reports": [report("e1")]}).json()["accepted"] == 1
+    before = snapshot(db)
+    forged = [
+        report("e1", target_id="someone-else"),
+        report("e1"),
+        report("e1", text="added later"),
+        report("e2"),
+        report("e2", reason="spam"),
+    ]
+    answer = client.post("/v1/reports", json={"reports": forged}).json()
+    assert answer["accepted"] == 1 and answer["duplicates"] == 1
+    assert [r["index"] for r in answer["rejected"]] == [0, 2, 4]
+    assert all(r["errors"][0]["loc"] == ["event_id"] for r in answer["rejected"])
+    assert "already stored with other content" in answer["rejected"][0]["errors"][0]["msg"]
+    after = snapshot(db)
+    assert after["reports"] == sorted(
+        before["reports"] + [r for r in after["reports"] if r[0] == "e2"], key=repr
+    )
+    [e1] = [r for r in after["reports"] if r[0] == "e1"]
+    assert e1[2] == "t1"
+    metrics = client.get("/metrics").text
+    assert 'mrd_ingest_items_total{kind="reports",outcome="conflict"}' in metrics
 
 
 def test_valid_items_are_stored_when_others_are_rejected(

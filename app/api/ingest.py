@@ -44,7 +44,9 @@ class IngestAnswerWithDuplicates(BaseModel):
     accepted: int = Field(description="Items newly stored (or changed).")
     duplicates: int = Field(description="Items already stored: re-sent, never counted twice.")
     rejected: list[Rejection] = Field(
-        description="Items refused, with why; nothing of them stored."
+        description="Items refused, with why; nothing of them stored. A report whose "
+        "`event_id` is already stored with other content is refused here as a conflict "
+        '(`loc` `["event_id"]`): reports are never changed or merged.'
     )
 
 
@@ -105,7 +107,13 @@ async def _ingest(request: Request, kind: EntityKind) -> Response:
     def work() -> dict[str, Any]:
         items = parse_envelope(body, kind)
         result = ingest_batch(request.app.state.db, kind, items, settings.future_tolerance_s)
-        record_ingest(kind.name, result.accepted, result.duplicates, len(result.rejected))
+        record_ingest(
+            kind.name,
+            result.accepted,
+            result.duplicates,
+            len(result.rejected) - result.conflicts,
+            result.conflicts,
+        )
         return result.answer(kind)
 
     return Response(orjson.dumps(await run_in_threadpool(work)), media_type="application/json")

@@ -39,11 +39,16 @@ INGESTED = Counter(
 )
 
 
-def record_ingest(kind: str, accepted: int, duplicates: int, rejected: int) -> None:
+def record_ingest(
+    kind: str, accepted: int, duplicates: int, rejected: int, conflicts: int = 0
+) -> None:
+    """Count a batch's items; ``rejected`` excludes the ``conflicts`` (re-sent event ids
+    with other content), counted under their own outcome."""
     for outcome, count in (
         ("accepted", accepted),
         ("duplicate", duplicates),
         ("rejected", rejected),
+        ("conflict", conflicts),
     ):
         if count:
             INGESTED.labels(kind, outcome).inc(count)

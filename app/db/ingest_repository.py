@@ -21,6 +21,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.db.engine import in_chunks
 from app.db.models import (
     Account,
     Base,
@@ -29,6 +30,7 @@ from app.db.models import (
     Post,
     PostHashtag,
     PostMention,
+    Report,
     sqlite_micros,
 )
 
@@ -54,6 +56,21 @@ REPORT_COLUMNS = (
     "text",
     "ingested_at",
 )
+
+
+# What makes two reports with one event_id the same report.
+REPORT_CONTENT = ("reporter_id", "target_id", "reason", "created_at", "content_id", "text")
+
+
+def stored_reports(conn: Connection, event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored content (``REPORT_CONTENT``) of each of ``event_ids`` that is stored."""
+    found: dict[str, tuple[Any, ...]] = {}
+    columns = [getattr(Report, name) for name in REPORT_CONTENT]
+    for chunk in in_chunks(event_ids):
+        query = select(Report.event_id, *columns).where(Report.event_id.in_(chunk))
+        for event_id, *values in conn.execute(query):
+            found[event_id] = tuple(values)
+    return found
 
 
 Write = Callable[[Connection], int]

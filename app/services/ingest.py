@@ -33,6 +33,8 @@ class IngestResult:
     accepted: int
     duplicates: int
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Re-sent event ids with other content (listed in ``rejected`` too).
+    conflicts: int = 0
 
     def answer(self, kind: EntityKind) -> dict[str, Any]:
         if kind.counts_duplicates:
@@ -97,9 +99,38 @@ def ingest_batch(
     template = _row_template(kind)
     rows = [template | item | {writer.stamp: now} for item in _unique_rows(kind, batch.items)]
     written = _write(db, writer, rows) if rows else 0
+    conflicts = []
+    if kind is REPORTS and written < len(batch.items):
+        conflicts = _report_conflicts(db, batch.items, batch.indices)
+    rejected = sorted(batch.rejected + conflicts, key=lambda r: int(r["index"]))
     if kind.counts_duplicates:
-        return IngestResult(written, len(batch.items) - written, batch.rejected)
-    return IngestResult(len(batch.items), 0, batch.rejected)
+        duplicates = len(batch.items) - written - len(conflicts)
+        return IngestResult(written, duplicates, rejected, len(conflicts))
+    return IngestResult(len(batch.items), 0, rejected)
+
+
+CONFLICT_MESSAGE = (
+    "a report with this event_id is already stored with other content; reports are "
+    "never changed: send a new event_id"
+)
+
+
+def _report_conflicts(
+    db: Database, items: list[dict[str, Any]], indices: list[int]
+) -> list[dict[str, Any]]:
+    """Items whose ``event_id`` is stored with other content, as rejections. A re-sent
+    report is a duplicate only when it is the same report: otherwise a client that
+    guessed someone's event ids could silently suppress their reports."""
+    with db.engine.connect() as conn:
+        stored = repo.stored_reports(conn, sorted({item["event_id"] for item in items}))
+    found = []
+    for index, item in zip(indices, items, strict=True):
+        kept = stored.get(item["event_id"])
+        if kept is not None and kept != tuple(item.get(f) for f in repo.REPORT_CONTENT):
+            found.append(
+                {"index": index, "errors": [{"loc": ["event_id"], "msg": CONFLICT_MESSAGE}]}
+            )
+    return found
 
 
 def _write(db: Database, writer: _Writer, rows: list[dict[str, Any]]) -> int:
