@@ -17,6 +17,7 @@ from app import __version__
 from app.api import analysis, audit, ingest, keys, operations, results, webhooks
 from app.api.body_limit import BodyLimit
 from app.api.metrics import MetricsMiddleware
+from app.api.paths import SegmentedPath
 from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers, problem_responses
 from app.api.ui import mount_dashboard
 from app.config import Settings, get_settings
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SegmentedPath)
     app.include_router(ingest.router)
     app.include_router(analysis.router)
     app.include_router(results.router)

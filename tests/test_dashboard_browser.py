@@ -185,3 +185,31 @@ def test_navigation_between_pages(browser: Browser) -> None:
         browser.page.locator("nav").get_by_text(link, exact=True).click()
         browser.wait_ready(ready)
     assert browser.errors == []
+
+
+def test_accounts_with_awkward_ids_open_from_their_links(
+    browser: Browser, demo_service: tuple[str, str]
+) -> None:
+    """Ids may hold "/", "%", "?", "#", spaces and Arabic: the dashboard's own account
+    links lead to each account's page, and its profile loads."""
+    base, key = demo_service
+    awkward = ["a/b", "x/risk", "100%", "what?", "x#y", "with space", "حساب/عربي"]
+    accounts = [
+        {"account_id": account_id, "handle": f"odd{n}", "display_name": f"Awkward {n}"}
+        for n, account_id in enumerate(awkward)
+    ]
+    sent = httpx.post(
+        f"{base}/v1/accounts", json={"accounts": accounts}, headers={"X-API-Key": key}
+    )
+    assert sent.json()["rejected"] == []
+    browser.open("/targets", "targets")
+    for n, account_id in enumerate(awkward):
+        href = browser.page.evaluate(
+            "id => import('/ui/js/dom.js').then(m => m.accountLink(id).getAttribute('href'))",
+            account_id,
+        )
+        browser.page.goto(f"{base}/ui/{href}")
+        browser.page.locator(".profile-name").get_by_text(f"Awkward {n}").wait_for(timeout=10_000)
+        heading = browser.page.locator("h1").inner_text()
+        assert account_id in heading, (account_id, heading)
+    assert browser.errors == []

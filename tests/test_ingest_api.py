@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import select
@@ -267,3 +268,37 @@ def test_numeric_ids_are_accepted_as_strings(client: httpx.Client, db: Database)
 def test_unknown_fields_are_ignored(client: httpx.Client, db: Database) -> None:
     answer = client.post("/v1/reports", json={"reports": [report("e1", platform_note="x")]}).json()
     assert answer["accepted"] == 1
+
+
+AWKWARD_IDS = [
+    "a/b",
+    "x/risk",
+    "/leading",
+    "100%",
+    "a%2Fb",
+    "what?",
+    "x#y",
+    "with space",
+    "حساب/عربي",
+    "s" * 120 + "/" * 8,
+]
+
+
+def test_ids_with_slashes_and_other_awkward_characters_are_reachable(
+    client: httpx.Client, db: Database
+) -> None:
+    """Any printable id can be read back, percent-encoded as one path segment."""
+    accounts = [{"account_id": i, "handle": f"h{n}"} for n, i in enumerate(AWKWARD_IDS)]
+    assert client.post("/v1/accounts", json={"accounts": accounts}).json()["rejected"] == []
+    reports = [report(f"e{n}", target_id=i) for n, i in enumerate(AWKWARD_IDS)]
+    assert client.post("/v1/reports", json={"reports": reports}).json()["accepted"] == len(reports)
+    for account_id in AWKWARD_IDS:
+        path = f"/v1/accounts/{quote(account_id, safe='')}"
+        metadata = client.get(path)
+        assert metadata.status_code == 200, (account_id, metadata.text)
+        assert metadata.json()["account_id"] == account_id
+        risk = client.get(f"{path}/risk")
+        assert risk.status_code == 200, (account_id, risk.text)
+        assert risk.json()["account_id"] == account_id
+    # "x/risk" is an account of its own, not the risk of "x".
+    assert client.get("/v1/accounts/x").status_code == 404

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import ReadKey, SessionDep
 from app.api.examples import DEMO
+from app.api.paths import decoded_segment
 from app.api.problems import Problem, problem_responses
 from app.db import results_repository as results
 from app.db.models import Account, Report
@@ -40,8 +41,11 @@ GROUP_ID = Path(
     max_length=64,
     openapi_examples={"demo": {"summary": "A lockstep group", "value": DEMO["group"]["group_id"]}},
 )
+# An id of at most 128 characters; a "/" or "%" in it arrives encoded (app.api.paths).
 ACCOUNT_ID = Path(
-    max_length=128,
+    max_length=3 * 128,
+    description="The account id, percent-encoded: an id may hold any printable "
+    "character, `/` included (`a%2Fb`).",
     openapi_examples={
         "target": {
             "summary": "An account under orchestrated attack",
@@ -358,6 +362,7 @@ def account_risk(
     _key: ReadKey,
     run_id: CurrentRun,
 ) -> dict[str, Any]:
+    account_id = decoded_segment(account_id)
     found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
     if found is not None:
         return found
@@ -397,6 +402,7 @@ ACCOUNT_FIELDS = (
 def account_metadata(
     account_id: Annotated[str, ACCOUNT_ID], session: SessionDep, _key: ReadKey
 ) -> dict[str, Any]:
+    account_id = decoded_segment(account_id)
     account = session.get(Account, account_id)
     if account is None:
         raise Problem(404, f"No account record for {account_id}.", "not-found")
