@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         10, ge=1, description="Attempts before a delivery becomes a dead letter."
     )
-    webhook_timeout_s: float = Field(5.0, gt=0, description="Per-attempt HTTP timeout.")
+    webhook_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="All the time one delivery attempt may take, from resolving the host "
+        "to the end of the answer's headers (its body is never read).",
+    )
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
     body_timeout_s: float = Field(
         60.0, gt=0, description="Time a request's whole body may take to arrive."

@@ -6,6 +6,7 @@ sets it) the same tests run against PostgreSQL as well.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -28,6 +30,7 @@ from app.db.engine import Database, normalise_url
 from app.db.migrations import upgrade_to_head
 from app.db.models import Base, tables_on
 from app.main import announce_bootstrap_key, create_app
+from app.services import webhooks
 
 ADMIN_KEY = "test-admin-key-0123456789"
 POSTGRES_URL = os.environ.get("MRD_TEST_POSTGRES_URL")
@@ -46,6 +49,44 @@ CLIENT_TABLES = {
 }
 # Columns the service stamps itself; they are not part of what a client stored.
 SERVICE_COLUMNS = {"seq", "ingested_at", "updated_at"}
+
+
+LOCAL_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def _local_only(real: Any) -> Any:
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and str(name).lower() not in LOCAL_NAMES:
+            try:
+                ipaddress.ip_address(str(name).split("%")[0])
+            except ValueError:
+                raise socket.gaierror(
+                    socket.EAI_NONAME, f"tests resolve no names: {name}"
+                ) from None
+        return real(host, *args, **kwargs)
+
+    return getaddrinfo
+
+
+@pytest.fixture(autouse=True, scope="session")
+def nothing_leaves_this_host() -> Iterator[None]:
+    """Tests talk only to this machine: no host name but localhost is resolved (numeric
+    addresses still parse), and the webhook sender refuses any destination that is not
+    loopback, whatever the service's own guard would allow."""
+    real_resolve = webhooks.resolve_destination
+
+    def loopback_only(url: str, private_ok: bool) -> str:
+        address = real_resolve(url, private_ok)
+        if not ipaddress.ip_address(address).is_loopback:
+            raise webhooks.DestinationRefused(f"{address}: tests send only to loopback")
+        return address
+
+    with (
+        mock.patch.object(socket, "getaddrinfo", _local_only(socket.getaddrinfo)),
+        mock.patch.object(webhooks, "resolve_destination", loopback_only),
+    ):
+        yield
 
 
 class LiveServer:

@@ -3,6 +3,7 @@ with retries and a dead letter (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -329,3 +330,114 @@ def test_a_wave_is_detected_once_then_updated_only_when_it_changed(
     payload = client.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries").json()["items"][0]
     assert payload["payload"]["wave"]["wave_id"] == "wave_b"
     assert "reporters" not in payload["payload"]["wave"]
+
+
+class AwkwardReceivers:
+    """Three subscribers on 127.0.0.1: ``/ok`` answers at once, ``/trickle`` sends its
+    answer's head one byte every half second, ``/huge`` answers with a 300 MB body.
+    Records when each request arrived and how many body bytes ``/huge`` got out."""
+
+    HUGE = 300 * 2**20
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, list[float]] = {"/ok": [], "/trickle": [], "/huge": []}
+        self.huge_bytes_sent = 0
+        self.stop = threading.Event()
+        receivers = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receivers.arrivals[self.path].append(time.monotonic())
+                # The sender hanging up is what these receivers expect.
+                with contextlib.suppress(OSError):
+                    getattr(self, "answer_" + self.path.strip("/"))()
+
+            def answer_ok(self) -> None:
+                self.send_response(204)
+                self.end_headers()
+
+            def answer_trickle(self) -> None:
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 60:
+                    if receivers.stop.wait(0.5):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+
+            def answer_huge(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(receivers.HUGE))
+                self.end_headers()
+                chunk = b"x" * 2**16
+                while receivers.huge_bytes_sent < receivers.HUGE and not receivers.stop.is_set():
+                    self.wfile.write(chunk)
+                    receivers.huge_bytes_sent += len(chunk)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> AwkwardReceivers:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_stalled_or_flooding_receiver_never_holds_up_another(
+    backend: str, tmp_path: Path
+) -> None:
+    """Each attempt has MRD_WEBHOOK_TIMEOUT_S in all, the answer's body is never read,
+    and subscribers do not wait for one another."""
+    database = (
+        nullcontext(f"sqlite:///{tmp_path / 'stalls.db'}")
+        if backend == "sqlite"
+        else fresh_postgres_database("mrd_webhook_stall_test")
+    )
+    with (
+        database as url,
+        served_app(
+            url,
+            "webhook-admin-key-0123456789",
+            webhook_allow_private=True,
+            webhook_timeout_s=1.0,
+            webhook_retry_base_s=60.0,
+        ) as client,
+        AwkwardReceivers() as receivers,
+    ):
+        hooks = {
+            path: client.post("/v1/webhooks", json={"url": receivers.url + path}).json()
+            for path in ("/trickle", "/huge", "/ok")
+        }
+        db = Database(url)
+        first = time.monotonic()
+        db.run_write(lambda conn: announce_waves(conn, [wave_document()]))
+        assert wait_until(lambda: receivers.arrivals["/trickle"], 5.0)
+        # While the trickling receiver holds its attempt, another event reaches /ok.
+        other = wave_document(wave_id="wave_z", target_id="journalist-02")
+        second = time.monotonic()
+        db.run_write(lambda conn: announce_waves(conn, [other]))
+        assert wait_until(lambda: len(receivers.arrivals["/ok"]) == 2, 5.0)
+        assert receivers.arrivals["/ok"][1] - second < 2.0
+
+        def outcome(path: str) -> list[tuple[str, int, str | None]]:
+            items = client.get(f"/v1/webhooks/{hooks[path]['webhook_id']}/deliveries").json()
+            return [(d["status"], d["attempts"], d["last_error"]) for d in items["items"]]
+
+        # The trickling attempt ends at its deadline and is recorded as failed.
+        assert wait_until(lambda: any(o[1] == 1 for o in outcome("/trickle")), 5.0)
+        assert time.monotonic() - first < 6.0
+        assert any("no answer within 1 s" in (o[2] or "") for o in outcome("/trickle"))
+        # The flooding one counts as answered (2xx) without its body being read.
+        assert wait_until(lambda: ("delivered", 1, None) in outcome("/huge"), 5.0)
+        assert receivers.huge_bytes_sent < 32 * 2**20, receivers.huge_bytes_sent
+        db.dispose()

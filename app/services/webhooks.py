@@ -14,6 +14,7 @@ and the request goes to the checked address, so DNS cannot be switched under it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -23,14 +24,13 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Connection, Select, delete, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from app import __version__
 from app.config import Settings
@@ -50,7 +50,8 @@ RECENT_S = 86_400.0
 # A claimed delivery is someone's for this long; after that another process retries it.
 CLAIM = timedelta(seconds=60)
 POLL_S = 0.25
-BATCH = 20
+# Attempts in flight at once, one per subscription at most.
+MAX_IN_FLIGHT = 32
 MAX_DELAY_S = 3600.0
 
 
@@ -228,6 +229,7 @@ def announce_waves(
 @dataclass(frozen=True)
 class Attempt:
     delivery_id: str
+    webhook_id: str
     url: str
     secret: str
     event: str
@@ -247,66 +249,93 @@ def retry_delay(attempts: int, base_s: float) -> float:
     return float(min(base_s * 2 ** (attempts - 1), MAX_DELAY_S))
 
 
-def _due(now: datetime) -> Select[Any]:
-    """Deliveries waiting for an attempt at ``now``."""
-    return select(WebhookDelivery.delivery_id).where(
-        WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now
+def _next_due(now: datetime, busy: Sequence[str]) -> Select[Any]:
+    """The oldest due delivery of each subscription that has no attempt in flight."""
+    rank = (
+        func.row_number()
+        .over(partition_by=WebhookDelivery.webhook_id, order_by=WebhookDelivery.next_attempt_at)
+        .label("rank")
     )
+    due = (
+        select(WebhookDelivery.delivery_id, WebhookDelivery.webhook_id, rank)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .subquery()
+    )
+    query = select(due.c.delivery_id).where(due.c.rank == 1)
+    if busy:
+        query = query.where(due.c.webhook_id.not_in(list(busy)))
+    return query
 
 
 class WebhookDispatcher:
-    """The delivery thread of one process: claims due deliveries and sends them."""
+    """The delivery thread of one process: claims due deliveries and sends them.
+
+    Each subscription has at most one attempt in flight (so its events arrive in
+    order), and subscriptions never wait for one another: every attempt runs on its
+    own and is recorded as soon as it ends, while the loop goes on claiming. An
+    attempt has ``MRD_WEBHOOK_TIMEOUT_S`` in all, from resolving the host to the end
+    of the answer's headers, and the answer's body is never read: a receiver that
+    trickles bytes or answers with gigabytes costs one slot for that long and nothing
+    more.
+    """
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.private_ok = settings.webhook_allow_private
         self.base_s = settings.webhook_retry_base_s
         self.max_attempts = settings.webhook_max_attempts
-        self.client = httpx.Client(
-            timeout=settings.webhook_timeout_s, follow_redirects=False, trust_env=False
-        )
+        self.deadline_s = settings.webhook_timeout_s
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mrd-webhook")
-        self._thread = threading.Thread(target=self._loop, name="mrd-webhooks", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="mrd-webhooks", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
-        self._pool.shutdown(wait=True)
-        self.client.close()
+        self._thread.join(timeout=self.deadline_s + 30)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sent = self.deliver_due()
-            except Exception:
-                log.exception("webhook dispatcher error")
-                sent = 0
-            if not sent:
-                self._stop.wait(POLL_S)
+    def _run(self) -> None:
+        asyncio.run(self._serve())
 
-    def deliver_due(self) -> int:
-        """Claim and send what is due now; how many attempts were made."""
+    async def _serve(self) -> None:
+        in_flight: dict[str, asyncio.Task[None]] = {}
+        async with httpx.AsyncClient(
+            timeout=self.deadline_s, follow_redirects=False, trust_env=False
+        ) as client:
+            while not self._stop.is_set():
+                room = MAX_IN_FLIGHT - len(in_flight)
+                try:
+                    claimed = await asyncio.to_thread(self.claim_due, list(in_flight), room)
+                except Exception:
+                    log.exception("webhook dispatcher error")
+                    claimed = []
+                for attempt in claimed:
+                    in_flight[attempt.webhook_id] = asyncio.create_task(
+                        self._attempt(client, attempt, in_flight)
+                    )
+                await asyncio.sleep(POLL_S)
+            if in_flight:
+                await asyncio.wait(list(in_flight.values()), timeout=self.deadline_s + 1)
+
+    def claim_due(self, busy: Sequence[str], room: int) -> list[Attempt]:
+        """Claim up to ``room`` due deliveries of subscriptions not in ``busy``."""
+        if room <= 0:
+            return []
         # A read first: the poll runs four times a second in every background process,
         # and a write transaction each time would queue behind ingest for nothing.
         with self.db.engine.connect() as conn:
-            if conn.scalar(_due(datetime.now(UTC)).limit(1)) is None:
-                return 0
-        claimed = self.db.run_write(self._claim)
-        if not claimed:
-            return 0
-        outcomes = list(self._pool.map(self._send, claimed))
-        self.db.run_write(lambda conn: self._record_all(conn, claimed, outcomes))
-        return len(claimed)
+            due = conn.scalars(_next_due(datetime.now(UTC), busy).limit(room)).all()
+        if not due:
+            return []
+        return self.db.run_write(lambda conn: self._claim(conn, list(due)))
 
-    def _claim(self, conn: Connection) -> list[Attempt]:
+    def _claim(self, conn: Connection, delivery_ids: list[str]) -> list[Attempt]:
         now = datetime.now(UTC)
         due = conn.execute(
-            _due(now)
-            .add_columns(
+            select(
+                WebhookDelivery.delivery_id,
+                WebhookDelivery.webhook_id,
                 WebhookDelivery.next_attempt_at,
                 WebhookDelivery.event,
                 WebhookDelivery.body,
@@ -315,8 +344,11 @@ class WebhookDispatcher:
                 Webhook.secret,
             )
             .join(Webhook, Webhook.webhook_id == WebhookDelivery.webhook_id)
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(BATCH)
+            .where(
+                WebhookDelivery.delivery_id.in_(delivery_ids),
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+            )
         ).all()
         claimed = []
         for row in due:
@@ -332,41 +364,65 @@ class WebhookDispatcher:
             )
             if taken.rowcount == 1:
                 claimed.append(
-                    Attempt(row.delivery_id, row.url, row.secret, row.event, row.body, row.attempts)
+                    Attempt(
+                        row.delivery_id,
+                        row.webhook_id,
+                        row.url,
+                        row.secret,
+                        row.event,
+                        row.body,
+                        row.attempts,
+                    )
                 )
         return claimed
 
-    def _send(self, attempt: Attempt) -> Outcome:
+    async def _attempt(
+        self, client: httpx.AsyncClient, attempt: Attempt, in_flight: dict[str, Any]
+    ) -> None:
+        """Send, record the outcome, and free the subscription's slot."""
+        try:
+            outcome = await self.send(client, attempt)
+            await asyncio.to_thread(
+                self.db.run_write, lambda conn: self._record(conn, attempt, outcome)
+            )
+        except Exception:
+            # The claim expires and another attempt is made: at least once, never lost.
+            log.exception("could not record webhook delivery %s", attempt.delivery_id)
+        finally:
+            in_flight.pop(attempt.webhook_id, None)
+
+    async def send(self, client: httpx.AsyncClient, attempt: Attempt) -> Outcome:
+        """One attempt, within the deadline; only the answer's status is read."""
         body = attempt.body.encode()
         try:
-            address = resolve_destination(attempt.url, self.private_ok)
-            target = httpx.URL(attempt.url)
-            response = self.client.post(
-                target.copy_with(host=address),
-                content=body,
-                headers={
-                    "Host": target.netloc.decode("ascii"),
-                    "Content-Type": "application/json",
-                    "User-Agent": f"mrd-webhooks/{__version__}",
-                    "X-MRD-Event": attempt.event,
-                    "X-MRD-Delivery": attempt.delivery_id,
-                    "X-MRD-Signature": signature(attempt.secret, body, int(time.time())),
-                },
-                extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
-            )
+            async with asyncio.timeout(self.deadline_s):
+                address = await asyncio.to_thread(resolve_destination, attempt.url, self.private_ok)
+                target = httpx.URL(attempt.url)
+                request = client.build_request(
+                    "POST",
+                    target.copy_with(host=address),
+                    content=body,
+                    headers={
+                        "Host": target.netloc.decode("ascii"),
+                        "Content-Type": "application/json",
+                        "User-Agent": f"mrd-webhooks/{__version__}",
+                        "X-MRD-Event": attempt.event,
+                        "X-MRD-Delivery": attempt.delivery_id,
+                        "X-MRD-Signature": signature(attempt.secret, body, int(time.time())),
+                    },
+                    extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
+                )
+                response = await client.send(request, stream=True)
+                await response.aclose()
         except DestinationRefused as exc:
             return Outcome(False, None, f"refused: {exc}")
+        except TimeoutError:
+            return Outcome(False, None, f"no answer within {self.deadline_s:g} s")
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
         if 200 <= response.status_code < 300:
             return Outcome(True, response.status_code, None)
         return Outcome(False, response.status_code, f"HTTP {response.status_code}")
-
-    def _record_all(
-        self, conn: Connection, attempts: list[Attempt], outcomes: list[Outcome]
-    ) -> None:
-        for attempt, outcome in zip(attempts, outcomes, strict=True):
-            self._record(conn, attempt, outcome)
 
     def _record(self, conn: Connection, attempt: Attempt, outcome: Outcome) -> None:
         now = datetime.now(UTC)
