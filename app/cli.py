@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +56,7 @@ def serve(
     from app.db.migrations import upgrade_to_head
     from app.main import announce_bootstrap_key
     from app.processes import SERVE_PID_VARIABLE
+    from app.supervisor import STATE_VARIABLE, Supervisor
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -66,7 +66,12 @@ def serve(
     db.dispose()
     # Every child (the background process, the HTTP workers) dies with this process.
     os.environ[SERVE_PID_VARIABLE] = str(os.getpid())
-    background = _start_background_process() if settings.background_worker else None
+    background = None
+    if settings.background_worker:
+        state = Path(tempfile.mkdtemp(prefix="mrd-background-")) / "state.json"
+        background = Supervisor([sys.executable, "-m", "app", "worker"], state)
+        background.start()
+        os.environ[STATE_VARIABLE] = str(state)
     # The HTTP workers answer requests only; the background process does the rest.
     os.environ["MRD_BACKGROUND_WORKER"] = "0"
     get_settings.cache_clear()
@@ -83,20 +88,11 @@ def serve(
         )
     finally:
         if background is not None:
-            background.terminate()
-            try:
-                background.wait(timeout=BACKGROUND_STOP_S)
-            except subprocess.TimeoutExpired:
-                background.kill()
+            background.stop(BACKGROUND_STOP_S)
 
 
 # A running analysis finishes its current step before the background process stops.
 BACKGROUND_STOP_S = 60
-
-
-def _start_background_process() -> subprocess.Popen[bytes]:
-    """``mrd worker`` as a child of this process."""
-    return subprocess.Popen([sys.executable, "-m", "app", "worker"])
 
 
 @cli.command()

@@ -172,21 +172,26 @@ def free_port() -> int:
 
 @contextmanager
 def running_service(
-    url: str, port: int, *args: str, settings: dict[str, str] | None = None
+    url: str,
+    port: int,
+    *args: str,
+    settings: dict[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``mrd serve`` in a child process, as an operator runs it; killed on leaving.
-    ``settings`` are extra ``MRD_*`` environment variables."""
+    ``settings`` are extra ``MRD_*`` environment variables; ``log`` receives stderr."""
     env = os.environ | {
         "MRD_DATABASE_URL": url,
         "MRD_BOOTSTRAP_API_KEY": SERVICE_KEY,
         "MRD_LOG_LEVEL": "WARNING",
         **(settings or {}),
     }
+    stderr = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     try:
         deadline = time.monotonic() + 60
@@ -204,6 +209,8 @@ def running_service(
         if process.poll() is None:
             process.kill()
         process.wait()
+        if log is not None:
+            stderr.close()  # type: ignore[union-attr]
 
 
 @contextmanager

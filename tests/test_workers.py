@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -100,3 +102,69 @@ def _alive(pid: int) -> bool:
         return "zombie" not in status.read_text()
     except FileNotFoundError:
         return False
+
+
+def children(pid: int) -> dict[int, str]:
+    """Live child processes of ``pid`` and their command lines (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found[int(entry.name)] = command
+    return found
+
+
+def zombies(pid: int) -> list[int]:
+    """Children of ``pid`` that ended and were never reaped."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] == "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_background_process_is_restarted_and_reported(tmp_path: Path) -> None:
+    """kill -9 of `mrd worker`: `mrd serve` logs it, reaps it, answers /readyz 503
+    `degraded` until a new one runs, counts the restart in /metrics, and runs queued
+    afterwards are done."""
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'supervised.db'}"
+    log = tmp_path / "serve.log"
+    base = f"http://127.0.0.1:{port}"
+    with running_service(url, port, log=log) as server:
+        [worker] = [p for p, cmd in children(server.pid).items() if "app worker" in cmd]
+        os.kill(worker, signal.SIGKILL)
+        answers = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            answer = httpx.get(f"{base}/readyz")
+            answers.append(answer.status_code)
+            if answer.status_code == 503:
+                assert answer.json()["type"].endswith("degraded"), answer.text
+                assert "SIGKILL" in answer.json()["detail"]
+            if 503 in answers and answer.status_code == 200:
+                break
+            time.sleep(0.05)
+        assert 503 in answers and answers[-1] == 200, answers
+        assert zombies(server.pid) == []
+        [again] = [p for p, cmd in children(server.pid).items() if "app worker" in cmd]
+        assert again != worker
+        metrics = httpx.get(f"{base}/metrics").text
+        assert "mrd_background_restarts_total 1.0" in metrics
+        assert "mrd_background_up 1.0" in metrics
+        with httpx.Client(base_url=base, headers={"X-API-Key": SERVICE_KEY}) as http:
+            run = http.post("/v1/analysis/runs").json()
+            assert wait_for_run(http, run["run_id"])["status"] == "succeeded"
+    text = log.read_text()
+    assert "The background process" in text and "SIGKILL" in text

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -20,8 +22,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.supervisor import read_state
 
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -54,10 +60,33 @@ def record_ingest(
             INGESTED.labels(kind, outcome).inc(count)
 
 
+class BackgroundCollector(Collector):
+    """The background process as ``mrd serve``'s supervisor last saw it (app.supervisor);
+    nothing when no supervisor runs."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        state = read_state()
+        if state is None:
+            return
+        yield GaugeMetricFamily(
+            "mrd_background_up", "1 while the background process runs.", value=int(state.up)
+        )
+        yield CounterMetricFamily(
+            "mrd_background_restarts",
+            "Times mrd serve restarted its background process after it died.",
+            value=state.restarts,
+        )
+
+
+BACKGROUND = BackgroundCollector()
+REGISTRY.register(BACKGROUND)
+
+
 def metrics_response() -> Response:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(BACKGROUND)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

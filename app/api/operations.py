@@ -11,6 +11,7 @@ from starlette.responses import Response
 from app.api.metrics import metrics_response
 from app.api.problems import Problem, problem_responses
 from app.db.migrations import current_revision
+from app.supervisor import read_state
 
 router = APIRouter(tags=["operations"])
 
@@ -32,8 +33,10 @@ def healthz(request: Request) -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness",
-    description="200 when the database answers and its schema is at the newest migration; "
-    "503 otherwise (run `mrd migrate`).",
+    description="200 when the database answers, its schema is at the newest migration and "
+    "(under `mrd serve`) the background process runs; 503 otherwise: `not-ready` (run "
+    "`mrd migrate`, check the database) or `degraded` (the background process died and is "
+    "being restarted: results may be stale until it is back).",
     responses={
         200: {
             "content": {
@@ -60,6 +63,14 @@ def readyz(request: Request) -> dict[str, Any]:
             "run `mrd migrate`.",
             "not-ready",
         )
+    background = read_state()
+    if background is not None and not background.up:
+        raise Problem(
+            503,
+            f"The background process is down ({background.last_exit}) and being restarted "
+            f"(restart {background.restarts}): analyses and webhook deliveries wait for it.",
+            "degraded",
+        )
     return {"status": "ready", "database": "ok", "schema_revision": revision}
 
 
@@ -68,7 +79,8 @@ def readyz(request: Request) -> dict[str, Any]:
     summary="Prometheus metrics",
     description="Prometheus text format: `mrd_http_requests_total` and "
     "`mrd_http_request_duration_seconds` by method and route template, "
-    "`mrd_ingest_items_total` by kind and outcome (accepted, duplicate, rejected).",
+    "`mrd_ingest_items_total` by kind and outcome (accepted, duplicate, rejected, conflict); "
+    "under `mrd serve`, `mrd_background_up` and `mrd_background_restarts_total`.",
     response_class=Response,
     responses={
         200: {
