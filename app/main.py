@@ -61,6 +61,11 @@ def schema_is_current(db: Database, head: str | None) -> bool:
         return False
 
 
+# Requests with wrong keys allowed per client address: a burst (a client whose key was
+# just revoked, a typo), then one a second; each costs a database lookup.
+AUTH_FAILURES_PER_S = 1.0
+AUTH_FAILURE_BURST = 20.0
+
 # Database calls release the GIL; a thread coming back from one (above all SQLite's
 # single writer thread) waits up to the switch interval for threads that are busy
 # validating batches. Python's default of 5 ms makes that wait dominate ingest.
@@ -105,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database(settings.database_url)
     app.state.key_cache = KeyCache()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app.state.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST)
     app.state.head_revision = head_revision(settings.database_url)
 
     install_problem_handlers(app)

@@ -284,6 +284,7 @@ def db(service: LiveServer) -> Iterator[Database]:
     clear_database(database, keys=True)
     # The admin key is created anew with another id: forget the one the cache holds.
     service.app.state.key_cache.clear()
+    service.app.state.auth_failures.clear()
     announce_bootstrap_key(service.app.state.settings, database)
 
 

@@ -14,9 +14,9 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.migrations import upgrade_to_head
 from app.db.models import ApiKey
-from app.main import announce_bootstrap_key, create_app
+from app.main import AUTH_FAILURE_BURST, announce_bootstrap_key, create_app
 from app.services.keys import ensure_bootstrap_key
-from tests.conftest import ADMIN_KEY, LiveServer
+from tests.conftest import ADMIN_KEY, LiveServer, served_app
 
 REPORT = {
     "event_id": "e1",
@@ -150,11 +150,15 @@ def test_auth_disabled_admits_everyone(tmp_path, caplog: pytest.LogCaptureFixtur
             assert http.post("/v1/reports", json={"reports": [REPORT]}).status_code == 200
 
 
-def test_two_admins_revoking_each_other_at_once_leave_one(client: httpx.Client) -> None:
+def test_two_admins_revoking_each_other_at_once_leave_one(
+    service: LiveServer, client: httpx.Client
+) -> None:
     """The last-admin guard holds under a race: two admin keys revoking each other at
     the same moment never both succeed (tried many times, each a fresh pair)."""
     survivor = ADMIN_KEY
     for _ in range(25):
+        # Each round's loser is refused as a revoked key; that is not a guessing attack.
+        service.app.state.auth_failures.clear()
         with httpx.Client(
             base_url=str(client.base_url), headers={"X-API-Key": survivor}, timeout=60
         ) as admin:
@@ -229,3 +233,23 @@ def test_a_revoked_bootstrap_key_stays_revoked_across_restarts(
         assert rotated_key["key_id"] in {event["subject"] for event in created}
     with httpx.Client(base_url=str(client.base_url), headers={"X-API-Key": "rotated"}) as rotated:
         assert rotated.get("/v1/keys").status_code == 200
+
+
+AUTH_FAILURE_BURST_REQUESTS = int(AUTH_FAILURE_BURST)
+
+
+def test_wrong_keys_are_rate_limited_per_address_but_known_keys_pass(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'guess.db'}"
+    with served_app(url, "guess-admin-key-0123456789") as admin:
+        assert admin.get("/v1/keys").status_code == 200
+        statuses = [
+            admin.get("/v1/keys", headers={"X-API-Key": f"guess-{n}"}).status_code
+            for n in range(AUTH_FAILURE_BURST_REQUESTS + 5)
+        ]
+        assert statuses[:AUTH_FAILURE_BURST_REQUESTS] == [401] * AUTH_FAILURE_BURST_REQUESTS
+        assert set(statuses[AUTH_FAILURE_BURST_REQUESTS:]) == {429}
+        refused = admin.get("/v1/keys", headers={"X-API-Key": "guess-again"})
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert int(refused.headers["Retry-After"]) >= 1
+        # The admin's key, used before the guessing began, still works from the address.
+        assert admin.get("/v1/keys").status_code == 200

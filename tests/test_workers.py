@@ -168,3 +168,25 @@ def test_a_killed_background_process_is_restarted_and_reported(tmp_path: Path) -
             assert wait_for_run(http, run["run_id"])["status"] == "succeeded"
     text = log.read_text()
     assert "The background process" in text and "SIGKILL" in text
+
+
+def test_a_revoked_key_is_refused_by_every_worker_at_once(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'revoked.db'}"
+    base = f"http://127.0.0.1:{port}"
+
+    def status_with(secret: str) -> int:
+        # A new connection each time, so the requests spread over the workers.
+        return httpx.get(f"{base}/v1/waves", headers={"X-API-Key": secret}).status_code
+
+    with (
+        running_service(url, port, "--workers", "2"),
+        httpx.Client(base_url=base, headers={"X-API-Key": SERVICE_KEY}) as admin,
+    ):
+        created = admin.post("/v1/keys", json={"name": "soon revoked", "scopes": ["read"]})
+        key = created.json()
+        # Both workers verify and remember the key.
+        assert {status_with(key["key"]) for _ in range(30)} == {200}
+        assert admin.delete(f"/v1/keys/{key['key_id']}").status_code == 204
+        # (Fewer tries than the wrong-key burst, so every refusal is a 401, not a 429.)
+        assert {status_with(key["key"]) for _ in range(15)} == {401}

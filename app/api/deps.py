@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.api.problems import Problem
 from app.config import Settings
 from app.services.keys import KeyCache, Principal
-from app.services.limits import retry_after
+from app.services.limits import RateLimiter, retry_after
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -51,8 +51,22 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 headers={"WWW-Authenticate": "APIKey"},
             )
         cache: KeyCache = request.app.state.key_cache
+        failures: RateLimiter = request.app.state.auth_failures
+        address = request.client.host if request.client else "unknown"
+        # An address that keeps sending wrong keys is turned away before the database is
+        # asked; keys it used successfully before still get through (clients behind one
+        # proxy share its address).
+        wait = failures.waiting(address)
+        if wait and not cache.knows(secret):
+            raise Problem(
+                429,
+                "Too many requests with unknown or revoked API keys from this address; slow down.",
+                "rate-limited",
+                headers={"Retry-After": retry_after(wait)},
+            )
         principal = cache.authenticate(request.app.state.db.sessions, secret)
         if principal is None:
+            failures.take(address)
             raise Problem(
                 401,
                 "The API key is unknown or revoked.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
@@ -97,7 +97,8 @@ def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
     "/{key_id}",
     status_code=204,
     summary="Revoke an API key",
-    description="Revokes the key at once; requests with it get 401 from then on. The last "
+    description="Revokes the key for every worker and replica: from the next request on, "
+    "requests with it get 401 (each request checks the database's revocation count). The last "
     "active admin key cannot be revoked (409), so the service never locks its operators out. "
     "Use an id from `GET /v1/keys`.",
     response_class=Response,
@@ -105,7 +106,6 @@ def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
 )
 def revoke(
     key_id: Annotated[str, Path(max_length=64, examples=["key_3f2a9c0d11b7e4a5"])],
-    request: Request,
     session: SessionDep,
     caller: AdminKey,
 ) -> Response:
@@ -120,5 +120,4 @@ def revoke(
         raise Problem(409, "This is the last active admin key; create another first.", "conflict")
     audit.record(session, caller.key_id, "key.revoked", key_id, name=key.name)
     session.commit()
-    request.app.state.key_cache.clear()
     return Response(status_code=204)

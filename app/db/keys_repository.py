@@ -37,6 +37,12 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(ApiKey)) or 0
 
 
+def revocations(session: Session) -> int:
+    """How many keys were ever revoked: it grows by one with each revocation (keys are
+    never deleted nor restored), so a change of it invalidates cached verifications."""
+    return session.scalar(select(func.count(ApiKey.revoked_at))) or 0
+
+
 def revoke_keeping_an_admin(
     session: Session, key: ApiKey, when: datetime
 ) -> Literal["revoked", "gone", "last_admin"]:

@@ -13,7 +13,6 @@ import hmac
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,32 +73,43 @@ def authenticate(session: Session, secret: str) -> Principal | None:
 
 
 class KeyCache:
-    """Keys verified in the last ``ttl_s`` seconds, by digest (secrets are never kept),
-    so a busy client does not cost a database query per request. A revocation clears it
-    in the revoking process at once, and in other processes within ``ttl_s``."""
+    """Keys verified since the last revocation anywhere, by digest (secrets are never
+    kept). Every request reads the database's revocation count (one tiny query on a
+    table of a few rows); an entry verified under another count is verified again. So
+    a revocation committed by any worker or replica holds for the very next request
+    everywhere, and a busy client still costs no key lookup."""
 
-    def __init__(self, ttl_s: float = 5.0) -> None:
-        self.ttl_s = ttl_s
-        self._entries: dict[str, tuple[float, Principal]] = {}
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[int, Principal]] = {}
         self._lock = threading.Lock()
+
+    def knows(self, secret: str) -> bool:
+        """Whether ``secret`` was a valid key when last seen (it may since be revoked)."""
+        with self._lock:
+            return digest_of(secret) in self._entries
 
     def authenticate(self, session_factory: Callable[[], Session], secret: str) -> Principal | None:
         digest = digest_of(secret)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._entries.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
         with session_factory() as session:
-            principal = authenticate(session, secret)
-        if principal is not None:
+            revocations = keys_repository.revocations(session)
             with self._lock:
-                if len(self._entries) > 10_000:
+                cached = self._entries.get(digest)
+            if cached is not None and cached[0] == revocations:
+                return cached[1]
+            principal = authenticate(session, secret)
+        with self._lock:
+            if principal is None:
+                self._entries.pop(digest, None)
+            else:
+                if len(self._entries) >= self.MAX_ENTRIES:
                     self._entries.clear()
-                self._entries[digest] = (now + self.ttl_s, principal)
+                self._entries[digest] = (revocations, principal)
         return principal
 
     def clear(self) -> None:
+        """Forget every verification (after keys were deleted outright, as tests do)."""
         with self._lock:
             self._entries.clear()
 

@@ -28,6 +28,23 @@ class RateLimiter:
         self._buckets: dict[str, Bucket] = {}
         self._lock = threading.Lock()
 
+    def waiting(self, key_id: str, now: float | None = None) -> float:
+        """The seconds until ``key_id`` has a token again (0 if it has one), taking none."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            bucket = self._buckets.get(key_id)
+            if bucket is None:
+                return 0.0
+            tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def clear(self) -> None:
+        """Forget every bucket (a fresh start, as tests need between cases)."""
+        with self._lock:
+            self._buckets.clear()
+
     def take(self, key_id: str, now: float | None = None) -> float:
         """Take a token for ``key_id``: 0 if allowed, else the seconds to wait."""
         if self.rate <= 0:
