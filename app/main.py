@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             responses.setdefault(str(status), problem_responses(status)[status])
                     if "401" in responses:
                         responses["429"] = problem_responses(429)[429]
+                        responses["503"] = problem_responses(503)[503]
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
             app.openapi_schema = schema

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -103,8 +105,29 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+# How long a client should wait before retrying while the database is unreachable.
+DATABASE_RETRY_S = 5
+DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+async def _on_database_down(request: Request, exc: Exception) -> Response:
+    """The database did not answer (down, restarting, out of connections, locked too
+    long): nothing was stored, so the client may retry; a 503 says so, a 500 would not."""
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, str(exc)[:300]
+    )
+    return problem_response(
+        503,
+        "The database is unavailable; nothing was changed. Retry after the time given.",
+        "unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_S)},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    for error in DATABASE_DOWN:
+        app.add_exception_handler(error, _on_database_down)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
