@@ -46,12 +46,14 @@ Errors are RFC 9457 problem details (`application/problem+json`).
 
 
 def announce_bootstrap_key(settings: Settings, db: Database) -> None:
-    """Create the bootstrap/initial admin key and print a generated one once."""
+    """Create the bootstrap/initial admin key and show a generated one once, on the
+    terminal only: log lines are shipped and kept elsewhere, a secret must not be."""
     with db.session() as session:
         secret = ensure_bootstrap_key(session, settings.bootstrap_api_key)
         session.commit()
     if secret:
-        log.warning("No API key existed; created admin key (shown once): %s", secret)
+        print(f"No API key existed; created an admin key (shown once): {secret}", file=sys.stderr)
+        log.warning("No API key existed: created an admin key, shown once on the terminal.")
 
 
 def schema_is_current(db: Database, head: str | None) -> bool:
