@@ -16,15 +16,9 @@ from app.db.engine import normalise_url
 from app.db.migrations import upgrade_to_head
 from app.main import create_app
 from tests.conftest import POSTGRES_URL, LiveServer, fresh_postgres_database
+from tests.test_auth import REPORT
 
 KEY = "outage-admin-key-0123456789"
-REPORT = {
-    "event_id": "e1",
-    "reporter_id": "r",
-    "target_id": "t",
-    "reason": "spam",
-    "created_at": 1501322400,
-}
 
 
 @contextmanager

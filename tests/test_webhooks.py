@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -187,16 +187,18 @@ class Receiver:
         return [r for r in self.received if r["path"] == path]
 
 
+def own_database(backend: str, tmp_path: Path, name: str) -> AbstractContextManager[str]:
+    """The URL of a new, empty database of ``backend`` for one test."""
+    if backend == "sqlite":
+        return nullcontext(f"sqlite:///{tmp_path / f'{name}.db'}")
+    return fresh_postgres_database(f"mrd_{name}_test")
+
+
 @pytest.fixture
 def hooked_service(backend: str, tmp_path: Path) -> Iterator[httpx.Client]:
     """A service of its own that may send to localhost, with fast retries."""
-    database = (
-        nullcontext(f"sqlite:///{tmp_path / 'hooks.db'}")
-        if backend == "sqlite"
-        else fresh_postgres_database("mrd_webhook_test")
-    )
     with (
-        database as url,
+        own_database(backend, tmp_path, "webhook") as url,
         served_app(
             url,
             "webhook-admin-key-0123456789",
@@ -398,13 +400,8 @@ def test_a_stalled_or_flooding_receiver_never_holds_up_another(
 ) -> None:
     """Each attempt has MRD_WEBHOOK_TIMEOUT_S in all, the answer's body is never read,
     and subscribers do not wait for one another."""
-    database = (
-        nullcontext(f"sqlite:///{tmp_path / 'stalls.db'}")
-        if backend == "sqlite"
-        else fresh_postgres_database("mrd_webhook_stall_test")
-    )
     with (
-        database as url,
+        own_database(backend, tmp_path, "webhook_stall") as url,
         served_app(
             url,
             "webhook-admin-key-0123456789",

@@ -29,37 +29,37 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def waiting(self, key_id: str, now: float | None = None) -> float:
-        """The seconds until ``key_id`` has a token again (0 if it has one), taking none."""
+        """The seconds until ``key_id`` has a token (0 if it has one), taking none."""
+        return self._settle(key_id, now, take=False)
+
+    def take(self, key_id: str, now: float | None = None) -> float:
+        """Take a token for ``key_id``: 0 if allowed, else the seconds to wait."""
+        return self._settle(key_id, now, take=True)
+
+    def _settle(self, key_id: str, now: float | None, take: bool) -> float:
+        """Refill ``key_id``'s bucket up to ``now``, take a token if asked and one is
+        there; the seconds until a token (0 when there was one)."""
         if self.rate <= 0:
             return 0.0
         now = time.monotonic() if now is None else now
         with self._lock:
             bucket = self._buckets.get(key_id)
             if bucket is None:
+                if not take:
+                    return 0.0
+                bucket = self._buckets[key_id] = Bucket(self.burst, now)
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            if bucket.tokens >= 1.0:
+                if take:
+                    bucket.tokens -= 1.0
                 return 0.0
-            tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+            return (1.0 - bucket.tokens) / self.rate
 
     def clear(self) -> None:
         """Forget every bucket (a fresh start, as tests need between cases)."""
         with self._lock:
             self._buckets.clear()
-
-    def take(self, key_id: str, now: float | None = None) -> float:
-        """Take a token for ``key_id``: 0 if allowed, else the seconds to wait."""
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            bucket = self._buckets.get(key_id)
-            if bucket is None:
-                bucket = self._buckets[key_id] = Bucket(self.burst, now)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-            bucket.updated = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / self.rate
 
 
 def retry_after(wait_s: float) -> str:
