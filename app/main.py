@@ -47,13 +47,22 @@ Errors are RFC 9457 problem details (`application/problem+json`).
 
 def announce_bootstrap_key(settings: Settings, db: Database) -> None:
     """Create the bootstrap/initial admin key and show a generated one once, on the
-    terminal only: log lines are shipped and kept elsewhere, a secret must not be."""
+    terminal only: standard error that is not a terminal is collected with the logs,
+    and log lines are shipped and kept elsewhere; a secret must not be."""
     with db.session() as session:
         secret = ensure_bootstrap_key(session, settings.bootstrap_api_key)
         session.commit()
-    if secret:
+    if not secret:
+        return
+    if sys.stderr.isatty():
         print(f"No API key existed; created an admin key (shown once): {secret}", file=sys.stderr)
         log.warning("No API key existed: created an admin key, shown once on the terminal.")
+    else:
+        log.warning(
+            "No API key existed: created an admin key, but standard error is not a terminal "
+            "to show it on (logs are shipped and kept). Make one with `mrd keys create "
+            "--name admin --scope admin`, or set MRD_BOOTSTRAP_API_KEY."
+        )
 
 
 def schema_is_current(db: Database, head: str | None) -> bool:

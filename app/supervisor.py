@@ -55,9 +55,12 @@ def read_state() -> BackgroundState | None:
 
 
 def describe_exit(code: int) -> str:
-    if code < 0:
+    if code >= 0:
+        return f"exit code {code}"
+    try:
         return f"killed by {signal.Signals(-code).name}"
-    return f"exit code {code}"
+    except ValueError:  # a real-time signal has no name
+        return f"killed by signal {-code}"
 
 
 class Supervisor:
@@ -84,39 +87,61 @@ class Supervisor:
         self._write(BackgroundState(True, self.restarts, time.time()))
 
     def _write(self, state: BackgroundState) -> None:
-        partial = self.state_path.with_suffix(".tmp")
-        partial.write_bytes(orjson.dumps(asdict(state)))
-        partial.replace(self.state_path)  # readers never see half a file
+        try:
+            partial = self.state_path.with_suffix(".tmp")
+            partial.write_bytes(orjson.dumps(asdict(state)))
+            partial.replace(self.state_path)  # readers never see half a file
+        except OSError:
+            log.exception("could not record the background process's state")
 
     def _watch(self) -> None:
+        """Keep the process alive until ``stop``; an error on the way (a start that
+        failed) is logged and tried again after the pause, never the end of watching."""
         pause = FIRST_PAUSE_S
-        while self._process is not None:
-            began = time.monotonic()
-            code = self._process.wait()  # reaps it: no zombie is left behind
-            if self._stopping.is_set():
-                return
-            if time.monotonic() - began >= STABLE_S:
-                pause = FIRST_PAUSE_S
-            self.restarts += 1
-            ended = describe_exit(code)
-            log.error(
-                "The background process (pid %d) ended: %s; restarting it in %.0f s (restart %d).",
-                self._process.pid,
-                ended,
-                pause,
-                self.restarts,
-            )
-            self._write(BackgroundState(False, self.restarts, time.time(), ended))
-            if self._stopping.wait(pause):
-                return
-            pause = min(pause * 2, LONGEST_PAUSE_S)
+        while not self._stopping.is_set():
+            try:
+                pause = self._outlive(pause)
+            except Exception:
+                log.exception("could not start the background process; next try in %.0f s", pause)
+                self._write(BackgroundState(False, self.restarts, time.time(), "not started"))
+                if self._stopping.wait(pause):
+                    return
+                pause = min(pause * 2, LONGEST_PAUSE_S)
+
+    def _outlive(self, pause: float) -> float:
+        """Start the process if none runs, wait for its end, log it and pause; returns
+        the next pause (doubled, or back to the first after a long life)."""
+        if self._process is None:
             self._spawn()
+            if self._process is None:  # stopping
+                return pause
+        began = time.monotonic()
+        code = self._process.wait()  # reaps it: no zombie is left behind
+        if self._stopping.is_set():
+            return pause
+        if time.monotonic() - began >= STABLE_S:
+            pause = FIRST_PAUSE_S
+        self.restarts += 1
+        ended = describe_exit(code)
+        log.error(
+            "The background process (pid %d) ended: %s; restarting it in %.0f s (restart %d).",
+            self._process.pid,
+            ended,
+            pause,
+            self.restarts,
+        )
+        self._write(BackgroundState(False, self.restarts, time.time(), ended))
+        with self._lock:
+            self._process = None
+        self._stopping.wait(pause)
+        return min(pause * 2, LONGEST_PAUSE_S)
 
     def stop(self, grace_s: float) -> None:
         """Stop watching, then ask the process to finish (killed after ``grace_s``)."""
         with self._lock:
             self._stopping.set()
             process = self._process
+        self.state_path.unlink(missing_ok=True)
         if process is None or process.poll() is not None:
             return
         process.terminate()

@@ -29,8 +29,15 @@ from app.config import Settings
 from app.db.engine import Database, normalise_url
 from app.db.migrations import upgrade_to_head
 from app.db.models import Base, tables_on
-from app.main import announce_bootstrap_key, create_app
+from app.main import (
+    AUTH_FAILURE_BURST,
+    AUTH_FAILURES_PER_S,
+    announce_bootstrap_key,
+    create_app,
+)
 from app.services import webhooks
+from app.services.keys import KeyCache
+from app.services.limits import RateLimiter
 
 ADMIN_KEY = "test-admin-key-0123456789"
 POSTGRES_URL = os.environ.get("MRD_TEST_POSTGRES_URL")
@@ -283,8 +290,8 @@ def db(service: LiveServer) -> Iterator[Database]:
     yield database
     clear_database(database, keys=True)
     # The admin key is created anew with another id: forget the one the cache holds.
-    service.app.state.key_cache.clear()
-    service.app.state.auth_failures.clear()
+    service.app.state.key_cache = KeyCache()
+    service.app.state.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST)
     announce_bootstrap_key(service.app.state.settings, database)
 
 

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from app.api.paths import routing_path
 from app.db.engine import Database
 from app.db.models import Account, Decision, Edge, Post, PostHashtag, PostMention, Report
 from tests.conftest import snapshot
@@ -302,3 +304,22 @@ def test_ids_with_slashes_and_other_awkward_characters_are_reachable(
         assert risk.json()["account_id"] == account_id
     # "x/risk" is an account of its own, not the risk of "x".
     assert client.get("/v1/accounts/x").status_code == 404
+    # The length limit holds on the id as meant, not on its encoding.
+    assert client.get(f"/v1/accounts/{quote('/' * 128, safe='')}").status_code == 404
+    assert client.get(f"/v1/accounts/{'a' * 129}").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("raw", "decoded", "routed"),
+    [
+        (b"/v1/accounts/a%2Fb/risk", "/v1/accounts/a/b/risk", "/v1/accounts/a%2Fb/risk"),
+        (b"/v1/accounts/50%25", "/v1/accounts/50%", "/v1/accounts/50%25"),
+        (b"/v1/accounts/a%20b", "/v1/accounts/a b", "/v1/accounts/a b"),
+        ("/v1/accounts/ح".encode(), "/v1/accounts/ح", "/v1/accounts/ح"),
+        (None, "/v1/accounts/a%41", "/v1/accounts/a%2541"),
+    ],
+)
+def test_paths_are_decoded_one_segment_at_a_time(
+    raw: bytes | None, decoded: str, routed: str
+) -> None:
+    assert routing_path(raw, decoded) == routed

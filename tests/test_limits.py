@@ -8,7 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
 
+from app.api.deps import client_network
+from app.services import limits
 from app.services.limits import RateLimiter, retry_after
 from tests.conftest import served_app
 
@@ -21,6 +24,37 @@ def test_bucket_allows_the_burst_then_the_rate() -> None:
     assert limiter.take("other", now=0.0) == 0.0  # buckets are per key
     assert limiter.take("k", now=0.1) == 0.0  # one token back after 1/rate
     assert retry_after(0.1) == "1" and retry_after(2.3) == "3"
+
+
+def test_peeking_takes_nothing_and_refilled_buckets_are_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limiter = RateLimiter(rate=1.0, burst=2.0)
+    assert limiter.waiting("new", now=0.0) == 0.0
+    assert limiter.take("a", now=0.0) == 0.0 and limiter.take("a", now=0.0) == 0.0
+    assert limiter.waiting("a", now=0.0) == pytest.approx(1.0)
+    assert limiter.waiting("a", now=0.0) == pytest.approx(1.0)  # peeking took nothing
+    monkeypatch.setattr(limits, "MAX_BUCKETS", 3)
+    for caller in ("b", "c"):
+        limiter.take(caller, now=0.0)
+    # Callers that change address each time: once full again, their buckets go.
+    limiter.take("d", now=10.0)
+    assert limiter.waiting("a", now=10.0) == 0.0
+    assert len(limiter._buckets) == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "network"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "::ffff:203.0.113.7"),
+    ],
+)
+def test_wrong_keys_count_per_ipv4_address_or_ipv6_64(host: str, network: str) -> None:
+    request = Request({"type": "http", "client": (host, 5000), "headers": []})
+    assert client_network(request) == network
 
 
 def test_zero_rate_means_no_limit() -> None:

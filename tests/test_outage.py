@@ -3,14 +3,18 @@ stored, and the client is told to retry (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
+from app.api.problems import database_unavailable
 from app.config import Settings
 from app.db.engine import normalise_url
 from app.db.migrations import upgrade_to_head
@@ -78,3 +82,17 @@ def test_postgres_database_dropped() -> None:
             admin.dispose()
 
         check_outage(url, take_down)
+
+
+def test_only_an_unreachable_database_is_a_503() -> None:
+    """A mistake in a statement stays a 500 (a bug to fix), not a 503 to retry."""
+
+    def sqlite_error(message: str) -> OperationalError:
+        return OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))
+
+    assert database_unavailable(sqlite_error("database is locked"))
+    assert database_unavailable(sqlite_error("unable to open database file"))
+    assert not database_unavailable(sqlite_error("no such table: reports"))
+    assert not database_unavailable(sqlite_error('near "SELEC": syntax error'))
+    refused = psycopg.OperationalError("connection refused")
+    assert database_unavailable(OperationalError("SELECT 1", {}, refused))

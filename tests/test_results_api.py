@@ -135,7 +135,10 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Times with offsets, the calendar's ends included (9999-12-31 at -05:00 is past UTC's).
+TIMES = st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat())
 CURSORS = st.one_of(
+    st.tuples(TIMES, st.text(max_size=20)).map(lambda pair: _b64(json.dumps(list(pair)).encode())),
     st.text(max_size=80),
     st.binary(max_size=96).map(_b64),
     JSON_VALUES.map(lambda v: _b64(json.dumps(v).encode())),
@@ -148,7 +151,13 @@ def test_every_malformed_cursor_is_a_400(analysed: httpx.Client) -> None:
     a time goes, a naive time, an integer past 64 bits) are 400 problem+json, never 500."""
     naive = _b64(b'["2017-07-29T10:00:00", "w"]')
     huge = _b64(b'[9223372036854775808, "g"]')
-    for path, cursor in (("/v1/waves", naive), ("/v1/groups", huge), ("/v1/targets", naive)):
+    past_the_end = _b64(b'["9999-12-31T23:00:00-05:00", "w"]')
+    for path, cursor in (
+        ("/v1/waves", naive),
+        ("/v1/waves", past_the_end),
+        ("/v1/groups", huge),
+        ("/v1/targets", naive),
+    ):
         assert analysed.get(path, params={"cursor": cursor}).status_code == 400
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

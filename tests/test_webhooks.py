@@ -83,6 +83,7 @@ def test_public_address_is_accepted_and_pinned() -> None:
         ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", True),  # Teredo client 8.8.8.8
         ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
         ("64:ff9b:1::a00:1", False),  # local-use NAT64 of 10.0.0.1
+        ("64:ff9b:1:a9fe:a9:fe00:808:808", False),  # local-use /48 form of 169.254.169.254
         ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
         ("::127.0.0.1", False),  # IPv4-compatible loopback
         ("::ffff:10.0.0.1", False),  # mapped private

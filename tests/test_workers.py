@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import create_engine, select
 
 from app.db.models import Lease
+from app.supervisor import describe_exit
 from tests.conftest import SERVICE_KEY, free_port, running_service, wait_for_run
 
 
@@ -190,3 +191,9 @@ def test_a_revoked_key_is_refused_by_every_worker_at_once(tmp_path: Path) -> Non
         assert admin.delete(f"/v1/keys/{key['key_id']}").status_code == 204
         # (Fewer tries than the wrong-key burst, so every refusal is a 401, not a 429.)
         assert {status_with(key["key"]) for _ in range(15)} == {401}
+
+
+def test_every_way_a_process_ends_can_be_told() -> None:
+    assert describe_exit(3) == "exit code 3"
+    assert describe_exit(-signal.SIGKILL) == "killed by SIGKILL"
+    assert describe_exit(-40) == "killed by signal 40"  # real-time signals have no name

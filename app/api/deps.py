@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
@@ -33,6 +34,19 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def client_network(request: Request) -> str:
+    """Who is calling, for the wrong-key limit: the client's IPv4 address, or its IPv6
+    /64 (one host gets a whole /64 to pick addresses from)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return host
+
+
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits keys allowed ``scope``: 401 without a valid key, 403 without
     the scope. It runs on the event loop: a cached key costs a dictionary lookup, less
@@ -52,9 +66,9 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
             )
         cache: KeyCache = request.app.state.key_cache
         failures: RateLimiter = request.app.state.auth_failures
-        address = request.client.host if request.client else "unknown"
+        address = client_network(request)
         # An address that keeps sending wrong keys is turned away before the database is
-        # asked; keys it used successfully before still get through (clients behind one
+        # asked; keys this worker verified before still get through (clients behind one
         # proxy share its address).
         wait = failures.waiting(address)
         if wait and not cache.knows(secret):

@@ -15,14 +15,36 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
-def _segment(raw: str) -> str:
-    return unquote(raw).replace("%", "%25").replace("/", "%2F")
+from app.api.problems import Problem
 
 
-def decoded_segment(value: str) -> str:
-    """A path parameter as the client meant it (see the module docstring)."""
-    return unquote(value)
+def _escaped(segment: str) -> str:
+    return segment.replace("%", "%25").replace("/", "%2F")
+
+
+def routing_path(raw: bytes | None, decoded: str) -> str:
+    """The path to route on: from the raw bytes when the server gives them (bytes
+    outside ASCII taken as percent-encoded UTF-8), otherwise the server's decoded path
+    with its "%" kept encoded (a "/" inside an id is then lost, but nothing is decoded
+    twice)."""
+    if raw is None:
+        return "/".join(_escaped(segment) for segment in decoded.split("/"))
+    text = "".join(chr(byte) if byte < 128 else f"%{byte:02X}" for byte in raw)
+    return "/".join(_escaped(unquote(segment)) for segment in text.split("/"))
+
+
+def decoded_segment(value: str, max_length: int) -> str:
+    """A path parameter as the client meant it (see the module docstring); 422 when it
+    is longer than ``max_length`` characters."""
+    decoded = unquote(value)
+    if len(decoded) > max_length:
+        raise Problem(
+            422,
+            "The request is not valid.",
+            "validation-error",
+            [{"loc": ["path"], "msg": f"at most {max_length} characters"}],
+        )
+    return decoded
 
 
 class SegmentedPath:
@@ -30,12 +52,6 @@ class SegmentedPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw = scope.get("raw_path") if scope["type"] == "http" else None
-        if raw:
-            try:
-                text = raw.decode("ascii")
-            except UnicodeDecodeError:
-                text = None
-            if text is not None:
-                scope = dict(scope, path="/".join(_segment(s) for s in text.split("/")))
+        if scope["type"] == "http":
+            scope = dict(scope, path=routing_path(scope.get("raw_path"), scope["path"]))
         await self.app(scope, receive, send)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
@@ -107,18 +108,37 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 
 # How long a client should wait before retrying while the database is unreachable.
 DATABASE_RETRY_S = 5
-DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+# SQLite's OperationalError also covers mistakes (no such table, syntax): only these
+# words say the database itself could not be reached or was busy.
+SQLITE_UNAVAILABLE = ("unable to open", "locked", "busy", "disk i/o", "readonly")
 
 
-async def _on_database_down(request: Request, exc: Exception) -> Response:
-    """The database did not answer (down, restarting, out of connections, locked too
-    long): nothing was stored, so the client may retry; a 503 says so, a 500 would not."""
+def database_unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` says the database could not answer (down, restarting, out of
+    connections, locked too long), as opposed to a mistake in a statement."""
+    if isinstance(exc, DisconnectionError | PoolTimeout | InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        message = str(exc.orig).lower()
+        return any(words in message for words in SQLITE_UNAVAILABLE)
+    return True  # PostgreSQL: connection failures, timeouts, deadlocks
+
+
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    """The database did not answer: a 503 tells the client to retry (resending is safe:
+    reports are idempotent by event id, entities are upserts); a 500 would not."""
+    if not database_unavailable(exc):
+        return await _on_unexpected(request, exc)
     log.warning(
         "database unavailable on %s %s: %s", request.method, request.url.path, str(exc)[:300]
     )
     return problem_response(
         503,
-        "The database is unavailable; nothing was changed. Retry after the time given.",
+        "The database is unavailable; the request may not have been applied. Retry after "
+        "the time given: resending is safe.",
         "unavailable",
         headers={"Retry-After": str(DATABASE_RETRY_S)},
     )
@@ -126,8 +146,8 @@ async def _on_database_down(request: Request, exc: Exception) -> Response:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
-    for error in DATABASE_DOWN:
-        app.add_exception_handler(error, _on_database_down)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _on_database_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)

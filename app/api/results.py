@@ -9,7 +9,7 @@ import base64
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -41,9 +41,11 @@ GROUP_ID = Path(
     max_length=64,
     openapi_examples={"demo": {"summary": "A lockstep group", "value": DEMO["group"]["group_id"]}},
 )
-# An id of at most 128 characters; a "/" or "%" in it arrives encoded (app.api.paths).
+# An id of at most 128 characters; a "/" or "%" in it arrives encoded (app.api.paths),
+# three characters each, and is checked against the length once decoded.
+ACCOUNT_ID_LENGTH = 128
 ACCOUNT_ID = Path(
-    max_length=3 * 128,
+    max_length=3 * ACCOUNT_ID_LENGTH,
     description="The account id, percent-encoded: an id may hold any printable "
     "character, `/` included (`a%2Fb`).",
     openapi_examples={
@@ -134,7 +136,7 @@ def _after(cursor: str | None, convert: Callable[[Any], Any]) -> tuple[Any, str]
         if not isinstance(key, str) or "\x00" in key:
             raise ValueError(key)
         return convert(value), key
-    except (ValueError, TypeError, orjson.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         raise Problem(400, "The cursor is not one this service gave out.", "bad-cursor") from None
 
 
@@ -145,7 +147,7 @@ def _moment(value: Any) -> datetime:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(value)
-    return moment
+    return moment.astimezone(UTC)  # OverflowError at the calendar's ends
 
 
 def _count(value: Any) -> int:
@@ -362,7 +364,7 @@ def account_risk(
     _key: ReadKey,
     run_id: CurrentRun,
 ) -> dict[str, Any]:
-    account_id = decoded_segment(account_id)
+    account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
     found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
     if found is not None:
         return found
@@ -402,7 +404,7 @@ ACCOUNT_FIELDS = (
 def account_metadata(
     account_id: Annotated[str, ACCOUNT_ID], session: SessionDep, _key: ReadKey
 ) -> dict[str, Any]:
-    account_id = decoded_segment(account_id)
+    account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
     account = session.get(Account, account_id)
     if account is None:
         raise Problem(404, f"No account record for {account_id}.", "not-found")

@@ -108,11 +108,6 @@ class KeyCache:
                 self._entries[digest] = (revocations, principal)
         return principal
 
-    def clear(self) -> None:
-        """Forget every verification (after keys were deleted outright, as tests do)."""
-        with self._lock:
-            self._entries.clear()
-
 
 def ensure_bootstrap_key(session: Session, bootstrap_secret: str | None) -> str | None:
     """Make ``MRD_BOOTSTRAP_API_KEY`` an admin key, or create one if no key exists.

@@ -20,6 +20,10 @@ class Bucket:
     updated: float
 
 
+# Past this many buckets, the full ones are forgotten before a new one is made.
+MAX_BUCKETS = 100_000
+
+
 class RateLimiter:
     """Token buckets by key id; thread-safe and O(1) per request."""
 
@@ -47,6 +51,8 @@ class RateLimiter:
             if bucket is None:
                 if not take:
                     return 0.0
+                if len(self._buckets) >= MAX_BUCKETS:
+                    self._forget_full(now)
                 bucket = self._buckets[key_id] = Bucket(self.burst, now)
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
             bucket.updated = now
@@ -56,10 +62,14 @@ class RateLimiter:
                 return 0.0
             return (1.0 - bucket.tokens) / self.rate
 
-    def clear(self) -> None:
-        """Forget every bucket (a fresh start, as tests need between cases)."""
-        with self._lock:
-            self._buckets.clear()
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled: they hold nothing a new one would not, and
+        callers that change their key (addresses) must not grow memory without end."""
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.updated) * self.rate < self.burst
+        }
 
 
 def retry_after(wait_s: float) -> str:

@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,9 +48,12 @@ SCORE_STEP = 0.1
 # A closed wave that ended longer than this before the newest data is history (a
 # backfill of old data announces nothing about it).
 RECENT_S = 86_400.0
-# A claimed delivery is someone's for this long; after that another process retries it.
-CLAIM = timedelta(seconds=60)
+# A claimed delivery is someone's for this long past its attempt's deadline; after that
+# another process retries it.
+CLAIM_MARGIN = timedelta(seconds=60)
 POLL_S = 0.25
+# After the database failed the claim, the dispatcher waits this long before trying again.
+CLAIM_RETRY_S = 5.0
 # Attempts in flight at once, one per subscription at most.
 MAX_IN_FLIGHT = 32
 MAX_DELAY_S = 3600.0
@@ -59,21 +63,25 @@ class DestinationRefused(ValueError):
     """A webhook URL the service will not send to."""
 
 
-# IPv6 ranges that carry an IPv4 address in their last 32 bits: NAT64 (well-known and
-# local-use) and the deprecated IPv4-compatible form.
-NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: well-known NAT64 and
+# the deprecated IPv4-compatible form.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# Local-use NAT64 (RFC 8215): its prefixes vary in length, so where the IPv4 address
+# sits is the operator's choice; it is for a site's own networks, never public.
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     """The IPv4 addresses an IPv6 address maps to or carries: mapped (``::ffff:a.b.c.d``),
-    6to4 (``2002::/16``), both ends of Teredo (``2001::/32``), NAT64 and IPv4-compatible.
+    6to4 (``2002::/16``), both ends of Teredo (``2001::/32``), well-known NAT64 and
+    IPv4-compatible.
     Packets to such an address can end at that IPv4 host, so it is judged as that host
     (Python's own ``is_global`` calls some of them global)."""
     found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
     if address.teredo is not None:
         found += list(address.teredo)
-    carries_low_bits = any(address in network for network in NAT64) or (
+    carries_low_bits = address in NAT64 or (
         address in IPV4_COMPATIBLE and int(address) > 1  # not :: nor ::1
     )
     if carries_low_bits:
@@ -87,14 +95,14 @@ def address_allowed(
     """Whether a webhook may be sent to ``address``: never to an unspecified or multicast
     address; otherwise, unless ``private_ok``, only to public ones, an IPv6 address that
     embeds IPv4 only when every IPv4 address it embeds is public, and never to
-    site-local IPv6 (``fec0::/10``)."""
+    site-local IPv6 (``fec0::/10``) nor local-use NAT64 (``64:ff9b:1::/48``)."""
     if address.is_unspecified or address.is_multicast:
         return False
     if isinstance(address, ipaddress.IPv6Address):
         embedded = embedded_ipv4(address)
         if embedded:
             return all(address_allowed(inner, private_ok) for inner in embedded)
-        if address.is_site_local and not private_ok:
+        if (address.is_site_local or address in LOCAL_NAT64) and not private_ok:
             return False
     return private_ok or (address.is_global and not address.is_reserved)
 
@@ -270,8 +278,8 @@ def _next_due(now: datetime, busy: Sequence[str]) -> Select[Any]:
 class WebhookDispatcher:
     """The delivery thread of one process: claims due deliveries and sends them.
 
-    Each subscription has at most one attempt in flight (so its events arrive in
-    order), and subscriptions never wait for one another: every attempt runs on its
+    Each subscription has at most one attempt in flight in a process, and
+    subscriptions never wait for one another: every attempt runs on its
     own and is recorded as soon as it ends, while the loop goes on claiming. An
     attempt has ``MRD_WEBHOOK_TIMEOUT_S`` in all, from resolving the host to the end
     of the answer's headers, and the answer's body is never read: a receiver that
@@ -285,6 +293,11 @@ class WebhookDispatcher:
         self.base_s = settings.webhook_retry_base_s
         self.max_attempts = settings.webhook_max_attempts
         self.deadline_s = settings.webhook_timeout_s
+        self.claim = CLAIM_MARGIN + timedelta(seconds=self.deadline_s)
+        # Host lookups and database work run in pools of their own: a lookup the deadline
+        # gave up on still holds its thread, and must not hold up claiming or recording.
+        self._lookups = ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="mrd-lookup")
+        self._database = ThreadPoolExecutor(2, thread_name_prefix="mrd-deliveries")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mrd-webhooks", daemon=True)
 
@@ -294,27 +307,33 @@ class WebhookDispatcher:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self.deadline_s + 30)
+        self._lookups.shutdown(wait=False, cancel_futures=True)
+        self._database.shutdown(wait=True)
 
     def _run(self) -> None:
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
         in_flight: dict[str, asyncio.Task[None]] = {}
         async with httpx.AsyncClient(
             timeout=self.deadline_s, follow_redirects=False, trust_env=False
         ) as client:
             while not self._stop.is_set():
                 room = MAX_IN_FLIGHT - len(in_flight)
+                pause = POLL_S
                 try:
-                    claimed = await asyncio.to_thread(self.claim_due, list(in_flight), room)
+                    claimed = await loop.run_in_executor(
+                        self._database, self.claim_due, list(in_flight), room
+                    )
                 except Exception:
-                    log.exception("webhook dispatcher error")
-                    claimed = []
+                    log.exception("webhook dispatcher could not claim deliveries")
+                    claimed, pause = [], CLAIM_RETRY_S
                 for attempt in claimed:
                     in_flight[attempt.webhook_id] = asyncio.create_task(
                         self._attempt(client, attempt, in_flight)
                     )
-                await asyncio.sleep(POLL_S)
+                await asyncio.sleep(pause)
             if in_flight:
                 await asyncio.wait(list(in_flight.values()), timeout=self.deadline_s + 1)
 
@@ -360,7 +379,7 @@ class WebhookDispatcher:
                     WebhookDelivery.status == "pending",
                     WebhookDelivery.next_attempt_at == row.next_attempt_at,
                 )
-                .values(next_attempt_at=now + CLAIM)
+                .values(next_attempt_at=now + self.claim)
             )
             if taken.rowcount == 1:
                 claimed.append(
@@ -377,13 +396,18 @@ class WebhookDispatcher:
         return claimed
 
     async def _attempt(
-        self, client: httpx.AsyncClient, attempt: Attempt, in_flight: dict[str, Any]
+        self,
+        client: httpx.AsyncClient,
+        attempt: Attempt,
+        in_flight: dict[str, asyncio.Task[None]],
     ) -> None:
         """Send, record the outcome, and free the subscription's slot."""
         try:
             outcome = await self.send(client, attempt)
-            await asyncio.to_thread(
-                self.db.run_write, lambda conn: self._record(conn, attempt, outcome)
+            await asyncio.get_running_loop().run_in_executor(
+                self._database,
+                self.db.run_write,
+                lambda conn: self._record(conn, attempt, outcome),
             )
         except Exception:
             # The claim expires and another attempt is made: at least once, never lost.
@@ -396,7 +420,9 @@ class WebhookDispatcher:
         body = attempt.body.encode()
         try:
             async with asyncio.timeout(self.deadline_s):
-                address = await asyncio.to_thread(resolve_destination, attempt.url, self.private_ok)
+                address = await asyncio.get_running_loop().run_in_executor(
+                    self._lookups, resolve_destination, attempt.url, self.private_ok
+                )
                 target = httpx.URL(attempt.url)
                 request = client.build_request(
                     "POST",
