@@ -28,11 +28,13 @@ migrate: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests bench alembic docs
 	$(BIN)/mypy app
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests bench alembic docs
 	$(BIN)/ruff format --check app tests bench alembic docs
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy app

@@ -12,15 +12,11 @@ from typing import Any
 
 import orjson
 
-from app.detection.data import Data, build_data
+from app.detection.data import Data, build_data, entity_path
 
 # The order a data set is loaded in: what reports refer to comes first.
 ENTITY_ORDER = ("accounts", "edges", "posts", "reports", "decisions")
 TRUTH_FILE = "truth.json"
-
-
-def entity_path(folder: Path, kind: str) -> Path:
-    return folder / f"{kind}.ndjson"
 
 
 def write_entities(folder: Path, kind: str, rows: Iterable[dict[str, Any]]) -> int:

@@ -2,20 +2,18 @@
 in the docs finds the wave, group and accounts it names when the demo runs.
 
 ``examples.json`` is generated, not written by hand; after a change to the simulator
-or the pipeline, regenerate it with ``python -m app.api.examples`` (a test checks
-that every example still resolves on the demo data).
+or the pipeline, regenerate it with ``python docs/examples.py`` (a test checks that
+every example still resolves on the demo data).
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 EXAMPLES_FILE = Path(__file__).with_name("examples.json")
-SHOWN = 3
 
 
 def _load() -> dict[str, Any]:
@@ -24,78 +22,3 @@ def _load() -> dict[str, Any]:
 
 
 DEMO = _load()
-
-
-def _trimmed(document: dict[str, Any]) -> dict[str, Any]:
-    """Long lists cut to a few items: an example, not a dump."""
-    return {
-        key: value[:SHOWN] if isinstance(value, list) and len(value) > SHOWN else value
-        for key, value in document.items()
-    }
-
-
-def collect(base_url: str, key: str) -> dict[str, Any]:
-    """Examples read from a service that holds the analysed demo data."""
-    import httpx
-
-    with httpx.Client(base_url=base_url, headers={"X-API-Key": key}, timeout=60) as client:
-
-        def get(path: str, **params: Any) -> Any:
-            answer = client.get(path, params=params)
-            answer.raise_for_status()
-            return answer.json()
-
-        waves = get("/v1/waves", limit=1000)["items"]
-        flagged = max((w for w in waves if w["label"] == "orchestrated"), key=lambda w: w["score"])
-        wave = get(f"/v1/waves/{flagged['wave_id']}")
-        reporter = max(wave["reporters"], key=lambda r: r["reporter_risk"])["account_id"]
-        target = flagged["target_id"]
-        group = get("/v1/groups", limit=1)["items"][0]
-        network = get("/v1/network/tiers")
-        network["tiers"] = {tier: _trimmed(listing) for tier, listing in network["tiers"].items()}
-        network["hubs"] = [_trimmed(h) for h in network["hubs"][:SHOWN]]
-        check = client.post("/v1/enforcement/check", json={"target_id": target}).json()
-        return {
-            "wave": _trimmed(wave) | {"reporters": wave["reporters"][:SHOWN]},
-            "group": _trimmed(get(f"/v1/groups/{group['group_id']}")),
-            "target_risk": _trimmed(get(f"/v1/accounts/{target}/risk")),
-            "reporter_risk": _trimmed(get(f"/v1/accounts/{reporter}/risk")),
-            "account": get(f"/v1/accounts/{target}"),
-            "network": network,
-            "enforcement": check,
-            "run": get("/v1/analysis/runs/latest"),
-        }
-
-
-def main() -> None:
-    """Prepare the demo data in a scratch database, serve it, write ``examples.json``."""
-    import threading
-    import time
-
-    import uvicorn
-
-    from app.config import Settings
-    from app.demo import DEFAULT_TWEETS, prepare_demo
-    from app.main import create_app
-
-    key = "examples-admin-key-0123456789"
-    with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{Path(scratch) / 'demo.db'}"
-        prepare_demo(url, DEFAULT_TWEETS if DEFAULT_TWEETS.is_file() else None)
-        app = create_app(Settings(database_url=url, bootstrap_api_key=key))
-        server = uvicorn.Server(uvicorn.Config(app, port=8791, log_config=None))
-        thread = threading.Thread(target=server.run)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        try:
-            examples = collect("http://127.0.0.1:8791", key)
-        finally:
-            server.should_exit = True
-            thread.join()
-    EXAMPLES_FILE.write_bytes(orjson.dumps(examples, option=orjson.OPT_INDENT_2) + b"\n")
-    print(f"wrote {EXAMPLES_FILE}")
-
-
-if __name__ == "__main__":
-    main()

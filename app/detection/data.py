@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,12 @@ MEMBER_LABEL = "extremist"
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+def entity_path(folder: Path, kind: str) -> Path:
+    """Where a data-set folder (SPEC section 6) keeps one entity kind: one NDJSON file,
+    read by the Spark engine as by ``app.datasets``."""
+    return folder / f"{kind}.ndjson"
 
 
 def to_iso(seconds: float) -> str:

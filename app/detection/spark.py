@@ -37,7 +37,6 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from scipy.sparse import csr_matrix
 
-from app.datasets import entity_path
 from app.detection.coreport import (
     PARTNER_NEIGHBOURS,
     PARTNER_WINDOW_S,
@@ -59,6 +58,7 @@ from app.detection.data import (
     IntArray,
     Posts,
     Reports,
+    entity_path,
 )
 from app.detection.graph import ENGAGE, FOLLOW
 from app.detection.text import duplicate_clusters
