@@ -7,18 +7,17 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__
 from app.api import analysis, audit, ingest, keys, operations, results, webhooks
 from app.api.body_limit import BodyLimit
 from app.api.metrics import MetricsMiddleware
+from app.api.openapi import install_openapi
 from app.api.paths import SegmentedPath
-from app.api.problems import PROBLEM_SCHEMA, install_problem_handlers, problem_responses
+from app.api.problems import install_problem_handlers
 from app.api.ui import mount_dashboard
 from app.config import Settings, get_settings
 from app.db.engine import Database
@@ -137,49 +136,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(operations.router)
     mount_dashboard(app)
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-                tags=[
-                    {"name": "ingest", "description": "Send report events and context."},
-                    {
-                        "name": "analysis",
-                        "description": "Run the detector; analyse without storing.",
-                    },
-                    {"name": "results", "description": "Waves, groups, account risk, enforcement."},
-                    {"name": "keys", "description": "Manage API keys (scope admin)."},
-                    {
-                        "name": "webhooks",
-                        "description": "Wave events pushed to your endpoint (scope admin).",
-                    },
-                    {"name": "operations", "description": "Health, readiness, metrics."},
-                ],
-            )
-            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-            schemas["Problem"] = PROBLEM_SCHEMA
-            # FastAPI documents its own validation error body; the service answers
-            # every error, 422 included, as problem+json.
-            # Wherever a body is read, one that is not JSON is a 400 and one over
-            # MRD_MAX_BODY_BYTES a 413, one that does not arrive in time a 408.
-            for item in schema["paths"].values():
-                for operation in item.values():
-                    responses = operation.get("responses", {})
-                    if "422" in responses:
-                        responses["422"] = problem_responses(422)[422]
-                    if "requestBody" in operation:
-                        for status in (400, 408, 413):
-                            responses.setdefault(str(status), problem_responses(status)[status])
-                    if "401" in responses:
-                        responses["429"] = problem_responses(429)[429]
-                        responses["503"] = problem_responses(503)[503]
-            schemas.pop("HTTPValidationError", None)
-            schemas.pop("ValidationError", None)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    install_openapi(app)
     return app
