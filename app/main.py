@@ -15,7 +15,7 @@ from app import __version__
 from app.api import analysis, audit, ingest, keys, operations, results, webhooks
 from app.api.body_limit import BodyLimit
 from app.api.metrics import MetricsMiddleware
-from app.api.openapi import install_openapi
+from app.api.openapi import install_openapi, operation_id
 from app.api.paths import SegmentedPath
 from app.api.problems import install_problem_handlers
 from app.api.ui import mount_dashboard
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)

@@ -17,6 +17,7 @@ from app.api.results import NETWORK_EXAMPLE
 from app.db import results_repository as results
 from app.db.models import AnalysisRun
 from app.detection.data import build_data
+from app.detection.documents import Analysed
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
 from app.entities import ENTITY_KINDS, validate_batch
@@ -118,6 +119,8 @@ def get_run(
     "`edges`, `posts`, `decisions`; up to 200,000 reports) and answers `{waves, groups, "
     "accounts, network}` (`network` shaped as `GET /v1/network/tiers`). Nothing is stored. "
     "Invalid items make the whole request 422, with each item's errors.",
+    response_model=Analysed,
+    response_model_exclude_unset=True,
     responses={
         200: {
             "content": {
@@ -140,7 +143,7 @@ def get_run(
         }
     },
 )
-async def analyze_body(request: Request, _key: ReadKey) -> dict[str, Any]:
+async def analyze_entities(request: Request, _key: ReadKey) -> dict[str, Any]:
     body = await read_json_body(request)
     tolerance = request.app.state.settings.future_tolerance_s
 

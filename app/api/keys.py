@@ -72,7 +72,7 @@ def _example(value: object) -> dict[str, object]:
         **problem_responses(401, 403, 422),
     },
 )
-def create(body: KeyCreate, session: SessionDep, caller: AdminKey) -> KeyCreated:
+def create_api_key(body: KeyCreate, session: SessionDep, caller: AdminKey) -> KeyCreated:
     key, secret = create_key(session, body.name, list(body.scopes))
     audit.record(
         session, caller.key_id, "key.created", key.key_id, name=key.name, scopes=key.scopes
@@ -104,7 +104,7 @@ def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
     response_class=Response,
     responses=problem_responses(401, 403, 404, 409),
 )
-def revoke(
+def revoke_api_key(
     key_id: Annotated[str, Path(max_length=64, examples=["key_3f2a9c0d11b7e4a5"])],
     session: SessionDep,
     caller: AdminKey,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
@@ -16,12 +17,27 @@ from app.supervisor import read_state
 router = APIRouter(tags=["operations"])
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+    auth: Literal["disabled"] | None = Field(
+        default=None, description="Present when every request is admitted without a key."
+    )
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database: Literal["ok"]
+    schema_revision: str | None
+
+
 @router.get(
     "/healthz",
     summary="Liveness",
     description="Answers 200 while the process is alive. It does not touch the database. "
     'With `MRD_AUTH_DISABLED=1` it also says `"auth": "disabled"`, so the dashboard does '
     "not ask for a key.",
+    response_model=Health,
+    response_model_exclude_unset=True,
     responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
 )
 def healthz(request: Request) -> dict[str, str]:
@@ -37,6 +53,7 @@ def healthz(request: Request) -> dict[str, str]:
     "(under `mrd serve`) the background process runs; 503 otherwise: `not-ready` (run "
     "`mrd migrate`, check the database) or `degraded` (the background process died and is "
     "being restarted: results may be stale until it is back).",
+    response_model=Readiness,
     responses={
         200: {
             "content": {
@@ -86,7 +103,8 @@ def readyz(request: Request) -> dict[str, Any]:
         200: {
             "content": {
                 "text/plain": {
-                    "example": 'mrd_ingest_items_total{kind="reports",outcome="accepted"} 2.0\n'
+                    "schema": {"type": "string"},
+                    "example": 'mrd_ingest_items_total{kind="reports",outcome="accepted"} 2.0\n',
                 }
             }
         }

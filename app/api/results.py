@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -25,6 +25,14 @@ from app.api.problems import Problem, problem_responses
 from app.db import results_repository as results
 from app.db.models import Account, Report
 from app.detection.data import to_iso
+from app.detection.documents import (
+    AccountRecord,
+    AccountRisk,
+    Group,
+    Network,
+    Wave,
+    WaveSummary,
+)
 from app.detection.scores import FLAG
 from app.detection.shapes import target_explanations
 
@@ -60,17 +68,33 @@ ACCOUNT_ID = Path(
     },
 )
 NETWORK_EXAMPLE: dict[str, Any] = DEMO["network"]
+Item = TypeVar("Item", bound=BaseModel)
 
 
 def _example(value: object) -> dict[str, object]:
     return {"content": {"application/json": {"example": value}}}
 
 
-class Page(BaseModel):
-    items: list[dict[str, Any]]
+class Page(BaseModel, Generic[Item]):
+    items: list[Item]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
+
+
+class WavePage(Page[WaveSummary]):
+    """Waves, newest first."""
+
+
+class GroupPage(Page[Group]):
+    """Lockstep groups, largest first."""
+
+
+class TargetPage(Page[AccountRisk]):
+    """Accounts by target risk, highest first."""
+
+
+PageOf = TypeVar("PageOf", bound=Page[Any])
 
 
 class RiskBatch(BaseModel):
@@ -93,7 +117,7 @@ class RiskBatch(BaseModel):
 
 
 class RiskItems(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[AccountRisk]
 
 
 class EnforcementQuery(BaseModel):
@@ -206,13 +230,16 @@ Cursor = Annotated[
 ]
 
 
-def _page(rows: list[dict[str, Any]], limit: int, position: tuple[str, str]) -> Page:
+def _page(
+    kind: type[PageOf], rows: list[dict[str, Any]], limit: int, position: tuple[str, str]
+) -> PageOf:
     """A page of ``limit`` items from ``limit + 1`` rows; the cursor holds the last
     item's ``position`` fields."""
     items = rows[:limit]
     if len(rows) <= limit:
-        return Page(items=items, next_cursor=None)
-    return Page(items=items, next_cursor=_encode([items[-1][position[0]], items[-1][position[1]]]))
+        return kind.model_validate({"items": items, "next_cursor": None})
+    cursor = _encode([items[-1][position[0]], items[-1][position[1]]])
+    return kind.model_validate({"items": items, "next_cursor": cursor})
 
 
 @router.get(
@@ -222,7 +249,8 @@ def _page(rows: list[dict[str, Any]], limit: int, position: tuple[str, str]) -> 
     "label (`orchestrated`/`organic`), status (`active`/`closed`), minimum score and time "
     "(`since`: waves ending after it, `until`: waves starting before it). Empty until the "
     "first analysis run has finished.",
-    response_model=Page,
+    response_model=WavePage,
+    response_model_exclude_unset=True,
     responses={
         200: {
             "content": {
@@ -244,22 +272,23 @@ def list_waves(
     until: AwareDatetime | None = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page:
+) -> WavePage:
     if run_id is None:
-        return Page(items=[], next_cursor=None)
+        return WavePage(items=[], next_cursor=None)
     after = _after(cursor, _moment)
     rows = results.waves_page(
         session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
     )
     listed = [{k: v for k, v in row.items() if k != "reporters"} for row in rows]
-    return _page(listed, limit, ("start", "wave_id"))
+    return _page(WavePage, listed, limit, ("start", "wave_id"))
 
 
 @router.get(
     "/waves/{wave_id}",
     summary="One wave, with its reporters",
     description="The wave and every reporter in it with their `reporter_risk`.",
-    response_model=dict[str, Any],
+    response_model=Wave,
+    response_model_exclude_unset=True,
     responses={
         200: {"content": {"application/json": {"example": DEMO["wave"]}}},
         **problem_responses(401, 403, 404),
@@ -282,7 +311,8 @@ def get_wave(
     summary="List lockstep groups",
     description="Groups of accounts that report the same targets together again and again, "
     "largest first.",
-    response_model=Page,
+    response_model=GroupPage,
+    response_model_exclude_unset=True,
     responses={
         200: _example({"items": [DEMO["group"]], "next_cursor": None}),
         **problem_responses(400, 401, 403, 422),
@@ -294,12 +324,15 @@ def list_groups(
     run_id: CurrentRun,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page:
+) -> GroupPage:
     if run_id is None:
-        return Page(items=[], next_cursor=None)
+        return GroupPage(items=[], next_cursor=None)
     after = _after(cursor, _count)
     return _page(
-        results.groups_page(session, run_id, limit + 1, after), limit, ("size", "group_id")
+        GroupPage,
+        results.groups_page(session, run_id, limit + 1, after),
+        limit,
+        ("size", "group_id"),
     )
 
 
@@ -307,7 +340,8 @@ def list_groups(
     "/groups/{group_id}",
     summary="One lockstep group",
     description="Members, cohesion, the waves and targets the group struck.",
-    response_model=dict[str, Any],
+    response_model=Group,
+    response_model_exclude_unset=True,
     responses={200: _example(DEMO["group"]), **problem_responses(401, 403, 404)},
 )
 def get_group(
@@ -352,7 +386,8 @@ def _seen(session: Session, account_id: str) -> bool:
     description="Tier, reporter risk (takes part in orchestrated reporting), target risk (is "
     "being hit by it), lockstep groups, reliability and re-creation link. 404 if the account "
     "was never seen in any ingested data.",
-    response_model=dict[str, Any],
+    response_model=AccountRisk,
+    response_model_exclude_unset=True,
     responses={
         200: {"content": {"application/json": {"example": DEMO["target_risk"]}}},
         **problem_responses(401, 403, 404),
@@ -395,7 +430,8 @@ ACCOUNT_FIELDS = (
     description="The account as last ingested (handle, display name, labels, status). "
     "404 if no account record was ever sent for it; its risk may still exist, see "
     "`GET /v1/accounts/{account_id}/risk`.",
-    response_model=dict[str, Any],
+    response_model=AccountRecord,
+    response_model_exclude_unset=True,
     responses={
         200: {"content": {"application/json": {"example": ACCOUNT_EXAMPLE}}},
         **problem_responses(401, 403, 404),
@@ -420,6 +456,7 @@ def account_metadata(
     summary="Risk of many accounts",
     description="Up to 1,000 account ids; unknown ids come back with a null tier and zero risks.",
     response_model=RiskItems,
+    response_model_exclude_unset=True,
     responses={
         200: {
             "content": {
@@ -458,7 +495,8 @@ def _empty_network() -> dict[str, Any]:
     "(supporters) with a sample of its most certain members; and each hub (a tier-2 account) "
     "with the supporters gathered around it, largest first. Each account's own tier, "
     "confidence and reasons are in its risk (`GET /v1/accounts/{account_id}/risk`).",
-    response_model=dict[str, Any],
+    response_model=Network,
+    response_model_exclude_unset=True,
     responses={
         200: {"content": {"application/json": {"example": NETWORK_EXAMPLE}}},
         **problem_responses(401, 403),
@@ -473,7 +511,8 @@ def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRun) -> dic
     "/targets",
     summary="Accounts under orchestrated attack",
     description="Accounts with the highest `target_risk`: who is being brigaded.",
-    response_model=Page,
+    response_model=TargetPage,
+    response_model_exclude_unset=True,
     responses={
         200: _example({"items": [DEMO["target_risk"]], "next_cursor": None}),
         **problem_responses(400, 401, 403, 422),
@@ -485,12 +524,12 @@ def list_targets(
     run_id: CurrentRun,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page:
+) -> TargetPage:
     if run_id is None:
-        return Page(items=[], next_cursor=None)
+        return TargetPage(items=[], next_cursor=None)
     after = _after(cursor, _score)
     rows = results.targets_page(session, run_id, limit + 1, after)
-    return _page(rows, limit, ("target_risk", "account_id"))
+    return _page(TargetPage, rows, limit, ("target_risk", "account_id"))
 
 
 @router.post(

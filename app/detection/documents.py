@@ -1,0 +1,146 @@
+"""The documents the detector publishes, as clients receive them: waves, lockstep
+groups, account risk, the supporter network. ``shape.shape()`` builds them, the
+service stores and serves them, and the API declares them, so the OpenAPI document
+(and any client generated from it) shows every field."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Orchestrator(BaseModel):
+    account_id: str
+    score: float = Field(description="How strongly the wave is attributed to the account.")
+    inferred: bool = Field(
+        description="True when no directive post names the target and the attribution "
+        "comes from the crowd's shared followings alone."
+    )
+
+
+class Arrivals(BaseModel):
+    bucket_s: int = Field(description="Width of each bucket in seconds.")
+    counts: list[int] = Field(description="Reports arriving in each bucket, from the start.")
+
+
+class WaveReporter(BaseModel):
+    account_id: str
+    reporter_risk: float
+
+
+class WaveSummary(BaseModel):
+    """A burst of reports on one target (or one of its content items), as listed."""
+
+    wave_id: str
+    target_id: str
+    content_id: str | None = None
+    start: str
+    end: str
+    report_count: int
+    reporter_count: int
+    score: float = Field(description="Calibrated probability that the wave is orchestrated.")
+    label: Literal["orchestrated", "organic"]
+    status: Literal["active", "closed"]
+    provisional: bool = Field(
+        description="Found by the fast path since the latest full run; the next run decides."
+    )
+    signals: dict[str, float]
+    explanations: list[str]
+    orchestrators: list[Orchestrator]
+    group_ids: list[str]
+    top_reasons: dict[str, int]
+    arrivals: Arrivals
+
+
+class Wave(WaveSummary):
+    """A wave with every reporter in it."""
+
+    reporters: list[WaveReporter]
+
+
+class Group(BaseModel):
+    """Accounts that report the same targets together again and again."""
+
+    group_id: str
+    size: int
+    members: list[str]
+    cohesion: float
+    wave_ids: list[str]
+    target_ids: list[str]
+    tier_counts: dict[str, int] = Field(description='Members per tier ("1", "2", "3").')
+
+
+class Reliability(BaseModel):
+    reports: int
+    upheld: int
+    unfounded: int
+    score: float = Field(description="Share of decided reports upheld, smoothed.")
+
+
+class AccountRisk(BaseModel):
+    """What the latest analysis says of one account."""
+
+    account_id: str
+    tier: Literal[1, 2, 3] | None
+    tier_label: str | None
+    tier_confidence: float
+    tier_evidence: list[str]
+    reporter_risk: float
+    target_risk: float
+    core_risk: float
+    group_ids: list[str]
+    reliability: Reliability
+    recreated_from: str | None
+    explanations: list[str]
+    content_risk: dict[str, float] = Field(
+        default_factory=dict, description="`target_risk` of its most reported content items."
+    )
+    reports_received: int = 0
+    updated_at: str | None
+
+
+class AccountRecord(BaseModel):
+    """An account as last ingested."""
+
+    account_id: str
+    handle: str | None
+    display_name: str | None
+    created_at: str | None
+    followers_count: int | None
+    following_count: int | None
+    verified: bool | None
+    labels: list[str] | None
+    status: str | None
+    status_changed_at: str | None
+    updated_at: str | None
+
+
+class TierListing(BaseModel):
+    label: str
+    count: int
+    accounts: list[str] | None = Field(default=None, description="Every member (tiers 1 and 2).")
+    sample: list[str] | None = Field(default=None, description="Some members (tier 3).")
+
+
+class Hub(BaseModel):
+    account_id: str
+    member_count: int
+    members: list[str]
+
+
+class Network(BaseModel):
+    """The three tiers and the hubs."""
+
+    tiers: dict[str, TierListing]
+    hubs: list[Hub]
+    updated_at: str | None
+
+
+class Analysed(BaseModel):
+    """What ``POST /v1/analyze`` answers: the documents of the entities sent."""
+
+    waves: list[Wave]
+    groups: list[Group]
+    accounts: list[AccountRisk]
+    network: Network
