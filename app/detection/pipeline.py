@@ -50,7 +50,7 @@ from app.detection.signals import WaveSignals, compute_signals
 from app.detection.waves import WaveParams, Waves, first_reports
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Analysis:
     """Everything the pipeline found, indexed like ``data``."""
 
@@ -208,25 +208,25 @@ def analyze(
     )
     lap("network")
     return Analysis(
-        data,
-        waves,
-        signals,
-        wave_score,
-        core,
-        core_score,
-        judged.wave_core_score,
-        contributions,
-        groups,
-        partners,
-        exposed,
-        record,
-        risk,
-        targets,
-        core_risk,
-        contents,
-        orchestrators,
-        recreations,
-        network,
-        first_events,
-        timings,
+        data=data,
+        waves=waves,
+        signals=signals,
+        wave_score=wave_score,
+        core=core,
+        core_score=core_score,
+        wave_core_score=judged.wave_core_score,
+        wave_contributions=contributions,
+        groups=groups,
+        repeat_partners=partners,
+        flagged_exposure=exposed,
+        reliability=record,
+        reporter_risk=risk,
+        target_risk=targets,
+        core_risk=core_risk,
+        content_risk=contents,
+        orchestrators=orchestrators,
+        recreations=recreations,
+        network=network,
+        wave_first_event=first_events,
+        timings=timings,
     )
