@@ -25,6 +25,7 @@ from app.db.migrations import current_revision, head_revision
 from app.logs import configure_logging
 from app.processes import die_with_serve
 from app.services.background import Background
+from app.services.enforcement import CurrentRun
 from app.services.keys import KeyCache, ensure_bootstrap_key
 from app.services.limits import RateLimiter
 
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
     app.state.key_cache = KeyCache()
+    app.state.current_run = CurrentRun()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     app.state.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST)
     app.state.head_revision = head_revision(settings.database_url)

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from app.api.results import CURRENT_RUN_TTL_S
 from app.db.engine import Database
+from app.services.enforcement import CURRENT_RUN_TTL_S
 from app.simulate import SCENARIOS, generate
 from tests.conftest import send, wait_for_run
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import math
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -15,7 +14,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, exists, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.api.deps import ReadKey, SessionDep
@@ -28,13 +27,13 @@ from app.detection.data import to_iso
 from app.detection.documents import (
     AccountRecord,
     AccountRisk,
+    EnforcementAnswer,
     Group,
     Network,
     Wave,
     WaveSummary,
 )
-from app.detection.scores import FLAG
-from app.detection.shapes import target_explanations
+from app.services import enforcement
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -129,19 +128,6 @@ class EnforcementQuery(BaseModel):
     content_id: str | None = Field(default=None, max_length=128)
 
 
-class EnforcementAnswer(BaseModel):
-    action: Literal["proceed", "hold_for_review"]
-    target_risk: float
-    content_risk: float | None = Field(
-        default=None,
-        description="When `content_id` was asked about and recent waves name it: the same "
-        "share over those reports; the action then follows it, or the account's core "
-        "evidence (`core_risk` of the account) when that is higher.",
-    )
-    wave_id: str | None
-    reasons: list[str]
-
-
 def _encode(position: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
 
@@ -188,37 +174,22 @@ def _score(value: Any) -> float:
     return float(value)
 
 
-CURRENT_RUN_TTL_S = 1.0
-
-
-def cached_current_run(app: Any, conn: Connection) -> str | None:
-    """The newest succeeded run's id, looked up at most once a second per process."""
-    cached: tuple[float, str | None] | None = getattr(app.state, "current_run", None)
-    now = time.monotonic()
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    run_id = results.current_run_id(conn)
-    app.state.current_run = (now + CURRENT_RUN_TTL_S, run_id)
-    return run_id
-
-
 def warm_up(app: Any) -> None:
-    """Run the enforcement check's reads once at start, so the first real checks do not
-    pay for compiling their statements and opening connections."""
+    """Open a few connections and run the enforcement check's reads once at start, so
+    the first real checks do not pay for them."""
     app.state.db.open_connections(4)
     with app.state.db.engine.connect() as conn:
-        run_id = cached_current_run(app, conn) or ""
-        results.account_risks(conn, run_id, [""])
-        results.latest_waves_of(conn, run_id, "")
+        enforcement.warm_up(conn, app.state.current_run)
 
 
 async def current_run(request: Request) -> str | None:
-    """The run whose results a request reads (see ``cached_current_run``)."""
-    cached: tuple[float, str | None] | None = getattr(request.app.state, "current_run", None)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    """The run whose results a request reads (``enforcement.CurrentRun``)."""
+    cache: enforcement.CurrentRun = request.app.state.current_run
+    fresh, run_id = cache.fresh()
+    if fresh:
+        return run_id
     with request.app.state.db.engine.connect() as conn:
-        return cached_current_run(request.app, conn)
+        return cache.get(conn)
 
 
 CurrentRun = Annotated[str | None, Depends(current_run)]
@@ -554,48 +525,6 @@ async def enforcement_check(
     # millisecond, and an automated pipeline's burst of checks then queues cheaply
     # here instead of crowding threads that compete for connections and the GIL.
     with request.app.state.db.engine.connect() as conn:
-        run_id = cached_current_run(request.app, conn)
-        risk = (
-            results.account_risks(conn, run_id, [body.target_id]).get(body.target_id)
-            if run_id
-            else None
+        return enforcement.check(
+            conn, request.app.state.current_run, body.target_id, body.content_id
         )
-        waves = results.latest_waves_of(conn, run_id, body.target_id) if run_id else []
-    target_risk = float(risk["target_risk"]) if risk else 0.0
-    core_risk = float(risk.get("core_risk", 0.0)) if risk else 0.0
-    content_risk = None
-    if body.content_id is not None and risk is not None:
-        content_risk = risk.get("content_risk", {}).get(body.content_id)
-    if body.content_id is not None:
-        waves = [w for w in waves if w.get("content_id") == body.content_id] or waves
-    wave = waves[0] if waves else None
-    # A content item's share can be diluted like the account's: the core's evidence
-    # holds it too (docs/api.md, "More reports never release a hold").
-    decisive = target_risk if content_risk is None else max(float(content_risk), core_risk)
-    hold = decisive >= FLAG
-    reasons = []
-    if wave is not None:
-        counts = f"{wave['report_count']} reports, score {wave['score']:.2f}"
-        reasons.append(f"latest wave {wave['wave_id']}: {counts}")
-        reasons += wave.get("explanations", []) if hold else []
-    if content_risk is not None:
-        reasons.append(
-            f"{content_risk:.0%} of recent reports on content {body.content_id} came in "
-            "orchestrated waves"
-        )
-    elif body.content_id is not None and risk is not None:
-        reasons.append(f"no recent wave names content {body.content_id}: judged on the account")
-    if risk:
-        reasons += target_explanations(target_risk, core_risk) or [
-            f"target risk {target_risk:.2f}, under {FLAG}: recent reports against the "
-            "account do not look orchestrated"
-        ]
-    else:
-        reasons.append("no analysis covers this account yet")
-    return EnforcementAnswer(
-        action="hold_for_review" if hold else "proceed",
-        target_risk=target_risk,
-        content_risk=content_risk,
-        wave_id=wave["wave_id"] if wave else None,
-        reasons=reasons,
-    )

@@ -137,6 +137,21 @@ class Network(BaseModel):
     updated_at: str | None
 
 
+class EnforcementAnswer(BaseModel):
+    """Proceed with a suspension, or hold it for a person to review."""
+
+    action: Literal["proceed", "hold_for_review"]
+    target_risk: float
+    content_risk: float | None = Field(
+        default=None,
+        description="When `content_id` was asked about and recent waves name it: the same "
+        "share over those reports; the action then follows it, or the account's core "
+        "evidence (`core_risk` of the account) when that is higher.",
+    )
+    wave_id: str | None
+    reasons: list[str]
+
+
 class Analysed(BaseModel):
     """What ``POST /v1/analyze`` answers: the documents of the entities sent."""
 

@@ -1,0 +1,106 @@
+"""What the API reads results by: the newest succeeded run (looked up at most once a
+second per process), and the enforcement policy, the answer an automated suspension
+pipeline asks for before it acts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.db import results_repository as results
+from app.detection.documents import EnforcementAnswer
+from app.detection.scores import FLAG
+from app.detection.shapes import target_explanations
+
+CURRENT_RUN_TTL_S = 1.0
+
+
+class CurrentRun:
+    """The newest succeeded run's id, looked up at most once every ``CURRENT_RUN_TTL_S``:
+    every read of results asks for it, and a run finishes every minute at most."""
+
+    def __init__(self) -> None:
+        self._cached: tuple[float, str | None] | None = None
+        self._lock = threading.Lock()
+
+    def fresh(self) -> tuple[bool, str | None]:
+        """(whether the cached id is still fresh, the id) without a database read."""
+        cached = self._cached
+        if cached is not None and cached[0] > time.monotonic():
+            return True, cached[1]
+        return False, None
+
+    def get(self, conn: Connection) -> str | None:
+        fresh, run_id = self.fresh()
+        if fresh:
+            return run_id
+        run_id = results.current_run_id(conn)
+        with self._lock:
+            self._cached = (time.monotonic() + CURRENT_RUN_TTL_S, run_id)
+        return run_id
+
+
+def warm_up(conn: Connection, current: CurrentRun) -> None:
+    """Run the enforcement check's reads once, so the first real checks do not pay for
+    compiling their statements."""
+    run_id = current.get(conn) or ""
+    results.account_risks(conn, run_id, [""])
+    results.latest_waves_of(conn, run_id, "")
+
+
+def check(
+    conn: Connection, current: CurrentRun, target_id: str, content_id: str | None
+) -> EnforcementAnswer:
+    """``hold_for_review`` when the target's (or the content item's) risk is at least
+    ``FLAG``, ``proceed`` otherwise, with the reasons; two indexed reads."""
+    run_id = current.get(conn)
+    risk = results.account_risks(conn, run_id, [target_id]).get(target_id) if run_id else None
+    waves = results.latest_waves_of(conn, run_id, target_id) if run_id else []
+    return decide(risk, waves, content_id)
+
+
+def decide(
+    risk: dict[str, Any] | None, waves: list[dict[str, Any]], content_id: str | None
+) -> EnforcementAnswer:
+    """The policy, given the target's account document and its latest waves."""
+    target_risk = float(risk["target_risk"]) if risk else 0.0
+    core_risk = float(risk.get("core_risk", 0.0)) if risk else 0.0
+    content_risk = None
+    if content_id is not None and risk is not None:
+        content_risk = risk.get("content_risk", {}).get(content_id)
+    if content_id is not None:
+        waves = [w for w in waves if w.get("content_id") == content_id] or waves
+    wave = waves[0] if waves else None
+    # A content item's share can be diluted like the account's: the core's evidence
+    # holds it too (docs/api.md, "More reports never release a hold").
+    decisive = target_risk if content_risk is None else max(float(content_risk), core_risk)
+    hold = decisive >= FLAG
+    reasons = []
+    if wave is not None:
+        counts = f"{wave['report_count']} reports, score {wave['score']:.2f}"
+        reasons.append(f"latest wave {wave['wave_id']}: {counts}")
+        reasons += wave.get("explanations", []) if hold else []
+    if content_risk is not None:
+        reasons.append(
+            f"{content_risk:.0%} of recent reports on content {content_id} came in "
+            "orchestrated waves"
+        )
+    elif content_id is not None and risk is not None:
+        reasons.append(f"no recent wave names content {content_id}: judged on the account")
+    if risk:
+        reasons += target_explanations(target_risk, core_risk) or [
+            f"target risk {target_risk:.2f}, under {FLAG}: recent reports against the "
+            "account do not look orchestrated"
+        ]
+    else:
+        reasons.append("no analysis covers this account yet")
+    return EnforcementAnswer(
+        action="hold_for_review" if hold else "proceed",
+        target_risk=target_risk,
+        content_risk=content_risk,
+        wave_id=wave["wave_id"] if wave else None,
+        reasons=reasons,
+    )
