@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
@@ -16,15 +16,11 @@ from app.api.problems import Problem, problem_responses
 from app.api.results import NETWORK_EXAMPLE
 from app.db import results_repository as results
 from app.db.models import AnalysisRun
-from app.detection.data import build_data
 from app.detection.documents import Analysed
-from app.detection.pipeline import analyze
-from app.detection.shapes import shape
-from app.entities import ENTITY_KINDS, validate_batch
 from app.services.analysis import queue_run
+from app.services.stateless import InvalidEntities, TooManyReports, analyse_entities
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
-MAX_STATELESS_REPORTS = 200_000
 
 
 class Run(BaseModel):
@@ -148,50 +144,11 @@ async def analyze_entities(request: Request, _key: ReadKey) -> dict[str, Any]:
     tolerance = request.app.state.settings.future_tolerance_s
 
     def work() -> dict[str, Any]:
-        document = parse_json(body)
-        if not isinstance(document, dict):
-            raise Problem(
-                422, "The body must be an object of entity lists.", "validation-error", errors=[]
-            )
-        entities: dict[str, list[dict[str, Any]]] = {}
-        errors: list[dict[str, Any]] = []
-        now = datetime.now(UTC)
-        for name, kind in ENTITY_KINDS.items():
-            raw = document.get(name) or []
-            if not isinstance(raw, list):
-                errors.append({"loc": ["body", name], "msg": "must be a list"})
-                continue
-            if name == "reports" and len(raw) > MAX_STATELESS_REPORTS:
-                raise Problem(
-                    413, f"At most {MAX_STATELESS_REPORTS} reports per request.", "too-many-items"
-                )
-            batch = validate_batch(kind, raw, now, tolerance)
-            errors += [
-                {"loc": ["body", name, r["index"], *e["loc"]], "msg": e["msg"]}
-                for r in batch.rejected
-                for e in r["errors"]
-            ]
-            entities[name] = batch.items
-        if errors:
-            raise Problem(
-                422,
-                f"{len(errors)} problems in the entities.",
-                "validation-error",
-                errors=errors[:1000],
-            )
-        data = build_data(
-            accounts=entities["accounts"],
-            edges=entities["edges"],
-            posts=entities["posts"],
-            reports=entities["reports"],
-            decisions=entities["decisions"],
-        )
-        result = shape(analyze(data))
-        return {
-            "waves": result["waves"],
-            "groups": result["groups"],
-            "accounts": result["accounts"],
-            "network": result["network"],
-        }
+        try:
+            return analyse_entities(parse_json(body), tolerance)
+        except TooManyReports as exc:
+            raise Problem(413, str(exc), "too-many-items") from None
+        except InvalidEntities as exc:
+            raise Problem(422, str(exc), "validation-error", errors=exc.errors) from None
 
     return await run_in_threadpool(work)
