@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from app.api.deps import AdminKey, SessionDep
 from app.api.problems import problem_responses
-from app.db.models import AuditEvent
+from app.db import audit_repository
 from app.services.audit import AuditAction
 
 router = APIRouter(prefix="/v1", tags=["keys"])
@@ -58,8 +57,5 @@ def audit_log(
     action: AuditAction | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditList:
-    query = select(AuditEvent)
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
-    rows = session.scalars(query.order_by(AuditEvent.at.desc()).limit(limit)).all()
+    rows = audit_repository.recent(session, action, limit)
     return AuditList(items=[AuditRecord.model_validate(r, from_attributes=True) for r in rows])

@@ -14,15 +14,12 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session
 
 from app.api.deps import ReadKey, SessionDep
 from app.api.examples import DEMO
 from app.api.paths import decoded_segment
 from app.api.problems import Problem, problem_responses
 from app.db import results_repository as results
-from app.db.models import Account, Report
 from app.detection.data import to_iso
 from app.detection.documents import (
     AccountRecord,
@@ -345,12 +342,6 @@ def _unscored(account_id: str) -> dict[str, Any]:
     }
 
 
-def _seen(session: Session, account_id: str) -> bool:
-    account = exists().where(Account.account_id == account_id)
-    reported = exists().where(or_(Report.reporter_id == account_id, Report.target_id == account_id))
-    return bool(session.scalar(select(account | reported)))
-
-
 @router.get(
     "/accounts/{account_id}/risk",
     summary="An account's risk",
@@ -374,7 +365,7 @@ def account_risk(
     found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
     if found is not None:
         return found
-    if _seen(session, account_id):
+    if results.account_seen(session, account_id):
         return _unscored(account_id)
     raise Problem(404, f"Account {account_id} was never seen.", "not-found")
 
@@ -412,7 +403,7 @@ def account_metadata(
     account_id: Annotated[str, ACCOUNT_ID], session: SessionDep, _key: ReadKey
 ) -> dict[str, Any]:
     account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
-    account = session.get(Account, account_id)
+    account = results.account_record(session, account_id)
     if account is None:
         raise Problem(404, f"No account record for {account_id}.", "not-found")
     document = {field: getattr(account, field) for field in ACCOUNT_FIELDS}

@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 from starlette.responses import Response
 
 from app.api.deps import AdminKey, SessionDep, SettingsDep
 from app.api.problems import Problem, problem_responses
+from app.db import webhooks_repository
 from app.db.models import Webhook, WebhookDelivery
 from app.services import audit
 from app.services.webhooks import DestinationRefused, delete_webhook, resolve_destination
@@ -121,7 +122,7 @@ def _delivery(row: WebhookDelivery) -> Delivery:
 
 
 def _existing(session: SessionDep, webhook_id: str) -> Webhook:
-    webhook = session.get(Webhook, webhook_id)
+    webhook = webhooks_repository.get(session, webhook_id)
     if webhook is None:
         raise Problem(404, f"No webhook with id {webhook_id}.", "not-found")
     return webhook
@@ -162,7 +163,7 @@ def create_webhook(
         secret=body.secret or secrets.token_urlsafe(32),
         created_at=datetime.now(UTC),
     )
-    session.add(webhook)
+    webhooks_repository.add(session, webhook)
     audit.record(
         session,
         caller.key_id,
@@ -183,7 +184,7 @@ def create_webhook(
     responses={200: _example({"items": [WEBHOOK_EXAMPLE]}), **problem_responses(401, 403)},
 )
 def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
-    hooks = session.scalars(select(Webhook).order_by(Webhook.created_at)).all()
+    hooks = webhooks_repository.list_all(session)
     return WebhookList(items=[WebhookInfo.model_validate(h, from_attributes=True) for h in hooks])
 
 
@@ -223,12 +224,7 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
     _existing(session, webhook_id)
-    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
-    if status is not None:
-        query = query.where(WebhookDelivery.status == status)
-    rows = session.scalars(
-        query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.delivery_id).limit(limit)
-    ).all()
+    rows = webhooks_repository.deliveries(session, webhook_id, status, limit)
     return DeliveryList(items=[_delivery(row) for row in rows])
 
 
@@ -251,18 +247,14 @@ def retry_delivery(
     session: SessionDep,
     caller: AdminKey,
 ) -> Delivery:
-    row = session.get(WebhookDelivery, delivery_id)
+    row = webhooks_repository.delivery(session, delivery_id)
     if row is None or row.webhook_id != webhook_id:
         raise Problem(404, f"No delivery {delivery_id} for webhook {webhook_id}.", "not-found")
     if row.status != "dead":
         raise Problem(409, f"Delivery {delivery_id} is {row.status}, not dead.", "conflict")
 
     def requeue(conn: Connection) -> None:
-        conn.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.delivery_id == delivery_id, WebhookDelivery.status == "dead")
-            .values(status="pending", attempts=0, next_attempt_at=datetime.now(UTC))
-        )
+        webhooks_repository.requeue_dead(conn, delivery_id)
         audit.record(conn, caller.key_id, "delivery.requeued", delivery_id, webhook_id=webhook_id)
 
     request.app.state.db.run_write(requeue)

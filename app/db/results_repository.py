@@ -11,17 +11,30 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, desc, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    delete,
+    desc,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db.models import (
+    Account,
     AnalysisAccount,
     AnalysisGroup,
     AnalysisNetwork,
     AnalysisRun,
     AnalysisWave,
     Lease,
+    Report,
 )
 
 SUCCEEDED = "succeeded"
@@ -285,3 +298,15 @@ def take_lease(conn: Connection, name: str, holder: str, ttl: timedelta) -> bool
 
 def release_lease(conn: Connection, name: str, holder: str) -> None:
     conn.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+
+
+def account_seen(session: Session, account_id: str) -> bool:
+    """Whether any ingested data names the account: its record, or a report by or
+    against it."""
+    account = exists().where(Account.account_id == account_id)
+    reported = exists().where(or_(Report.reporter_id == account_id, Report.target_id == account_id))
+    return bool(session.scalar(select(account | reported)))
+
+
+def account_record(session: Session, account_id: str) -> Account | None:
+    return session.get(Account, account_id)
