@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import __version__
 from app.api import analysis, audit, ingest, keys, operations, results, webhooks
 from app.api.body_limit import BodyLimit
+from app.api.context import ServiceContext, context_of
 from app.api.metrics import MetricsMiddleware
 from app.api.openapi import install_openapi, operation_id
 from app.api.paths import SegmentedPath
@@ -93,23 +94,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auth_disabled:
             log.warning("MRD_AUTH_DISABLED=1: every request is admitted without a key.")
-        app.state.background = None
-        if schema_is_current(app.state.db, app.state.head_revision):
-            announce_bootstrap_key(settings, app.state.db)
+        context = context_of(app)
+        if schema_is_current(context.db, context.head_revision):
+            announce_bootstrap_key(settings, context.db)
             results.warm_up(app)
             # Everything loaded so far lives as long as the process: keep it out of
             # the collector's full passes, which would otherwise stall requests.
             gc.collect()
             gc.freeze()
             if settings.background_worker:
-                app.state.background = Background(app.state.db, settings)
-                app.state.background.start()
+                context.background = Background(context.db, settings)
+                context.background.start()
         else:
             log.error("The database schema is not at the newest migration: run `mrd migrate`.")
         yield
-        if app.state.background is not None:
-            app.state.background.stop()
-        app.state.db.dispose()
+        if context.background is not None:
+            context.background.stop()
+        context.db.dispose()
 
     app = FastAPI(
         title="Mass-report detector",
@@ -118,13 +119,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
-    app.state.settings = settings
-    app.state.db = Database(settings.database_url)
-    app.state.key_cache = KeyCache()
-    app.state.current_run = CurrentRun()
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-    app.state.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST)
-    app.state.head_revision = head_revision(settings.database_url)
+    app.state.context = ServiceContext(
+        settings=settings,
+        db=Database(settings.database_url),
+        head_revision=head_revision(settings.database_url),
+        key_cache=KeyCache(),
+        current_run=CurrentRun(),
+        rate_limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        auth_failures=RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST),
+    )
 
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)

@@ -250,7 +250,7 @@ def served_app(url: str, key: str, **settings: Any) -> Iterator[httpx.Client]:
         httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as client,
     ):
         yield client
-    app.state.db.dispose()
+    app.state.context.db.dispose()
 
 
 DEMO_KEY = "demo-admin-key-0123456789"
@@ -266,7 +266,7 @@ def demo_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     app = create_app(Settings(database_url=url, bootstrap_api_key=DEMO_KEY))
     with LiveServer(app) as server:
         yield server.url, DEMO_KEY
-    app.state.db.dispose()
+    app.state.context.db.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -286,13 +286,13 @@ def service(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture
 def db(service: LiveServer) -> Iterator[Database]:
     """The service's database, emptied after each test (the admin key is restored)."""
-    database: Database = service.app.state.db
+    database: Database = service.app.state.context.db
     yield database
     clear_database(database, keys=True)
     # The admin key is created anew with another id: forget the one the cache holds.
-    service.app.state.key_cache = KeyCache()
-    service.app.state.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST)
-    announce_bootstrap_key(service.app.state.settings, database)
+    service.app.state.context.key_cache = KeyCache()
+    service.app.state.context.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST)
+    announce_bootstrap_key(service.app.state.context.settings, database)
 
 
 @pytest.fixture

@@ -187,7 +187,9 @@ def test_two_admins_revoking_each_other_at_once_leave_one(
     losers = []
     for _ in range(25):
         # Each round's loser is refused as a revoked key; that is not a guessing attack.
-        service.app.state.auth_failures = RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST)
+        service.app.state.context.auth_failures = RateLimiter(
+            AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST
+        )
         with httpx.Client(
             base_url=str(client.base_url), headers={"X-API-Key": survivor}, timeout=60
         ) as admin:
@@ -247,7 +249,7 @@ def test_a_revoked_bootstrap_key_stays_revoked_across_restarts(
     second = make_key(client, "admin")
     [bootstrap] = [k for k in client.get("/v1/keys").json()["items"] if k["name"] == "bootstrap"]
     assert client.delete(f"/v1/keys/{bootstrap['key_id']}").status_code == 204
-    settings = service.app.state.settings
+    settings = service.app.state.context.settings
     with caplog.at_level(logging.WARNING, logger="mrd.keys"):
         announce_bootstrap_key(settings, db)  # what every start does
     assert any(bootstrap["key_id"] in r.getMessage() for r in caplog.records)

@@ -174,7 +174,7 @@ def test_oversize_body_is_413_and_stores_nothing(small_limit_service: LiveServer
             ]
             == 5
         )
-    assert_nothing_stored_but(small_limit_service.app.state.db, 5)
+    assert_nothing_stored_but(small_limit_service.app.state.context.db, 5)
 
 
 def assert_nothing_stored_but(db: Database, reports: int) -> None:

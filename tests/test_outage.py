@@ -34,7 +34,7 @@ def service_on(url: str) -> Iterator[tuple[httpx.Client, LiveServer]]:
         httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=60) as client,
     ):
         yield client, server
-    app.state.db.dispose()
+    app.state.context.db.dispose()
 
 
 def assert_unavailable(client: httpx.Client) -> None:
@@ -62,7 +62,7 @@ def test_sqlite_file_gone(tmp_path: Path) -> None:
     database = tmp_path / "gone.db"
 
     def take_down(server: LiveServer) -> None:
-        server.app.state.db.engine.dispose()
+        server.app.state.context.db.engine.dispose()
         database.rename(tmp_path / "moved.db")
         database.mkdir()  # the path is now a directory: no connection opens
 

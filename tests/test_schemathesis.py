@@ -42,7 +42,7 @@ def fuzzed_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = create_app(Settings(database_url=url, bootstrap_api_key=KEY))
     with LiveServer(app) as server:
         yield server.url
-    app.state.db.dispose()
+    app.state.context.db.dispose()
 
 
 def test_no_operation_fails_its_documented_contract(fuzzed_service: str, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from app.api.context import ContextDep, context_of
 from app.api.deps import IngestKey, ReadKey, SessionDep
 from app.api.examples import DEMO
 from app.api.ingest import EXAMPLES, parse_json, read_json_body
@@ -54,11 +55,10 @@ RUN_EXAMPLE = DEMO["run"]
         **problem_responses(401, 403),
     },
 )
-def start_run(request: Request, _key: IngestKey) -> Run:
-    run = queue_run(request.app.state.db)
-    background = getattr(request.app.state, "background", None)
-    if background is not None:
-        background.runner.wake()
+def start_run(context: ContextDep, _key: IngestKey) -> Run:
+    run = queue_run(context.db)
+    if context.background is not None:
+        context.background.runner.wake()
     return Run.of(run)
 
 
@@ -141,7 +141,7 @@ def get_run(
 )
 async def analyze_entities(request: Request, _key: ReadKey) -> dict[str, Any]:
     body = await read_json_body(request)
-    tolerance = request.app.state.settings.future_tolerance_s
+    tolerance = context_of(request.app).settings.future_tolerance_s
 
     def work() -> dict[str, Any]:
         try:

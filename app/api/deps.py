@@ -10,10 +10,11 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
+from app.api.context import ContextDep, context_of
 from app.api.problems import Problem
 from app.config import Settings
-from app.services.keys import KeyCache, Principal
-from app.services.limits import RateLimiter, retry_after
+from app.services.keys import Principal
+from app.services.limits import retry_after
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -24,13 +25,12 @@ api_key_header = APIKeyHeader(
 ANONYMOUS_ADMIN = Principal("auth-disabled", "auth disabled", frozenset({"admin"}))
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def get_settings(context: ContextDep) -> Settings:
+    return context.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.db.session() as session:
+def get_session(context: ContextDep) -> Iterator[Session]:
+    with context.db.session() as session:
         yield session
 
 
@@ -55,7 +55,8 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         request: Request, secret: Annotated[str | None, Security(api_key_header)]
     ) -> Principal:
-        if request.app.state.settings.auth_disabled:
+        context = context_of(request.app)
+        if context.settings.auth_disabled:
             return ANONYMOUS_ADMIN
         if not secret:
             raise Problem(
@@ -64,8 +65,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 "unauthenticated",
                 headers={"WWW-Authenticate": "APIKey"},
             )
-        cache: KeyCache = request.app.state.key_cache
-        failures: RateLimiter = request.app.state.auth_failures
+        cache, failures = context.key_cache, context.auth_failures
         address = client_network(request)
         # An address that keeps sending wrong keys is turned away before the database is
         # asked; keys this worker verified before still get through (clients behind one
@@ -78,7 +78,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 "rate-limited",
                 headers={"Retry-After": retry_after(wait)},
             )
-        principal = cache.authenticate(request.app.state.db.sessions, secret)
+        principal = cache.authenticate(context.db.sessions, secret)
         if principal is None:
             failures.take(address)
             raise Problem(
@@ -87,11 +87,11 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 "unauthenticated",
                 headers={"WWW-Authenticate": "APIKey"},
             )
-        wait = request.app.state.rate_limiter.take(principal.key_id)
+        wait = context.rate_limiter.take(principal.key_id)
         if wait:
             raise Problem(
                 429,
-                f"This key made more than {request.app.state.settings.rate_limit_per_s:g} "
+                f"This key made more than {context.settings.rate_limit_per_s:g} "
                 "requests per second; slow down.",
                 "rate-limited",
                 headers={"Retry-After": retry_after(wait)},

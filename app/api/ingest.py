@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from app.api.context import context_of
 from app.api.deps import IngestKey
 from app.api.metrics import record_ingest
 from app.api.problems import Problem, problem_responses
@@ -101,12 +102,13 @@ def parse_envelope(body: bytes, kind: EntityKind) -> list[Any]:
 
 
 async def _ingest(request: Request, kind: EntityKind) -> Response:
-    settings = request.app.state.settings
+    context = context_of(request.app)
+    settings = context.settings
     body = await read_json_body(request)
 
     def work() -> dict[str, Any]:
         items = parse_envelope(body, kind)
-        result = ingest_batch(request.app.state.db, kind, items, settings.future_tolerance_s)
+        result = ingest_batch(context.db, kind, items, settings.future_tolerance_s)
         record_ingest(
             kind.name,
             result.accepted,

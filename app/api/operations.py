@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
+from app.api.context import ContextDep
 from app.api.metrics import metrics_response
 from app.api.problems import Problem, problem_responses
 from app.db.migrations import current_revision
@@ -40,8 +41,8 @@ class Readiness(BaseModel):
     response_model_exclude_unset=True,
     responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
 )
-def healthz(request: Request) -> dict[str, str]:
-    if request.app.state.settings.auth_disabled:
+def healthz(context: ContextDep) -> dict[str, str]:
+    if context.settings.auth_disabled:
         return {"status": "ok", "auth": "disabled"}
     return {"status": "ok"}
 
@@ -65,10 +66,10 @@ def healthz(request: Request) -> dict[str, str]:
         **problem_responses(503),
     },
 )
-def readyz(request: Request) -> dict[str, Any]:
-    expected = request.app.state.head_revision
+def readyz(context: ContextDep) -> dict[str, Any]:
+    expected = context.head_revision
     try:
-        revision = current_revision(request.app.state.db.engine)
+        revision = current_revision(context.db.engine)
     except SQLAlchemyError as exc:
         raise Problem(
             503, f"The database is unreachable ({type(exc).__name__}).", "not-ready"

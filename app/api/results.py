@@ -15,6 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.api.context import ContextDep, context_of
 from app.api.deps import ReadKey, SessionDep
 from app.api.examples import DEMO
 from app.api.paths import decoded_segment
@@ -174,18 +175,20 @@ def _score(value: Any) -> float:
 def warm_up(app: Any) -> None:
     """Open a few connections and run the enforcement check's reads once at start, so
     the first real checks do not pay for them."""
-    app.state.db.open_connections(4)
-    with app.state.db.engine.connect() as conn:
-        enforcement.warm_up(conn, app.state.current_run)
+    context = context_of(app)
+    context.db.open_connections(4)
+    with context.db.engine.connect() as conn:
+        enforcement.warm_up(conn, context.current_run)
 
 
 async def current_run(request: Request) -> str | None:
     """The run whose results a request reads (``enforcement.CurrentRun``)."""
-    cache: enforcement.CurrentRun = request.app.state.current_run
+    context = context_of(request.app)
+    cache = context.current_run
     fresh, run_id = cache.fresh()
     if fresh:
         return run_id
-    with request.app.state.db.engine.connect() as conn:
+    with context.db.engine.connect() as conn:
         return cache.get(conn)
 
 
@@ -510,12 +513,10 @@ def list_targets(
     },
 )
 async def enforcement_check(
-    body: EnforcementQuery, request: Request, _key: ReadKey
+    body: EnforcementQuery, context: ContextDep, _key: ReadKey
 ) -> EnforcementAnswer:
     # On the event loop, not the thread pool: two indexed reads cost about a
     # millisecond, and an automated pipeline's burst of checks then queues cheaply
     # here instead of crowding threads that compete for connections and the GIL.
-    with request.app.state.db.engine.connect() as conn:
-        return enforcement.check(
-            conn, request.app.state.current_run, body.target_id, body.content_id
-        )
+    with context.db.engine.connect() as conn:
+        return enforcement.check(conn, context.current_run, body.target_id, body.content_id)

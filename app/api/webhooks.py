@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from starlette.responses import Response
 
+from app.api.context import ContextDep
 from app.api.deps import AdminKey, SessionDep, SettingsDep
 from app.api.problems import Problem, problem_responses
 from app.db import webhooks_repository
@@ -196,14 +197,14 @@ def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
     response_class=Response,
     responses=problem_responses(401, 403, 404),
 )
-def remove_webhook(webhook_id: WebhookId, request: Request, caller: AdminKey) -> Response:
+def remove_webhook(webhook_id: WebhookId, context: ContextDep, caller: AdminKey) -> Response:
     def remove(conn: Connection) -> bool:
         gone = delete_webhook(conn, webhook_id)
         if gone:
             audit.record(conn, caller.key_id, "webhook.deleted", webhook_id)
         return gone
 
-    if not request.app.state.db.run_write(remove):
+    if not context.db.run_write(remove):
         raise Problem(404, f"No webhook with id {webhook_id}.", "not-found")
     return Response(status_code=204)
 
@@ -243,7 +244,7 @@ def retry_delivery(
     delivery_id: Annotated[
         str, Path(max_length=40, examples=["dlv_9b1f0e6a2c7d4e55b0a3f8c1d2e4b6a7"])
     ],
-    request: Request,
+    context: ContextDep,
     session: SessionDep,
     caller: AdminKey,
 ) -> Delivery:
@@ -257,6 +258,6 @@ def retry_delivery(
         webhooks_repository.requeue_dead(conn, delivery_id)
         audit.record(conn, caller.key_id, "delivery.requeued", delivery_id, webhook_id=webhook_id)
 
-    request.app.state.db.run_write(requeue)
+    context.db.run_write(requeue)
     session.refresh(row)
     return _delivery(row)
