@@ -40,6 +40,7 @@ from app.db.models import (
 from app.detection.data import Data, build_data
 from app.detection.pipeline import Analysis, analyze
 from app.detection.shapes import shape
+from app.services.periodic import PeriodicWorker
 from app.services.webhooks import announce_waves
 
 log = logging.getLogger("mrd.analysis")
@@ -197,8 +198,12 @@ def queue_run(db: Database) -> AnalysisRun:
         return run
 
 
-class AnalysisRunner:
-    """The background thread of one process that runs queued analyses."""
+class AnalysisRunner(PeriodicWorker):
+    """The background thread of one process that runs queued analyses: it looks for a
+    queued run every ``QUEUE_POLL_S`` (at once when woken), and queues one itself every
+    ``interval_s`` when data changed."""
+
+    name = "analysis"
 
     def __init__(
         self,
@@ -212,36 +217,18 @@ class AnalysisRunner:
         self.interval_s = interval_s
         self.lease = timedelta(seconds=lease_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="mrd-analysis", daemon=True)
+        self._last_scheduled = time.monotonic()
+        super().__init__()
 
-    def start(self) -> None:
-        self._thread.start()
+    def work(self) -> None:
+        if time.monotonic() - self._last_scheduled >= self.interval_s:
+            self._last_scheduled = time.monotonic()
+            self._schedule_if_new_data()
+        if self._runs_unfinished():
+            self.run_pending()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        last_scheduled = time.monotonic()
-        while not self._stop.is_set():
-            self._wake.wait(timeout=min(self.interval_s, QUEUE_POLL_S))
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                if time.monotonic() - last_scheduled >= self.interval_s:
-                    last_scheduled = time.monotonic()
-                    self._schedule_if_new_data()
-                if self._runs_unfinished():
-                    self.run_pending()
-            except Exception:
-                log.exception("analysis runner error")
+    def pause(self, spent: float) -> float:
+        return min(self.interval_s, QUEUE_POLL_S)
 
     def _runs_unfinished(self) -> bool:
         """Whether a run is queued or running (a read; the lease is a write)."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -50,6 +49,7 @@ from app.detection.pipeline import analyze
 from app.detection.scores import TARGET_LOOKBACK_S
 from app.detection.shapes import is_target_explanation, shape, target_explanations
 from app.detection.signals import DIRECTIVE_WINDOW_S
+from app.services.periodic import PeriodicWorker
 from app.services.webhooks import announce_waves
 
 log = logging.getLogger("mrd.live")
@@ -217,37 +217,30 @@ def _risen(stored: dict[str, float], fresh: dict[str, float]) -> dict[str, float
     return stored | {item: max(risk, stored.get(item, 0.0)) for item, risk in fresh.items()}
 
 
-class LiveUpdater:
+class LiveUpdater(PeriodicWorker):
     """The fast-path thread of one process; only the lease holder works."""
+
+    name = "live"
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="mrd-live", daemon=True)
         self._run_id: str | None = None
         self._renew_at = 0.0
         self._cursor = 0
         self._pending: dict[str, int] = {}
-
-    def start(self) -> None:
-        self._thread.start()
+        super().__init__()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+        super().stop()
         self.db.run_write(lambda conn: results.release_lease(conn, LEASE, self.holder))
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            began = time.monotonic()
-            try:
-                self.tick()
-            except Exception:
-                log.exception("fast path error")
-            # Never more than half the time: ingest shares these cores.
-            spent = time.monotonic() - began
-            self._stop.wait(max(TICK_S, spent))
+    def work(self) -> None:
+        self.tick()
+
+    def pause(self, spent: float) -> float:
+        # Never more than half the time: ingest shares these cores.
+        return max(TICK_S, spent)
 
     def tick(self) -> int:
         """Follow new reports and refresh their targets; how many targets were updated."""

@@ -17,7 +17,6 @@ same pass keeps the partitions of the coming months ready, with or without a lim
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, select, text
@@ -25,6 +24,7 @@ from sqlalchemy import Connection, delete, func, select, text
 from app.db.engine import Database
 from app.db.models import Decision, Post, PostHashtag, PostMention, Report
 from app.db.partitions import PARTITIONED
+from app.services.periodic import PeriodicWorker
 
 log = logging.getLogger("mrd.retention")
 PASS_INTERVAL_S = 3_600.0
@@ -107,31 +107,20 @@ def _delete_posts(conn: Connection, cutoff: datetime) -> int:
     return int(conn.execute(delete(Post).where(Post.created_at < cutoff)).rowcount)
 
 
-class RetentionKeeper:
+class RetentionKeeper(PeriodicWorker):
     """The background thread that, every ``PASS_INTERVAL_S``, keeps PostgreSQL's
     partitions of the coming months ready and, with ``days``, applies retention."""
 
+    name = "retention"
+
     def __init__(self, db: Database, days: float | None) -> None:
         self.db, self.days = db, days
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="mrd-retention", daemon=True)
+        super().__init__()
 
-    def start(self) -> None:
-        self._thread.start()
+    def pause(self, spent: float) -> float:
+        return PASS_INTERVAL_S
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._pass()
-            except Exception:
-                log.exception("retention error")
-            self._stop.wait(PASS_INTERVAL_S)
-
-    def _pass(self) -> None:
+    def work(self) -> None:
         if self.db.partitions is not None:
             self.db.partitions.keep_ahead(datetime.now(UTC))
         if self.days:
