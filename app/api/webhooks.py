@@ -193,7 +193,8 @@ def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
     "/{webhook_id}",
     status_code=204,
     summary="Delete a webhook",
-    description="Stops deliveries at once and removes the subscription's delivery log.",
+    description="No delivery to it starts afterwards (one in flight may finish), and its "
+    "delivery log is removed.",
     response_class=Response,
     responses=problem_responses(401, 403, 404),
 )
