@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 import app.detection as detection
-from app.detection import Analysed, analyze, build_data, shape
+from app.api.results import _empty_network, _unscored
+from app.detection import AnalyzeResult, analyze, build_data, shape
 from app.simulate import SCENARIOS, generate
 
 
@@ -18,10 +19,10 @@ def test_the_public_names_resolve() -> None:
 
 
 def fields_match(kind: type[BaseModel], document: dict[str, Any]) -> None:
-    declared = set(kind.model_fields)
-    assert set(document) <= declared, set(document) - declared
-    required = {n for n, f in kind.model_fields.items() if f.is_required()}
-    assert required <= set(document), required - set(document)
+    """The document passes through its model unchanged, at every depth: no field is
+    missing, none undeclared (it would vanish from answers), none changed."""
+    passed = kind.model_validate(document).model_dump(mode="json", exclude_unset=True)
+    assert passed == document, {k: v for k, v in passed.items() if document.get(k) != v}
 
 
 def test_every_document_fits_its_model() -> None:
@@ -34,7 +35,7 @@ def test_every_document_fits_its_model() -> None:
         decisions=world.decisions,
     )
     documents = shape(analyze(data))
-    analysed = Analysed.model_validate(documents)
+    analysed = AnalyzeResult.model_validate(documents)
     assert analysed.waves and analysed.groups and analysed.accounts
     for wave in documents["waves"]:
         fields_match(detection.Wave, wave)
@@ -43,3 +44,28 @@ def test_every_document_fits_its_model() -> None:
     for account in documents["accounts"]:
         fields_match(detection.AccountRisk, account)
     fields_match(detection.Network, documents["network"])
+
+
+def test_results_stored_by_older_versions_are_still_served() -> None:
+    """0.1.0 stored account documents without ``core_risk`` and ``tier_evidence``."""
+    old = {
+        "account_id": "a",
+        "tier": 3,
+        "tier_label": "supporter",
+        "tier_confidence": 0.9,
+        "reporter_risk": 0.8,
+        "target_risk": 0.0,
+        "group_ids": [],
+        "reliability": {"reports": 3, "upheld": 0, "unfounded": 2, "score": 0.25},
+        "recreated_from": None,
+        "explanations": [],
+        "content_risk": {},
+        "reports_received": 0,
+        "updated_at": "2017-07-29T10:00:00Z",
+    }
+    fields_match(detection.AccountRisk, old)
+
+
+def test_the_services_own_placeholders_fit_too() -> None:
+    fields_match(detection.AccountRisk, _unscored("never-analysed"))
+    fields_match(detection.Network, _empty_network())

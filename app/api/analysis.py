@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -17,9 +19,9 @@ from app.api.problems import Problem, problem_responses
 from app.api.results import NETWORK_EXAMPLE
 from app.db import results_repository as results
 from app.db.models import AnalysisRun
-from app.detection.documents import Analysed
+from app.detection.documents import AnalyzeResult
+from app.services import stateless
 from app.services.analysis import queue_run
-from app.services.stateless import InvalidEntities, TooManyReports, analyse_entities
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
 
@@ -115,7 +117,7 @@ def get_run(
     "`edges`, `posts`, `decisions`; up to 200,000 reports) and answers `{waves, groups, "
     "accounts, network}` (`network` shaped as `GET /v1/network/tiers`). Nothing is stored. "
     "Invalid items make the whole request 422, with each item's errors.",
-    response_model=Analysed,
+    response_model=AnalyzeResult,
     response_model_exclude_unset=True,
     responses={
         200: {
@@ -139,16 +141,20 @@ def get_run(
         }
     },
 )
-async def analyze_entities(request: Request, _key: ReadKey) -> dict[str, Any]:
+async def analyze_entities(request: Request, _key: ReadKey) -> Response:
     body = await read_json_body(request)
     tolerance = context_of(request.app).settings.future_tolerance_s
 
-    def work() -> dict[str, Any]:
+    def work() -> Response:
         try:
-            return analyse_entities(parse_json(body), tolerance)
-        except TooManyReports as exc:
+            result = stateless.analyze_entities(parse_json(body), tolerance)
+        except stateless.TooManyReports as exc:
             raise Problem(413, str(exc), "too-many-items") from None
-        except InvalidEntities as exc:
+        except stateless.InvalidEntities as exc:
             raise Problem(422, str(exc), "validation-error", errors=exc.errors) from None
+        # Checked and written here, in the thread pool: a large answer must not hold
+        # the event loop the enforcement checks run on.
+        AnalyzeResult.model_validate(result)
+        return Response(orjson.dumps(result), media_type="application/json")
 
     return await run_in_threadpool(work)

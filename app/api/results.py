@@ -192,7 +192,7 @@ async def current_run(request: Request) -> str | None:
         return cache.get(conn)
 
 
-CurrentRun = Annotated[str | None, Depends(current_run)]
+CurrentRunId = Annotated[str | None, Depends(current_run)]
 
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
@@ -234,7 +234,7 @@ def _page(
 def list_waves(
     session: SessionDep,
     _key: ReadKey,
-    run_id: CurrentRun,
+    run_id: CurrentRunId,
     target_id: Annotated[str | None, Query(max_length=128)] = None,
     label: Literal["orchestrated", "organic"] | None = None,
     status: Literal["active", "closed"] | None = None,
@@ -269,7 +269,7 @@ def get_wave(
     wave_id: Annotated[str, WAVE_ID],
     session: SessionDep,
     _key: ReadKey,
-    run_id: CurrentRun,
+    run_id: CurrentRunId,
 ) -> dict[str, Any]:
     found = results.wave(session, run_id, wave_id) if run_id else None
     if found is None:
@@ -292,7 +292,7 @@ def get_wave(
 def list_groups(
     session: SessionDep,
     _key: ReadKey,
-    run_id: CurrentRun,
+    run_id: CurrentRunId,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> GroupPage:
@@ -319,7 +319,7 @@ def get_group(
     group_id: Annotated[str, GROUP_ID],
     session: SessionDep,
     _key: ReadKey,
-    run_id: CurrentRun,
+    run_id: CurrentRunId,
 ) -> dict[str, Any]:
     found = results.group(session, run_id, group_id) if run_id else None
     if found is None:
@@ -362,7 +362,7 @@ def account_risk(
     account_id: Annotated[str, ACCOUNT_ID],
     session: SessionDep,
     _key: ReadKey,
-    run_id: CurrentRun,
+    run_id: CurrentRunId,
 ) -> dict[str, Any]:
     account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
     found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
@@ -434,7 +434,7 @@ def account_metadata(
     },
 )
 def account_risk_batch(
-    body: RiskBatch, session: SessionDep, _key: ReadKey, run_id: CurrentRun
+    body: RiskBatch, session: SessionDep, _key: ReadKey, run_id: CurrentRunId
 ) -> RiskItems:
     found = results.account_risks(session, run_id, body.account_ids) if run_id else {}
     return RiskItems(items=[found.get(a) or _unscored(a) for a in body.account_ids])
@@ -467,7 +467,7 @@ def _empty_network() -> dict[str, Any]:
         **problem_responses(401, 403),
     },
 )
-def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRun) -> dict[str, Any]:
+def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> dict[str, Any]:
     found = results.network(session, run_id) if run_id else None
     return found or _empty_network()
 
@@ -486,7 +486,7 @@ def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRun) -> dic
 def list_targets(
     session: SessionDep,
     _key: ReadKey,
-    run_id: CurrentRun,
+    run_id: CurrentRunId,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> TargetPage:

@@ -17,7 +17,7 @@ from app.detection.data import Data, build_data
 from app.detection.documents import (
     AccountRecord,
     AccountRisk,
-    Analysed,
+    AnalyzeResult,
     Group,
     Network,
     Wave,
@@ -33,8 +33,8 @@ __all__ = [
     "FLAG",
     "AccountRecord",
     "AccountRisk",
-    "Analysed",
     "Analysis",
+    "AnalyzeResult",
     "Data",
     "Group",
     "GroupParams",

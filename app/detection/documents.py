@@ -1,7 +1,10 @@
 """The documents the detector publishes, as clients receive them: waves, lockstep
-groups, account risk, the supporter network. ``shape.shape()`` builds them, the
-service stores and serves them, and the API declares them, so the OpenAPI document
-(and any client generated from it) shows every field."""
+groups, account risk, the supporter network, the enforcement answer. ``shapes.shape()``
+builds them as plain dicts of these shapes (tests/test_documents.py keeps the two in
+step), the service stores and serves them, and the API declares these models as its
+response models, so the OpenAPI document (and any client generated from it) shows
+every field. Fields added after 0.1.0 have defaults: results stored by older versions
+are served as they are."""
 
 from __future__ import annotations
 
@@ -85,10 +88,10 @@ class AccountRisk(BaseModel):
     tier: Literal[1, 2, 3] | None
     tier_label: str | None
     tier_confidence: float
-    tier_evidence: list[str]
+    tier_evidence: list[str] = Field(default_factory=list)
     reporter_risk: float
     target_risk: float
-    core_risk: float
+    core_risk: float = 0.0
     group_ids: list[str]
     reliability: Reliability
     recreated_from: str | None
@@ -152,7 +155,7 @@ class EnforcementAnswer(BaseModel):
     reasons: list[str]
 
 
-class Analysed(BaseModel):
+class AnalyzeResult(BaseModel):
     """What ``POST /v1/analyze`` answers: the documents of the entities sent."""
 
     waves: list[Wave]

@@ -200,10 +200,12 @@ def queue_run(db: Database) -> AnalysisRun:
 
 class AnalysisRunner(PeriodicWorker):
     """The background thread of one process that runs queued analyses: it looks for a
-    queued run every ``QUEUE_POLL_S`` (at once when woken), and queues one itself every
-    ``interval_s`` when data changed."""
+    queued run when it starts, then every ``QUEUE_POLL_S`` (at once when woken), and
+    queues one itself every ``interval_s`` when data changed."""
 
     name = "analysis"
+    log = log
+    failure = "analysis runner error"
 
     def __init__(
         self,

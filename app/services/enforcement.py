@@ -4,7 +4,6 @@ pipeline asks for before it acts."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -23,8 +22,8 @@ class CurrentRun:
     every read of results asks for it, and a run finishes every minute at most."""
 
     def __init__(self) -> None:
+        # (fresh until, run id); replaced whole, so readers never see half of it.
         self._cached: tuple[float, str | None] | None = None
-        self._lock = threading.Lock()
 
     def fresh(self) -> tuple[bool, str | None]:
         """(whether the cached id is still fresh, the id) without a database read."""
@@ -38,8 +37,7 @@ class CurrentRun:
         if fresh:
             return run_id
         run_id = results.current_run_id(conn)
-        with self._lock:
-            self._cached = (time.monotonic() + CURRENT_RUN_TTL_S, run_id)
+        self._cached = (time.monotonic() + CURRENT_RUN_TTL_S, run_id)
         return run_id
 
 

@@ -221,6 +221,8 @@ class LiveUpdater(PeriodicWorker):
     """The fast-path thread of one process; only the lease holder works."""
 
     name = "live"
+    log = log
+    failure = "fast path error"
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -9,14 +9,15 @@ import logging
 import threading
 import time
 
-log = logging.getLogger("mrd.background")
-
 
 class PeriodicWorker:
-    """A daemon thread calling ``work`` in rounds; ``pause`` says how long to wait after
-    a round that took ``spent`` seconds, and ``wake`` cuts a pause short."""
+    """A daemon thread calling ``work`` in rounds, the first as soon as it starts;
+    ``pause`` says how long to wait after a round that took ``spent`` seconds, and
+    ``wake`` cuts a pause short. A failed round is logged on ``log`` as ``failure``."""
 
     name = "worker"
+    log = logging.getLogger("mrd.background")
+    failure = "background work failed"
 
     def __init__(self) -> None:
         self._stop = threading.Event()
@@ -51,6 +52,6 @@ class PeriodicWorker:
             try:
                 self.work()
             except Exception:
-                log.exception("%s error", self.name)
+                self.log.exception(self.failure)
             self._wake.wait(self.pause(time.monotonic() - began))
             self._wake.clear()

@@ -112,6 +112,8 @@ class RetentionKeeper(PeriodicWorker):
     partitions of the coming months ready and, with ``days``, applies retention."""
 
     name = "retention"
+    log = log
+    failure = "retention error"
 
     def __init__(self, db: Database, days: float | None) -> None:
         self.db, self.days = db, days

@@ -29,7 +29,7 @@ class TooManyReports(ValueError):
     """More reports than one request may carry."""
 
 
-def analyse_entities(document: Any, future_tolerance_s: float) -> dict[str, Any]:
+def analyze_entities(document: Any, future_tolerance_s: float) -> dict[str, Any]:
     """The documents of ``document`` (``{kind: [item, ...]}``): waves, groups, accounts
     and the network, as the stored analysis would publish them."""
     if not isinstance(document, dict):
