@@ -122,3 +122,18 @@ def test_ingest_run_waves_and_enforcement_through_the_client(
     check = endpoint(generated, "results", "enforcement_check").sync(client=client, body=query)
     assert type(check).__name__ == "EnforcementAnswer"
     assert check.action.value == "hold_for_review"
+
+    risk = endpoint(generated, "results", "account_risk").sync(
+        client=client, account_id=summary.target_id
+    )
+    assert type(risk).__name__ == "AccountRisk" and risk.target_risk >= 0.5
+    assert type(risk.reliability).__name__ == "Reliability"
+    network = endpoint(generated, "results", "network_tiers").sync(client=client)
+    assert type(network).__name__ == "Network"
+
+    sent = model(generated, "analyze_entities_body", "AnalyzeEntitiesBody").from_dict(
+        {"reports": WORLD.reports[:300], "accounts": WORLD.accounts[:300]}
+    )
+    analysed = endpoint(generated, "analysis", "analyze_entities").sync(client=client, body=sent)
+    assert type(analysed).__name__ == "AnalyzeResult"
+    assert type(analysed.network).__name__ == "Network"

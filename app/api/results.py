@@ -91,9 +91,6 @@ class TargetPage(Page[AccountRisk]):
     """Accounts by target risk, highest first."""
 
 
-PageOf = TypeVar("PageOf", bound=Page[Any])
-
-
 class RiskBatch(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -201,16 +198,13 @@ Cursor = Annotated[
 ]
 
 
-def _page(
-    kind: type[PageOf], rows: list[dict[str, Any]], limit: int, position: tuple[str, str]
-) -> PageOf:
+def _page(rows: list[dict[str, Any]], limit: int, position: tuple[str, str]) -> dict[str, Any]:
     """A page of ``limit`` items from ``limit + 1`` rows; the cursor holds the last
-    item's ``position`` fields."""
+    item's ``position`` fields. The route's page model checks it once, on the way out."""
     items = rows[:limit]
     if len(rows) <= limit:
-        return kind.model_validate({"items": items, "next_cursor": None})
-    cursor = _encode([items[-1][position[0]], items[-1][position[1]]])
-    return kind.model_validate({"items": items, "next_cursor": cursor})
+        return {"items": items, "next_cursor": None}
+    return {"items": items, "next_cursor": _encode([items[-1][p] for p in position])}
 
 
 @router.get(
@@ -243,15 +237,15 @@ def list_waves(
     until: AwareDatetime | None = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> WavePage:
+) -> dict[str, Any]:
     if run_id is None:
-        return WavePage(items=[], next_cursor=None)
+        return {"items": [], "next_cursor": None}
     after = _after(cursor, _moment)
     rows = results.waves_page(
         session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
     )
     listed = [{k: v for k, v in row.items() if k != "reporters"} for row in rows]
-    return _page(WavePage, listed, limit, ("start", "wave_id"))
+    return _page(listed, limit, ("start", "wave_id"))
 
 
 @router.get(
@@ -295,12 +289,11 @@ def list_groups(
     run_id: CurrentRunId,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> GroupPage:
+) -> dict[str, Any]:
     if run_id is None:
-        return GroupPage(items=[], next_cursor=None)
+        return {"items": [], "next_cursor": None}
     after = _after(cursor, _count)
     return _page(
-        GroupPage,
         results.groups_page(session, run_id, limit + 1, after),
         limit,
         ("size", "group_id"),
@@ -435,9 +428,9 @@ def account_metadata(
 )
 def account_risk_batch(
     body: RiskBatch, session: SessionDep, _key: ReadKey, run_id: CurrentRunId
-) -> RiskItems:
+) -> dict[str, Any]:
     found = results.account_risks(session, run_id, body.account_ids) if run_id else {}
-    return RiskItems(items=[found.get(a) or _unscored(a) for a in body.account_ids])
+    return {"items": [found.get(a) or _unscored(a) for a in body.account_ids]}
 
 
 def _empty_network() -> dict[str, Any]:
@@ -489,12 +482,12 @@ def list_targets(
     run_id: CurrentRunId,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> TargetPage:
+) -> dict[str, Any]:
     if run_id is None:
-        return TargetPage(items=[], next_cursor=None)
+        return {"items": [], "next_cursor": None}
     after = _after(cursor, _score)
     rows = results.targets_page(session, run_id, limit + 1, after)
-    return _page(TargetPage, rows, limit, ("target_risk", "account_id"))
+    return _page(rows, limit, ("target_risk", "account_id"))
 
 
 @router.post(
