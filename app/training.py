@@ -23,13 +23,12 @@ from typing import Any
 import numpy as np
 
 from app.detection.core import core_signals, find_core_waves
-from app.detection.coreport import repeat_partners
 from app.detection.data import Data, FloatArray, build_data, to_epoch
 from app.detection.engine import LocalEngine
-from app.detection.groups import Groups, find_groups
+from app.detection.groups import Groups
 from app.detection.model import LogisticModel, fit_model
 from app.detection.network import TIER_FEATURES
-from app.detection.pipeline import analyze, crowd_score, judge_with_core
+from app.detection.pipeline import analyze, crowd_score, features, judge_with_core
 from app.detection.scores import (
     CORE_MODEL,
     REPORTER_FEATURES,
@@ -45,8 +44,8 @@ from app.detection.scores import (
     reporter_features,
     wave_features,
 )
-from app.detection.signals import WaveSignals, compute_signals
-from app.detection.waves import WaveParams, Waves, find_waves
+from app.detection.signals import WaveSignals
+from app.detection.waves import WaveParams, Waves
 from app.simulate import SCENARIOS, generate
 from app.simulate.scenarios import Scenario, varied
 
@@ -93,9 +92,8 @@ class Sample:
 def prepare(scenario: Scenario, seed: int, scale: float) -> Sample:
     world = generate(scenario, seed, scale)
     data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
-    waves = find_waves(data.reports, len(data.accounts), data.now)
-    groups = find_groups(data.reports.reporter, waves.report_wave, waves, len(data.accounts))
-    signals = compute_signals(data, waves, groups.account_group, LocalEngine())
+    found = features(data)
+    waves, groups, signals = found.waves, found.groups, found.signals
     index = {a: i for i, a in enumerate(data.accounts.ids)}
     coordinated = np.zeros(len(data.accounts))
     coordinated[[index[a] for a in world.truth["orchestrated_reporters"] if a in index]] = 1.0
@@ -110,9 +108,7 @@ def prepare(scenario: Scenario, seed: int, scale: float) -> Sample:
             waves,
             groups,
             reliability(data),
-            repeat_partners(
-                data.reports.reporter, data.reports.target, data.reports.time, len(data.accounts)
-            ),
+            found.repeat_partners,
         ),
         coordinated[reporters],
         reporters,

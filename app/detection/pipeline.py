@@ -12,6 +12,7 @@ run on an engine (engine.py): numpy in this process, or Apache Spark.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -139,6 +140,39 @@ def judge_with_core(
     return Judged(waves, signals, wave_score, wave_core_score, core, core_score, exposed)
 
 
+@dataclass(frozen=True)
+class Features:
+    """The stages before any model: the waves, each account's repeat co-reporting
+    partners, the lockstep groups and every wave's signals. Training fits the models on
+    exactly what ``analyze`` computes here, so the two cannot drift apart."""
+
+    waves: Waves
+    repeat_partners: FloatArray
+    groups: Groups
+    signals: WaveSignals
+
+
+def features(
+    data: Data,
+    wave_params: WaveParams | None = None,
+    group_params: GroupParams | None = None,
+    engine: Engine | None = None,
+    lap: Callable[[str], None] = lambda _stage: None,
+) -> Features:
+    """``lap(stage)`` is called as each stage ends (``analyze`` times them)."""
+    engine = engine or LocalEngine()
+    waves = engine.find_waves(data, wave_params or WaveParams())
+    lap("waves")
+    partners = engine.repeat_partners(data)
+    lap("coreport")
+    reporter = data.reports.reporter
+    groups = find_groups(reporter, waves.report_wave, waves, len(data.accounts), group_params)
+    lap("groups")
+    signals = compute_signals(data, waves, groups.account_group, engine)
+    lap("signals")
+    return Features(waves, partners, groups, signals)
+
+
 def analyze(
     data: Data,
     models: Models | None = None,
@@ -157,18 +191,11 @@ def analyze(
         clock = now
 
     engine = engine or LocalEngine()
-    waves = engine.find_waves(data, wave_params or WaveParams())
+    found_features = features(data, wave_params, group_params, engine, lap)
+    waves, partners = found_features.waves, found_features.repeat_partners
+    groups, signals = found_features.groups, found_features.signals
     first_events = engine.event_ids(data, first_reports(data.reports, waves))
-    lap("waves")
     reports = data.reports
-    partners = engine.repeat_partners(data)
-    lap("coreport")
-    groups = find_groups(
-        reports.reporter, waves.report_wave, waves, len(data.accounts), group_params
-    )
-    lap("groups")
-    signals = compute_signals(data, waves, groups.account_group, engine)
-    lap("signals")
     # Scores are published to four decimals; deciding on the published value keeps a
     # wave shown at 0.5 orchestrated and a target shown at 0.5 held.
     wave_score = crowd_score(wave_model, signals, reports.reporter, waves)
