@@ -40,6 +40,9 @@ from app.services.keys import KeyCache
 from app.services.limits import RateLimiter
 
 ADMIN_KEY = "test-admin-key-0123456789"
+# Where tests subscribe webhooks that must never be answered: the discard port of this
+# machine, where nothing listens.
+UNANSWERED_HOOK = "http://127.0.0.1:9/mrd"
 POSTGRES_URL = os.environ.get("MRD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 
@@ -278,7 +281,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 def service(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     url = database_url(backend, tmp_path_factory.mktemp(backend))
     upgrade_to_head(url)
-    settings = Settings(database_url=url, bootstrap_api_key=ADMIN_KEY)
+    # Webhooks to this machine are allowed, so tests subscribe only loopback receivers
+    # (the refusal of private addresses is tested on a service of its own).
+    settings = Settings(database_url=url, bootstrap_api_key=ADMIN_KEY, webhook_allow_private=True)
     with LiveServer(create_app(settings)) as server:
         yield server
 

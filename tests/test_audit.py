@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, UNANSWERED_HOOK
 
 
 def test_admin_actions_are_audited_newest_first_without_secrets(
@@ -20,7 +20,7 @@ def test_admin_actions_are_audited_newest_first_without_secrets(
     assert client.delete(f"/v1/keys/{created['key_id']}").status_code == 204
     hook = client.post(
         "/v1/webhooks",
-        json={"url": "https://93.184.216.34/mrd", "secret": "webhook-secret-0123456789"},
+        json={"url": UNANSWERED_HOOK, "secret": "webhook-secret-0123456789"},
     ).json()
     assert client.delete(f"/v1/webhooks/{hook['webhook_id']}").status_code == 204
 

@@ -27,13 +27,7 @@ def fields_match(kind: type[BaseModel], document: dict[str, Any]) -> None:
 
 def test_every_document_fits_its_model() -> None:
     world = generate(SCENARIOS["baseline"], seed=604, scale=0.1)
-    data = build_data(
-        accounts=world.accounts,
-        edges=world.edges,
-        posts=world.posts,
-        reports=world.reports,
-        decisions=world.decisions,
-    )
+    data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
     documents = shape(analyze(data))
     analysed = AnalyzeResult.model_validate(documents)
     assert analysed.waves and analysed.groups and analysed.accounts

@@ -31,7 +31,7 @@ from app.services.webhooks import (
     retry_delay,
     signature,
 )
-from tests.conftest import fresh_postgres_database, send, served_app
+from tests.conftest import UNANSWERED_HOOK, fresh_postgres_database, send, served_app
 from tests.test_fast_path import analysed_without_late_wave
 
 SECRET = "receiver-shared-secret-0123456789"
@@ -117,19 +117,23 @@ def test_backoff_doubles_from_the_base() -> None:
 
 
 def test_subscription_to_a_private_address_is_refused_and_nothing_stored(
-    client: httpx.Client,
+    backend: str, tmp_path: Path
 ) -> None:
-    answer = client.post(
-        "/v1/webhooks", json={"url": "http://127.0.0.1:8080/hook", "secret": SECRET}
-    )
-    assert answer.status_code == 422, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
-    assert answer.json()["errors"][0]["loc"] == ["body", "url"]
-    assert client.get("/v1/webhooks").json() == {"items": []}
+    with (
+        own_database(backend, tmp_path, "webhook_refusal") as url,
+        served_app(url, "refusing-admin-key-0123456789") as client,
+    ):
+        answer = client.post(
+            "/v1/webhooks", json={"url": "http://127.0.0.1:8080/hook", "secret": SECRET}
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["errors"][0]["loc"] == ["body", "url"]
+        assert client.get("/v1/webhooks").json() == {"items": []}
 
 
 def test_subscribe_list_and_delete(client: httpx.Client) -> None:
-    created = client.post("/v1/webhooks", json={"url": "https://93.184.216.34/mrd"})
+    created = client.post("/v1/webhooks", json={"url": UNANSWERED_HOOK})
     assert created.status_code == 201, created.text
     hook = created.json()
     assert len(hook["secret"]) >= 32 and hook["events"] == ["wave.detected", "wave.updated"]
@@ -309,7 +313,7 @@ def wave_document(**changes: Any) -> dict[str, Any]:
 def test_a_wave_is_detected_once_then_updated_only_when_it_changed(
     client: httpx.Client, db: Database
 ) -> None:
-    hook = client.post("/v1/webhooks", json={"url": "https://93.184.216.34/mrd"}).json()
+    hook = client.post("/v1/webhooks", json={"url": UNANSWERED_HOOK}).json()
 
     def announce(*waves: dict[str, Any], newest: float | None = None) -> list[str]:
         db.run_write(lambda conn: announce_waves(conn, list(waves), newest))

@@ -181,12 +181,7 @@ def warm_up(app: Any) -> None:
 async def current_run(request: Request) -> str | None:
     """The run whose results a request reads (``enforcement.CurrentRun``)."""
     context = context_of(request.app)
-    cache = context.current_run
-    fresh, run_id = cache.fresh()
-    if fresh:
-        return run_id
-    with context.db.engine.connect() as conn:
-        return cache.get(conn)
+    return context.current_run.get(context.db.engine.connect)
 
 
 CurrentRunId = Annotated[str | None, Depends(current_run)]

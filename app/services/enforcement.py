@@ -5,6 +5,8 @@ pipeline asks for before it acts."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,18 +27,14 @@ class CurrentRun:
         # (fresh until, run id); replaced whole, so readers never see half of it.
         self._cached: tuple[float, str | None] | None = None
 
-    def fresh(self) -> tuple[bool, str | None]:
-        """(whether the cached id is still fresh, the id) without a database read."""
+    def get(self, connect: Callable[[], AbstractContextManager[Connection]]) -> str | None:
+        """The id; ``connect()`` gives the connection to read it with, asked for only
+        when the cached id is stale."""
         cached = self._cached
         if cached is not None and cached[0] > time.monotonic():
-            return True, cached[1]
-        return False, None
-
-    def get(self, conn: Connection) -> str | None:
-        fresh, run_id = self.fresh()
-        if fresh:
-            return run_id
-        run_id = results.current_run_id(conn)
+            return cached[1]
+        with connect() as conn:
+            run_id = results.current_run_id(conn)
         self._cached = (time.monotonic() + CURRENT_RUN_TTL_S, run_id)
         return run_id
 
@@ -44,7 +42,7 @@ class CurrentRun:
 def warm_up(conn: Connection, current: CurrentRun) -> None:
     """Run the enforcement check's reads once, so the first real checks do not pay for
     compiling their statements."""
-    run_id = current.get(conn) or ""
+    run_id = current.get(lambda: nullcontext(conn)) or ""
     results.account_risks(conn, run_id, [""])
     results.latest_waves_of(conn, run_id, "")
 
@@ -54,7 +52,7 @@ def check(
 ) -> EnforcementAnswer:
     """``hold_for_review`` when the target's (or the content item's) risk is at least
     ``FLAG``, ``proceed`` otherwise, with the reasons; two indexed reads."""
-    run_id = current.get(conn)
+    run_id = current.get(lambda: nullcontext(conn))
     risk = results.account_risks(conn, run_id, [target_id]).get(target_id) if run_id else None
     waves = results.latest_waves_of(conn, run_id, target_id) if run_id else []
     return decide(risk, waves, content_id)
