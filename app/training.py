@@ -28,6 +28,7 @@ from app.detection.engine import LocalEngine
 from app.detection.groups import Groups
 from app.detection.model import LogisticModel, fit_model
 from app.detection.network import TIER_FEATURES
+from app.detection.params import DetectionParams
 from app.detection.pipeline import analyze, crowd_score, features, judge_with_core
 from app.detection.scores import (
     CORE_MODEL,
@@ -45,7 +46,7 @@ from app.detection.scores import (
     wave_features,
 )
 from app.detection.signals import WaveSignals
-from app.detection.waves import WaveParams, Waves
+from app.detection.waves import Waves
 from app.simulate import SCENARIOS, generate
 from app.simulate.scenarios import Scenario, varied
 
@@ -147,7 +148,7 @@ def reporter_rows(
             sample.signals,
             score,
             core_model,
-            WaveParams(),
+            DetectionParams(),
             LocalEngine(),
         )
         exposed = flagged_exposure(
@@ -175,7 +176,7 @@ def core_rows(samples: list[Sample], wave_model: LogisticModel) -> tuple[FloatAr
         waves, *_ = sample.prepared
         score = crowd_score(wave_model, sample.signals, sample.data.reports.reporter, waves)
         seen = exposed_in_flagged(sample.data, waves, score, LocalEngine())
-        core = find_core_waves(sample.data, waves, score, seen, WaveParams())
+        core = find_core_waves(sample.data, waves, score, seen, DetectionParams().waves)
         signals = core_signals(sample.data, core, LocalEngine())
         index = {a: i for i, a in enumerate(sample.data.accounts.ids)}
         xs.append(wave_features(signals))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,12 @@ from app.datasets import read_entities, read_truth
 from app.detection.data import build_data
 from app.detection.groups import find_groups
 from app.detection.model import LogisticModel, fit_model
+from app.detection.params import DetectionParams
 from app.detection.pipeline import analyze
 from app.detection.scores import FLAG, load_models
 from app.detection.shapes import shape
 from app.detection.signals import SIGNALS
-from app.detection.waves import find_waves
+from app.detection.waves import WaveParams, find_waves
 from app.evaluate import evaluate
 from app.simulate import SCENARIOS, generate
 from app.simulate.output import write_world
@@ -248,3 +250,23 @@ def test_reports_too_few_for_any_wave_are_analysed() -> None:
     document = shape(analysis)
     assert document["waves"] == []
     assert {a["account_id"]: a["reporter_risk"] for a in document["accounts"]}["a"] < 0.05
+
+
+def test_every_setting_is_passed_in_and_recorded() -> None:
+    """``DetectionParams`` reaches the stages: a stricter burst test finds fewer waves, a
+    crowd floor above the crew's size flags none; the analysis keeps what it was given,
+    and the record names each model by a digest of its coefficients."""
+    world = generate(SCENARIOS["baseline"], seed=409, scale=0.3)
+    data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
+    default = analyze(data)
+    assert default.params == DetectionParams()
+    strict = DetectionParams(waves=WaveParams(min_reports=40))
+    assert len(analyze(data, params=strict).waves) < len(default.waves)
+    no_crowd = analyze(data, params=DetectionParams(min_crowd=10_000))
+    assert no_crowd.params.min_crowd == 10_000 and not (no_crowd.wave_score > 0).any()
+    record = default.params.record(default.models)
+    assert record["settings"]["network"]["seed_risk"] == 0.8
+    digests = record["models"]
+    assert len(set(digests.values())) == 4 and digests == strict.record(load_models())["models"]
+    shifted = replace(load_models().wave, intercept=load_models().wave.intercept + 1.0)
+    assert shifted.digest() != digests["wave"]

@@ -10,6 +10,7 @@ import numpy as np
 from app.detection.data import Data, build_data
 from app.detection.pipeline import analyze
 from app.detection.recreation import (
+    RecreationParams,
     Recreations,
     contact_matrix,
     handle_stem,
@@ -149,8 +150,13 @@ def test_without_statuses_a_variant_seen_after_the_old_one_went_quiet_replaces_i
 
 
 def test_a_successor_inherits_its_predecessors_history_down_a_chain() -> None:
+    chance = np.array([1e-9, 1e-9, 1e-3])
     found = Recreations(
-        np.array([1, 2, 3]), np.array([0, 1, 2]), np.ones(3), np.array([1e-9, 1e-9, 1e-3])
+        np.array([1, 2, 3]),
+        np.array([0, 1, 2]),
+        np.ones(3),
+        chance,
+        chance <= RecreationParams().inherit_tail,
     )
     record = Reliability(np.array([10, 2, 1, 0]), np.array([0, 1, 0, 0]), np.array([8, 0, 1, 0]))
     risk, inherited = inherit(found, np.array([0.9, 0.1, 0.2, 0.0]), record)

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.db.engine import Database
+from app.detection import DetectionParams, load_models
 from app.services.analysis import AnalysisRunner, queue_run
 from app.simulate import SCENARIOS, generate
 from tests.conftest import ADMIN_KEY, LiveServer, send, wait_for_run
@@ -47,6 +48,15 @@ def test_nothing_before_the_first_run(client: httpx.Client) -> None:
         "count": 0,
         "sample": [],
     }
+
+
+def test_a_run_records_how_it_was_made(analysed: httpx.Client) -> None:
+    run = analysed.get("/v1/analysis/runs/latest").json()
+    assert run["params"] == json.loads(
+        json.dumps(DetectionParams().record(load_models()))
+    )  # tuples as lists, as JSON has them
+    assert set(run["params"]["models"]) == {"wave", "reporter", "core", "tier"}
+    assert run["params"]["settings"]["partners"]["window_s"] == 600.0
 
 
 def test_network_tiers_and_hubs(analysed: httpx.Client) -> None:

@@ -20,10 +20,16 @@ from app.api.results import NETWORK_EXAMPLE
 from app.db import results_repository as results
 from app.db.models import AnalysisRun
 from app.detection.documents import AnalyzeResult
+from app.detection.params import DetectionParams
 from app.services import stateless
 from app.services.analysis import queue_run
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
+
+
+class RunParams(BaseModel):
+    settings: DetectionParams
+    models: dict[str, str] = Field(examples=[{"wave": "3f2a9c0d41b7e8a5"}])
 
 
 class Run(BaseModel):
@@ -34,6 +40,12 @@ class Run(BaseModel):
     finished_at: datetime | None = None
     stats: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    params: RunParams | None = Field(
+        None,
+        description="How the run was made: every stage's settings and a digest of each "
+        "model it used. Two runs with the same `params` on the same data give the same "
+        "answers. Absent until the run succeeds, and on runs stored by 0.1.0.",
+    )
 
     @classmethod
     def of(cls, run: AnalysisRun) -> Run:

@@ -275,6 +275,8 @@ class AnalysisRun(Base):
     heartbeat_at: Mapped[datetime | None]
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # DetectionParams.record of the run: its settings and the digests of its models.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AnalysisWave(Base):

@@ -8,8 +8,9 @@ nothing of the service (no storage, no HTTP), so it runs anywhere numpy does::
     analysis = analyze(data)          # arrays, indexed like ``data``
     documents = shape(analysis)       # waves, groups, accounts, enforcement, network
 
-``analyze`` takes the models (``load_models()`` by default) and the wave and group
-parameters; the documents' shapes are in ``app.detection.documents``. The stages are
+``analyze`` takes the models (``load_models()`` by default) and one frozen
+``DetectionParams`` (every stage's windows, floors and tails; the defaults are those the
+models were fitted with); the documents' shapes are in ``app.detection.documents``. The stages are
 named in ``app.detection.pipeline``.
 """
 
@@ -24,6 +25,7 @@ from app.detection.documents import (
     WaveSummary,
 )
 from app.detection.groups import GroupParams
+from app.detection.params import DetectionParams
 from app.detection.pipeline import Analysis, analyze
 from app.detection.scores import FLAG, Models, load_models
 from app.detection.shapes import shape
@@ -36,6 +38,7 @@ __all__ = [
     "Analysis",
     "AnalyzeResult",
     "Data",
+    "DetectionParams",
     "Group",
     "GroupParams",
     "Models",

@@ -19,9 +19,18 @@ from app.detection.graph import ranges
 from app.detection.signals import DIRECTIVE_WINDOW_S
 from app.detection.waves import Waves
 
-DIRECTIVE_GRACE_S = 1_800.0
-TOP = 5
 AUDIENCE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributionParams:
+    """A post naming a wave's target counts as its directive from ``directive_window_s``
+    before the wave starts to ``directive_grace_s`` after (the order's last copies can
+    trail the first reports); ``top`` candidates are kept per wave."""
+
+    directive_window_s: float = DIRECTIVE_WINDOW_S
+    directive_grace_s: float = 1_800.0
+    top: int = 5
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,11 @@ def _naming_posts(data: Data) -> tuple[IntArray, IntArray, FloatArray]:
     return named_all[order], author_all[order], when_all[order]
 
 
-def attribute(data: Data, waves: Waves, flagged: BoolArray) -> Attribution:
+def attribute(
+    data: Data, waves: Waves, flagged: BoolArray, params: AttributionParams | None = None
+) -> Attribution:
     """Ranked candidate orchestrators of every flagged wave (see the module docstring)."""
+    params = params or AttributionParams()
     n = len(data.accounts)
     audience = _audience_keys(data)
     named, author, when = _naming_posts(data)
@@ -77,17 +89,17 @@ def attribute(data: Data, waves: Waves, flagged: BoolArray) -> Attribution:
             continue
         target = waves.target[w]
         start = target * 1e11 + waves.start[w]
-        lo = np.searchsorted(naming_key, start - DIRECTIVE_WINDOW_S)
-        hi = np.searchsorted(naming_key, start + DIRECTIVE_GRACE_S)
+        lo = np.searchsorted(naming_key, start - params.directive_window_s)
+        hi = np.searchsorted(naming_key, start + params.directive_grace_s)
         candidates = np.unique(author[lo:hi])
         inferred = len(candidates) == 0
         if inferred:
-            candidates = _most_followed(audience, reporters, target, n)
+            candidates = _most_followed(audience, reporters, target, n, params.top)
         keys = (reporters[:, None] * n + candidates[None, :]).ravel()
         slot = np.minimum(np.searchsorted(audience, keys), max(len(audience) - 1, 0))
         reached = (audience[slot] == keys).reshape(len(reporters), len(candidates))
         share = reached.mean(axis=0) if len(audience) else np.zeros(len(candidates))
-        best = np.argsort(-share, kind="stable")[:TOP]
+        best = np.argsort(-share, kind="stable")[: params.top]
         rows.append(
             (
                 np.full(len(best), w),
@@ -102,7 +114,9 @@ def attribute(data: Data, waves: Waves, flagged: BoolArray) -> Attribution:
     return Attribution(*(np.concatenate(column) for column in zip(*rows, strict=True)))
 
 
-def _most_followed(audience: IntArray, reporters: IntArray, target: int, n: int) -> IntArray:
+def _most_followed(
+    audience: IntArray, reporters: IntArray, target: int, n: int, top: int
+) -> IntArray:
     """The accounts the most reporters follow or amplify (the target excepted)."""
     lo = np.searchsorted(audience, reporters * n)
     hi = np.searchsorted(audience, (reporters + 1) * n)
@@ -112,5 +126,5 @@ def _most_followed(audience: IntArray, reporters: IntArray, target: int, n: int)
     if len(followed) == 0:
         return np.empty(0, dtype=np.int64)
     accounts, freq = np.unique(followed, return_counts=True)
-    top: IntArray = accounts[np.argsort(-freq, kind="stable")[:TOP]]
-    return top
+    most: IntArray = accounts[np.argsort(-freq, kind="stable")[:top]]
+    return most

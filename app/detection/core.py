@@ -16,7 +16,7 @@ or the hold it supports (scores.target_risk).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -25,16 +25,21 @@ from scipy.stats import poisson
 from app.detection.data import BoolArray, Data, FloatArray, IntArray, Reports
 from app.detection.engine import Engine
 from app.detection.graph import ranges
-from app.detection.groups import find_groups
+from app.detection.groups import GroupParams, find_groups
 from app.detection.scores import FLAG
-from app.detection.signals import WaveSignals, compute_signals
+from app.detection.signals import DIRECTIVE_WINDOW_S, WaveSignals, compute_signals
 from app.detection.waves import WaveParams, Waves, assemble_waves, find_waves
 
-# The core's own burst test. Core accounts rarely report any one target by chance, so
-# its floor rate is a tenth of the main test's, and three reports can make a core wave:
-# a cell of accounts that orchestrated elsewhere striking within hours is the signal.
-CORE_FLOOR_PER_DAY = 0.05
-CORE_MIN_REPORTS = 3
+
+@dataclass(frozen=True, kw_only=True)
+class CoreParams:
+    """The core's own burst test (the other settings are the main test's). Core
+    accounts rarely report any one target by chance, so its floor rate is a tenth of
+    the main test's, and three reports can make a core wave: a cell of accounts that
+    orchestrated elsewhere striking within hours is the signal."""
+
+    floor_per_day: float = 0.05
+    min_reports: int = 3
 
 
 def outside_score(
@@ -74,6 +79,7 @@ def find_core_waves(
     wave_score: FloatArray,
     exposed: tuple[IntArray, BoolArray],
     params: WaveParams,
+    core_test: CoreParams | None = None,
 ) -> Waves:
     """Bursts among the core's reports, per target (see the module docstring);
     ``report_wave`` is indexed like ``data.reports``. An orchestrated wave elsewhere
@@ -81,6 +87,7 @@ def find_core_waves(
     (``exposed``: scores.exposed_in_flagged): a follower who reported a victim while a
     brigade struck it, or an account that followed victims to dilute their waves, was
     not told."""
+    core_test = core_test or CoreParams()
     reports = data.reports
     rows, seen = exposed
     member = waves.report_wave >= 0
@@ -103,16 +110,26 @@ def find_core_waves(
     )
     # The core's own latest report, not the analysis time, ends its period: nothing
     # outside the core moves its baselines.
-    core_params = replace(params, floor_per_day=CORE_FLOOR_PER_DAY, min_reports=CORE_MIN_REPORTS)
+    core_params = replace(
+        params, floor_per_day=core_test.floor_per_day, min_reports=core_test.min_reports
+    )
     found = find_waves(core, len(data.accounts), float(core.time.max()), core_params)
     report_wave[rows] = found.report_wave
     return assemble_waves(reports, report_wave, len(found))
 
 
-def core_signals(data: Data, core: Waves, engine: Engine) -> WaveSignals:
+def core_signals(
+    data: Data,
+    core: Waves,
+    engine: Engine,
+    group_params: GroupParams | None = None,
+    directive_window_s: float = DIRECTIVE_WINDOW_S,
+) -> WaveSignals:
     """The wave model's signals of the core waves, lockstep groups taken among them."""
-    groups = find_groups(data.reports.reporter, core.report_wave, core, len(data.accounts))
-    return compute_signals(data, core, groups.account_group, engine)
+    groups = find_groups(
+        data.reports.reporter, core.report_wave, core, len(data.accounts), group_params
+    )
+    return compute_signals(data, core, groups.account_group, engine, directive_window_s)
 
 
 def overlaps(waves: Waves, core: Waves) -> tuple[IntArray, IntArray]:

@@ -16,15 +16,25 @@ linear in the (report, neighbour) pairs, taken chunk by chunk to bound memory;
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.sparse import csr_matrix
 
 from app.detection.data import FloatArray, IntArray
 
 CHUNK_PAIRS = 8_000_000
-PARTNER_WINDOW_S = 600.0
-PARTNER_NEIGHBOURS = 64
-PARTNER_OCCASIONS = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartnerParams:
+    """Two accounts are partners when they reported the same target within
+    ``window_s`` on at least ``occasions`` targets; inside a huge burst only each
+    report's ``neighbours`` nearest count."""
+
+    window_s: float = 600.0
+    neighbours: int = 64
+    occasions: int = 2
 
 
 def window_keys(target: IntArray, time: FloatArray, window_s: float) -> tuple[float, float]:
@@ -116,19 +126,23 @@ def co_report_weights(
     return pair_weights(who, low, high, who, int(reporter.max()) + 1)
 
 
-def partner_counts(source: IntArray, partner: IntArray, weight: IntArray, n: int) -> FloatArray:
-    """Per account: how many other accounts it met on at least ``PARTNER_OCCASIONS``."""
-    repeated = (source != partner) & (weight >= PARTNER_OCCASIONS)
+def partner_counts(
+    source: IntArray, partner: IntArray, weight: IntArray, n: int, occasions: int
+) -> FloatArray:
+    """Per account: how many other accounts it met on at least ``occasions`` targets."""
+    repeated = (source != partner) & (weight >= occasions)
     counts: FloatArray = np.bincount(source[repeated], minlength=n).astype(np.float64)
     return counts
 
 
-def repeat_partners(reporter: IntArray, target: IntArray, time: FloatArray, n: int) -> FloatArray:
+def repeat_partners(
+    reporter: IntArray, target: IntArray, time: FloatArray, n: int, params: PartnerParams
+) -> FloatArray:
     """Per account: how many other accounts reported the same target within ten minutes
-    of at least two of its reports. Strangers meet in one viral pile-on; a brigade meets
-    again on the next target. Inside a huge burst only each report's 64 nearest
-    neighbours count, which keeps the cost linear and chance meetings rare."""
+    of at least two of its reports (by default). Strangers meet in one viral pile-on; a
+    brigade meets again on the next target. Inside a huge burst only each report's 64
+    nearest neighbours count, which keeps the cost linear and chance meetings rare."""
     source, partner, weight = co_report_weights(
-        reporter, target, time, PARTNER_WINDOW_S, PARTNER_NEIGHBOURS
+        reporter, target, time, params.window_s, params.neighbours
     )
-    return partner_counts(source, partner, weight, n)
+    return partner_counts(source, partner, weight, n, params.occasions)

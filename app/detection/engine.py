@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from app.detection.coreport import repeat_partners
+from app.detection.coreport import PartnerParams, repeat_partners
 from app.detection.data import BoolArray, Data, FloatArray, IntArray
 from app.detection.graph import exposure
 from app.detection.text import duplicate_clusters
@@ -29,7 +29,7 @@ class Engine(Protocol):
     def find_waves(self, data: Data, params: WaveParams) -> Waves:
         """Stage 1 of waves.py for every report."""
 
-    def repeat_partners(self, data: Data) -> FloatArray:
+    def repeat_partners(self, data: Data, params: PartnerParams) -> FloatArray:
         """coreport.repeat_partners for every account."""
 
     def exposure(
@@ -54,9 +54,11 @@ class LocalEngine:
     def find_waves(self, data: Data, params: WaveParams) -> Waves:
         return find_waves(data.reports, len(data.accounts), data.now, params)
 
-    def repeat_partners(self, data: Data) -> FloatArray:
+    def repeat_partners(self, data: Data, params: PartnerParams) -> FloatArray:
         reports = data.reports
-        return repeat_partners(reports.reporter, reports.target, reports.time, len(data.accounts))
+        return repeat_partners(
+            reports.reporter, reports.target, reports.time, len(data.accounts), params
+        )
 
     def exposure(
         self, data: Data, followees: csr_matrix, reporter: IntArray, target: IntArray

@@ -11,6 +11,7 @@ emitting. Weights are L2-regularised on standardised inputs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -62,6 +63,12 @@ class LogisticModel:
         n = len(self.features)
         result: FloatArray = parts[:, :n] + parts[:, n:]
         return result
+
+    def digest(self) -> str:
+        """A short digest of everything fitted: two models with the same digest score
+        alike (a run records the digests of the models it used)."""
+        body = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n")

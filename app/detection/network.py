@@ -37,17 +37,34 @@ from app.detection.attribution import Attribution
 from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
 from app.detection.model import LogisticModel
 
-SEED_RISK = 0.8
-RESTART = 0.15
-PAGERANK_STEPS = 40
-MIN_SHARE = 0.5
-SOURCE_TAIL = 1e-3
-MIN_AMPLIFIERS = 3
-MIN_TIES = 5
-MAX_ROUNDS = 20
-MIN_ANCHORS = 1
-VICTIM_RISK = 0.5
-SUSPECTED_TARGET = 0.2
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkParams:
+    """Where the network search starts and what makes a member, a source or a victim.
+
+    ``seed_risk``: the reporter risk that makes an account a seed. ``restart`` and
+    ``pagerank_steps``: the personalised PageRank. ``min_share``: the share of its own
+    ties and of its audience an account needs inside. ``source_tail``: the Poisson tail
+    beyond which an account is amplified more than chance, by at least
+    ``min_amplifiers`` accounts. ``min_ties``: ties with members that bring an account at
+    the cut's edge into the test; ``min_anchors``: anchors it must be tied to;
+    ``max_rounds``: rounds of the test. ``victim_risk``: the target risk that makes an
+    account a victim, never a member; ``suspected_target``: the target risk at which it
+    is no longer taken for a supporter."""
+
+    seed_risk: float = 0.8
+    restart: float = 0.15
+    pagerank_steps: int = 40
+    min_share: float = 0.5
+    source_tail: float = 1e-3
+    min_amplifiers: int = 3
+    min_ties: int = 5
+    max_rounds: int = 20
+    min_anchors: int = 1
+    victim_risk: float = 0.5
+    suspected_target: float = 0.2
+
+
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
 AMPLIFY_KINDS = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "like"))
 TIER_LABELS = {1: "official", 2: "supporting_institution", 3: "supporter"}
@@ -130,13 +147,15 @@ def tie_matrices(data: Data) -> tuple[csr_matrix, csr_matrix]:
     return ties, amplifications
 
 
-def _personal_pagerank(undirected: csr_matrix, degree: FloatArray, seeds: IntArray) -> FloatArray:
+def _personal_pagerank(
+    undirected: csr_matrix, degree: FloatArray, seeds: IntArray, params: NetworkParams
+) -> FloatArray:
     walk = (diags(1.0 / np.maximum(degree, 1.0)) @ undirected).T.tocsr()
     restart = np.zeros(undirected.shape[0])
     restart[seeds] = 1.0 / len(seeds)
     rank = restart.copy()
-    for _ in range(PAGERANK_STEPS):
-        rank = RESTART * restart + (1.0 - RESTART) * (walk @ rank)
+    for _ in range(params.pagerank_steps):
+        rank = params.restart * restart + (1.0 - params.restart) * (walk @ rank)
     return rank
 
 
@@ -157,15 +176,16 @@ def _lowest_conductance_prefix(
     return shortest + int(np.argmin(conductance[shortest - 1 : longest]))
 
 
-def _anchors(amplifications: csr_matrix, seeds: IntArray) -> BoolArray:
+def _anchors(amplifications: csr_matrix, seeds: IntArray, params: NetworkParams) -> BoolArray:
     """The accounts the seeds amplify far beyond chance (the Poisson tail at the seeds'
-    mean, and at least ``MIN_AMPLIFIERS`` of them): the officials and hubs the network
+    mean, and at least ``min_amplifiers`` of them): the officials and hubs the network
     is built around, known before any membership is decided."""
     is_seed = np.zeros(amplifications.shape[0])
     is_seed[seeds] = 1.0
     by_seeds = amplifications.T @ is_seed
     chance = float(by_seeds[seeds].mean()) if len(seeds) else 0.0
-    found: BoolArray = (by_seeds > poisson.isf(SOURCE_TAIL, chance)) & (by_seeds >= MIN_AMPLIFIERS)
+    beyond_chance = by_seeds > poisson.isf(params.source_tail, chance)
+    found: BoolArray = beyond_chance & (by_seeds >= params.min_amplifiers)
     return found
 
 
@@ -175,6 +195,7 @@ def _members(
     amplifications: csr_matrix,
     seeds: IntArray,
     conduct: BoolArray,
+    params: NetworkParams,
 ) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Network membership; each account's weighted share of ties into the network, the
     share of its audience (the accounts tied to it) inside the network (NaN with no
@@ -185,7 +206,7 @@ def _members(
     is a member on its own ties and audience, or, with no ties in the data, on its own
     conduct (``conduct``: it reported in orchestrated waves). Unless it is one of the
     accounts the seeds amplify (``_anchors``), its ties must also reach
-    ``MIN_ANCHORS`` of them: a community drawn from few seeds can take in a neighbouring
+    ``min_anchors`` of them: a community drawn from few seeds can take in a neighbouring
     crowd of ordinary accounts, whose ties lead to one another, never to the network's
     officials and hubs."""
     n = len(data.accounts)
@@ -194,7 +215,7 @@ def _members(
     connected = seeds[degree[seeds] > 0]
     cut = np.zeros(n, dtype=bool)
     if len(connected):
-        rank = _personal_pagerank(undirected, degree, connected)
+        rank = _personal_pagerank(undirected, degree, connected, params)
         order = np.argsort(-rank / np.maximum(degree, 1.0), kind="stable")
         prefix = _lowest_conductance_prefix(undirected, degree, order, len(connected))
         cut[order[:prefix]] = True
@@ -222,7 +243,7 @@ def _members(
         shows one, is mostly there too: a journalist who follows and quotes the
         officials is followed by ordinary readers."""
         audience = audience_in(inside)
-        found: BoolArray = (share_in(inside) >= MIN_SHARE) & ~(audience < MIN_SHARE)
+        found: BoolArray = (share_in(inside) >= params.min_share) & ~(audience < params.min_share)
         return found
 
     # The belonging test, applied until it settles, against the community: the cut and
@@ -231,13 +252,13 @@ def _members(
     # a member). It is applied to the cut and to the accounts at its edge with several
     # ties with members (either way: a hub is followed by its crowd), since a cut is
     # coarse there.
-    anchors = _anchors(amplifications, seeds)
+    anchors = _anchors(amplifications, seeds, params)
     anchor_ties = ties @ anchors.astype(np.float64)
-    anchored = anchor_ties >= MIN_ANCHORS
+    anchored = anchor_ties >= params.min_anchors
     member = cut & (own > 0)
-    for _ in range(MAX_ROUNDS):
+    for _ in range(params.max_rounds):
         inside = member.astype(np.float64)
-        near = (cut | (ties @ inside + ties.T @ inside >= MIN_TIES)) & (anchored | anchors)
+        near = (cut | (ties @ inside + ties.T @ inside >= params.min_ties)) & (anchored | anchors)
         settled = np.where(own > 0, near & belongs(cut | member), conduct)
         if np.array_equal(settled, member):
             break
@@ -255,19 +276,21 @@ def find_network(
     orchestrators: Attribution,
     flagged: BoolArray,
     tier_model: LogisticModel | None,
+    params: NetworkParams | None = None,
 ) -> Network:
     """Tiers and hubs (see the module docstring); ``ties`` and ``amplifications`` as
     :func:`tie_matrices` gives them. ``tier_model`` turns each member's evidence into
     its calibrated ``confidence`` (None while that model is being fitted: 0)."""
+    params = params or NetworkParams()
     n = len(data.accounts)
-    reporter_seed = reporter_risk >= SEED_RISK
+    reporter_seed = reporter_risk >= params.seed_risk
     named = ~orchestrators.inferred & flagged[orchestrators.wave]
     directed = np.bincount(orchestrators.account[named], minlength=n)
     seeds = np.flatnonzero(reporter_seed | (directed > 0) | data.accounts.known_member)
     member, share, audience, own, anchor_ties = _members(
-        data, ties, amplifications, seeds, reporter_seed
+        data, ties, amplifications, seeds, reporter_seed, params
     )
-    victim = target_risk >= VICTIM_RISK
+    victim = target_risk >= params.victim_risk
     member &= ~victim
 
     amplified_by = np.rint(amplifications.T @ member.astype(np.float64)).astype(np.int64)
@@ -275,7 +298,8 @@ def find_network(
     # The accounts the members amplify far beyond chance. Those that are members by
     # their own ties and audience are the network's sources; a wire service, outlet or
     # researcher the network retweets is cited, not a member.
-    amplified = (amplified_by > poisson.isf(SOURCE_TAIL, chance)) & (amplified_by >= MIN_AMPLIFIERS)
+    beyond_chance = amplified_by > poisson.isf(params.source_tail, chance)
+    amplified = beyond_chance & (amplified_by >= params.min_amplifiers)
     source = amplified & member
     cited = amplified & ~member & ~victim
     is_source = source.astype(np.float64)
@@ -286,8 +310,8 @@ def find_network(
     # A supporter is never an account the network appears to strike: supporters are
     # seldom reported in waves at all, officials for what they post (organic waves),
     # and an account reported in waves that look partly orchestrated (target_risk from
-    # SUSPECTED_TARGET) is far likelier a victim whose campaign was missed.
-    supporter = member & ~source & (target_risk < SUSPECTED_TARGET)
+    # ``suspected_target``) is far likelier a victim whose campaign was missed.
+    supporter = member & ~source & (target_risk < params.suspected_target)
     member = supporter | source
     tier = np.where(supporter, 3, 0)
     tier[source] = 2

@@ -5,8 +5,10 @@
     -> re-creation (successors inherit) -> network (tiers, hubs)
 
 ``analyze`` runs them all and returns plain results; the service, ``mrd analyze`` and
-``POST /v1/analyze`` all call it. The stages whose cost grows with the number of events
-run on an engine (engine.py): numpy in this process, or Apache Spark.
+``POST /v1/analyze`` all call it. Every stage's settings come from one
+``DetectionParams`` (params.py), by default those the shipped models were fitted with.
+The stages whose cost grows with the number of events run on an engine (engine.py):
+numpy in this process, or Apache Spark.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from app.detection.core import (
 )
 from app.detection.data import BoolArray, Data, FloatArray, IntArray
 from app.detection.engine import Engine, LocalEngine
-from app.detection.groups import GroupParams, Groups, find_groups
+from app.detection.groups import Groups, find_groups
 from app.detection.model import LogisticModel
 from app.detection.network import Network, find_network, tie_matrices
+from app.detection.params import DetectionParams
 from app.detection.recreation import Recreations, contact_matrix, inherit, link_recreations
 from app.detection.scores import (
     FLAG,
@@ -48,7 +51,7 @@ from app.detection.scores import (
     wave_features,
 )
 from app.detection.signals import WaveSignals, compute_signals
-from app.detection.waves import WaveParams, Waves, first_reports
+from app.detection.waves import Waves, first_reports
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,10 +78,9 @@ class Analysis:
     recreations: Recreations
     network: Network
     wave_first_event: list[str]
+    params: DetectionParams
+    models: Models
     timings: dict[str, float] = field(default_factory=dict)
-
-
-MIN_CROWD = 2
 
 
 def distinct_reporters(reporter: np.ndarray, waves: Waves) -> np.ndarray:
@@ -89,13 +91,16 @@ def distinct_reporters(reporter: np.ndarray, waves: Waves) -> np.ndarray:
 
 
 def crowd_score(
-    model: LogisticModel, signals: WaveSignals, reporter: np.ndarray, waves: Waves
+    model: LogisticModel,
+    signals: WaveSignals,
+    reporter: np.ndarray,
+    waves: Waves,
+    min_crowd: int = DetectionParams().min_crowd,
 ) -> FloatArray:
-    """A model's published score of each wave; zero for a wave of a single account."""
+    """A model's published score of each wave; zero for a wave of fewer than
+    ``min_crowd`` accounts (coordination takes several)."""
     score = published(model.probability(wave_features(signals)) if len(waves) else np.empty(0))
-    # Coordination takes at least two accounts: one account flooding a target is
-    # abuse of the report button, not an orchestrated wave.
-    score[distinct_reporters(reporter, waves) < MIN_CROWD] = 0.0
+    score[distinct_reporters(reporter, waves) < min_crowd] = 0.0
     return score
 
 
@@ -120,14 +125,16 @@ def judge_with_core(
     signals: WaveSignals,
     wave_score: FloatArray,
     core_model: LogisticModel,
-    params: WaveParams,
+    params: DetectionParams,
     engine: Engine,
 ) -> Judged:
     reporter = data.reports.reporter
     exposed = exposed_in_flagged(data, waves, wave_score, engine)
-    core = find_core_waves(data, waves, wave_score, exposed, params)
-    judged_core = core_signals(data, core, engine)
-    core_score = crowd_score(core_model, judged_core, reporter, core)
+    core = find_core_waves(data, waves, wave_score, exposed, params.waves, params.core)
+    judged_core = core_signals(
+        data, core, engine, params.groups, params.attribution.directive_window_s
+    )
+    core_score = crowd_score(core_model, judged_core, reporter, core, params.min_crowd)
     pairs = overlaps(waves, core)
     wave_core_score = overlapping_core_score(len(waves), pairs, core_score)
     wave_score = np.maximum(wave_score, wave_core_score)
@@ -154,21 +161,23 @@ class Features:
 
 def features(
     data: Data,
-    wave_params: WaveParams | None = None,
-    group_params: GroupParams | None = None,
+    params: DetectionParams | None = None,
     engine: Engine | None = None,
     lap: Callable[[str], None] = lambda _stage: None,
 ) -> Features:
     """``lap(stage)`` is called as each stage ends (``analyze`` times them)."""
+    params = params or DetectionParams()
     engine = engine or LocalEngine()
-    waves = engine.find_waves(data, wave_params or WaveParams())
+    waves = engine.find_waves(data, params.waves)
     lap("waves")
-    partners = engine.repeat_partners(data)
+    partners = engine.repeat_partners(data, params.partners)
     lap("coreport")
     reporter = data.reports.reporter
-    groups = find_groups(reporter, waves.report_wave, waves, len(data.accounts), group_params)
+    groups = find_groups(reporter, waves.report_wave, waves, len(data.accounts), params.groups)
     lap("groups")
-    signals = compute_signals(data, waves, groups.account_group, engine)
+    signals = compute_signals(
+        data, waves, groups.account_group, engine, params.attribution.directive_window_s
+    )
     lap("signals")
     return Features(waves, partners, groups, signals)
 
@@ -176,11 +185,12 @@ def features(
 def analyze(
     data: Data,
     models: Models | None = None,
-    wave_params: WaveParams | None = None,
-    group_params: GroupParams | None = None,
+    params: DetectionParams | None = None,
     engine: Engine | None = None,
 ) -> Analysis:
-    wave_model, reporter_model, core_model, tier_model = models or load_models()
+    params = params or DetectionParams()
+    models = models or load_models()
+    wave_model, reporter_model, core_model, tier_model = models
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -191,18 +201,16 @@ def analyze(
         clock = now
 
     engine = engine or LocalEngine()
-    found_features = features(data, wave_params, group_params, engine, lap)
+    found_features = features(data, params, engine, lap)
     waves, partners = found_features.waves, found_features.repeat_partners
     groups, signals = found_features.groups, found_features.signals
     first_events = engine.event_ids(data, first_reports(data.reports, waves))
     reports = data.reports
     # Scores are published to four decimals; deciding on the published value keeps a
     # wave shown at 0.5 orchestrated and a target shown at 0.5 held.
-    wave_score = crowd_score(wave_model, signals, reports.reporter, waves)
+    wave_score = crowd_score(wave_model, signals, reports.reporter, waves, params.min_crowd)
     found = len(waves)
-    judged = judge_with_core(
-        data, waves, signals, wave_score, core_model, wave_params or WaveParams(), engine
-    )
+    judged = judge_with_core(data, waves, signals, wave_score, core_model, params, engine)
     waves, signals, wave_score = judged.waves, judged.signals, judged.wave_score
     core, core_score = judged.core, judged.core_score
     if len(waves) > found:
@@ -218,20 +226,30 @@ def analyze(
     risk = reporter_model.probability(reporters)
     filed = record.reports > 0
     risk = published(np.where(filed, risk, 0.0))
-    core_risk = published(core_evidence(len(data.accounts), core, core_score))
-    targets = published(np.maximum(campaign_share(data, waves, wave_score), core_risk))
-    contents = content_risk(data, waves, wave_score)
+    lookback = params.target_lookback_s
+    core_risk = published(core_evidence(len(data.accounts), core, core_score, lookback))
+    share = campaign_share(data, waves, wave_score, lookback)
+    targets = published(np.maximum(share, core_risk))
+    contents = content_risk(data, waves, wave_score, lookback)
     contents = replace(contents, risk=published(contents.risk))
     lap("scores")
     flagged = wave_score >= FLAG
-    orchestrators = attribute(data, waves, flagged)
+    orchestrators = attribute(data, waves, flagged, params.attribution)
     lap("attribution")
     ties, amplifications = tie_matrices(data)
-    recreations = link_recreations(data, contact_matrix(data))
+    recreations = link_recreations(data, contact_matrix(data), params.recreation)
     risk, record = inherit(recreations, risk, record)
     lap("recreation")
     network = find_network(
-        data, ties, amplifications, risk, targets, orchestrators, flagged, tier_model
+        data,
+        ties,
+        amplifications,
+        risk,
+        targets,
+        orchestrators,
+        flagged,
+        tier_model,
+        params.network,
     )
     lap("network")
     return Analysis(
@@ -255,5 +273,7 @@ def analyze(
         recreations=recreations,
         network=network,
         wave_first_event=first_events,
+        params=params,
+        models=models,
         timings=timings,
     )

@@ -8,9 +8,9 @@ shared by strangers, and a new sign-up named like a suspended supporter is usual
 someone else. The link rests on behaviour: the two must share more contacts (accounts
 they follow, amplify or mention, and accounts that do so to them) than two unrelated
 accounts would (``shared_tie_chance``: each of the new account's contacts is shared by
-chance in proportion to how many others have it), at ``LINK_TAIL`` over all
+chance in proportion to how many others have it), at ``link_tail`` over all
 candidate pairs. The new
-account must appear after the suspension (within ``WINDOW_S``) and the old one must
+account must appear after the suspension (within ``window_s``) and the old one must
 not act again after it appeared. Each new account replaces the one that went quiet
 most recently before it, so chains (``name3`` -> ``name4`` -> ``name5``) link each
 account to its predecessor.
@@ -18,10 +18,11 @@ account to its predecessor.
 Where the platform sent no status (an archive of posts, say), suspensions are not
 seen: a variant is then the successor of one first seen before it (posting, reporting
 or named) that stopped posting and reporting before it appeared, within the longer
-``SILENT_WINDOW_S``. An account known to be active replaces no one.
+``silent_window_s``. An account known to be active replaces no one.
 
 A successor inherits its predecessor's history (report record and reporter risk) only
-where chance would explain the shared ties less than once in ``1 / INHERIT_TAIL``.
+where chance would explain the shared ties less than once in ``1 / inherit_tail``.
+The settings are ``RecreationParams``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,24 @@ from scipy.stats import poisson
 from app.detection.data import STATUSES, UNKNOWN_STATUS, BoolArray, Data, FloatArray, IntArray
 from app.detection.scores import Reliability
 
-WINDOW_S = 7 * 86_400.0
-SILENT_WINDOW_S = 30 * 86_400.0
-EARLY_S = 3_600.0
-MIN_STEM = 3
 ACTIVE = STATUSES.index("active")
-LINK_TAIL = 0.01
-INHERIT_TAIL = 1e-6
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecreationParams:
+    """``window_s``: how long after a suspension a successor may appear
+    (``silent_window_s`` for accounts without status, whose end is a guess);
+    ``early_s``: the slack on either side of an appearance; ``min_stem``: the letters a
+    handle stem needs; ``link_tail``: the chance, over all candidate pairs, below which
+    shared contacts link two accounts; ``inherit_tail``: the stricter one for a
+    successor to inherit its predecessor's history."""
+
+    window_s: float = 7 * 86_400.0
+    silent_window_s: float = 30 * 86_400.0
+    early_s: float = 3_600.0
+    min_stem: int = 3
+    link_tail: float = 0.01
+    inherit_tail: float = 1e-6
 
 
 @dataclass(frozen=True)
@@ -54,14 +66,10 @@ class Recreations:
     old: IntArray
     shared_ties: FloatArray
     chance: FloatArray
-
-    @property
-    def inherits(self) -> BoolArray:
-        found: BoolArray = self.chance <= INHERIT_TAIL
-        return found
+    inherits: BoolArray
 
 
-def handle_stem(handle: str | None) -> str | None:
+def handle_stem(handle: str | None, min_stem: int = RecreationParams.min_stem) -> str | None:
     """The letters of a handle, case folded, doubled letters made single: what survives
     a variant's digits, separators and doubled letters (``ibn_iraqi_2`` and
     ``ibn_iraaqi_7`` share ``ibniraqi``). None when too short to tell accounts apart."""
@@ -69,7 +77,7 @@ def handle_stem(handle: str | None) -> str | None:
         return None
     letters = [c for c in handle.casefold() if c.isalpha()]
     stem = "".join(c for i, c in enumerate(letters) if i == 0 or c != letters[i - 1])
-    return stem if len(stem) >= MIN_STEM else None
+    return stem if len(stem) >= min_stem else None
 
 
 def _row(ties: csr_matrix, a: int) -> IntArray:
@@ -152,7 +160,9 @@ def _seen(data: Data) -> tuple[FloatArray, FloatArray]:
     return _first_last(len(data.accounts), who, when)
 
 
-def _lifetimes(data: Data) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+def _lifetimes(
+    data: Data, params: RecreationParams
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(start, end, anchor, window) per account: creation and suspension where the
     platform said so, otherwise first and last sight with the longer window. A
     successor must start after its predecessor's ``anchor``: the suspension, or for
@@ -163,19 +173,22 @@ def _lifetimes(data: Data) -> tuple[FloatArray, FloatArray, FloatArray, FloatArr
     start = np.where(np.isnan(accounts.created), first, accounts.created)
     end = np.where(unknown, last, accounts.suspended_at)
     end[accounts.status == ACTIVE] = np.nan
-    anchor = np.where(unknown, start + EARLY_S, end)
-    window = np.where(unknown, SILENT_WINDOW_S, WINDOW_S)
+    anchor = np.where(unknown, start + params.early_s, end)
+    window = np.where(unknown, params.silent_window_s, params.window_s)
     return start, end, anchor, window
 
 
-def link_recreations(data: Data, contacts: csr_matrix) -> Recreations:
+def link_recreations(
+    data: Data, contacts: csr_matrix, params: RecreationParams | None = None
+) -> Recreations:
     """Successor/predecessor pairs; ``contacts``: ``contact_matrix``."""
+    params = params or RecreationParams()
     by_stem: dict[str, list[int]] = {}
     for index, handle in enumerate(data.accounts.handle):
-        stem = handle_stem(handle)
+        stem = handle_stem(handle, params.min_stem)
         if stem is not None:
             by_stem.setdefault(stem, []).append(index)
-    start, end, anchor, window = _lifetimes(data)
+    start, end, anchor, window = _lifetimes(data, params)
     acted = _last_acted(data)
     holders = np.asarray(contacts.sum(axis=0)).ravel()
     candidates: list[tuple[int, int]] = []
@@ -187,10 +200,12 @@ def link_recreations(data: Data, contacts: csr_matrix) -> Recreations:
             since = start[group] - anchor[old]
             late = start[group] - end[old]
             # The old account must not act again once the new one has appeared.
-            quiet = ~(acted[old] > start[group] + EARLY_S)
-            fresh = group[(since > -EARLY_S) & (late <= window[old]) & (group != old) & quiet]
+            quiet = ~(acted[old] > start[group] + params.early_s)
+            fresh = group[
+                (since > -params.early_s) & (late <= window[old]) & (group != old) & quiet
+            ]
             candidates += [(new, old) for new in fresh.tolist()]
-    tail = LINK_TAIL / max(len(candidates), 1)
+    tail = params.link_tail / max(len(candidates), 1)
     pairs: list[tuple[float, float, int, int]] = []
     for new, old in candidates:
         chance = shared_tie_chance(contacts, holders, old, new)
@@ -211,7 +226,7 @@ def link_recreations(data: Data, contacts: csr_matrix) -> Recreations:
         chosen.append((new, old, _jaccard(contacts, old, new), chance))
     if not chosen:
         empty = np.empty(0, dtype=np.int64)
-        return Recreations(empty, empty.copy(), np.empty(0), np.empty(0))
+        return Recreations(empty, empty.copy(), np.empty(0), np.empty(0), np.empty(0, dtype=bool))
     chosen.sort(key=lambda pair: start[pair[0]])
     new_ids, old_ids, shared_ties, chances = zip(*chosen, strict=True)
     return Recreations(
@@ -219,6 +234,7 @@ def link_recreations(data: Data, contacts: csr_matrix) -> Recreations:
         np.asarray(old_ids, dtype=np.int64),
         np.asarray(shared_ties),
         np.asarray(chances),
+        np.asarray(chances) <= params.inherit_tail,
     )
 
 

@@ -5,7 +5,8 @@
   it joined, how many flagged waves, how often it had seen the target's content when
   it reported in them, its lockstep group, and its track record.
 - A target's ``target_risk`` is the score-weighted share of the reports of its recent
-  waves (those that ended at most ``TARGET_LOOKBACK_S`` before its latest one) that
+  waves (those that ended at most ``lookback_s``, by default ``TARGET_LOOKBACK_S``,
+  before its latest one) that
   came in orchestrated waves. Reports outside waves are the account's ordinary
   baseline: they are not what makes automated rules suspend it, so they do not count;
   how much of what would get it suspended is a campaign. A share can be diluted: a
@@ -193,7 +194,7 @@ def flagged_exposure(data: Data, exposed: tuple[IntArray, BoolArray]) -> FloatAr
 
 
 def _campaign_weights(
-    data: Data, waves: Waves, wave_score: FloatArray
+    data: Data, waves: Waves, wave_score: FloatArray, lookback_s: float
 ) -> tuple[FloatArray, FloatArray]:
     """Per report: 1 if it came in one of its target's recent waves, else 0; and that
     times the wave's score (see the module docstring). Recent counts back from the
@@ -203,26 +204,30 @@ def _campaign_weights(
         return np.zeros(n_reports), np.zeros(n_reports)
     latest_end = np.full(len(data.accounts), -np.inf)
     np.maximum.at(latest_end, waves.target, waves.end)
-    recent_wave = waves.end >= latest_end[waves.target] - TARGET_LOOKBACK_S
+    recent_wave = waves.end >= latest_end[waves.target] - lookback_s
     wave = np.maximum(waves.report_wave, 0)
     weight = ((waves.report_wave >= 0) & recent_wave[wave]).astype(np.float64)
     return weight, weight * wave_score[wave]
 
 
-def campaign_share(data: Data, waves: Waves, wave_score: FloatArray) -> FloatArray:
+def campaign_share(
+    data: Data, waves: Waves, wave_score: FloatArray, lookback_s: float = TARGET_LOOKBACK_S
+) -> FloatArray:
     """Score-weighted share of each account's recent reports that came in orchestrated
     waves (see the module docstring)."""
     n = len(data.accounts)
-    weight, campaign = _campaign_weights(data, waves, wave_score)
+    weight, campaign = _campaign_weights(data, waves, wave_score, lookback_s)
     total = np.bincount(data.reports.target, weights=weight, minlength=n)
     hit = np.bincount(data.reports.target, weights=campaign, minlength=n)
     result: FloatArray = np.divide(hit, total, out=np.zeros(n), where=total > 0)
     return result
 
 
-def core_evidence(n_accounts: int, core: Waves, core_score: FloatArray) -> FloatArray:
+def core_evidence(
+    n_accounts: int, core: Waves, core_score: FloatArray, lookback_s: float = TARGET_LOOKBACK_S
+) -> FloatArray:
     """Per account, the highest score of its recent core waves: those that ended at most
-    ``TARGET_LOOKBACK_S`` before its latest scored core wave (one of two or more
+    ``lookback_s`` before its latest scored core wave (one of two or more
     accounts; one account alone scores 0 and moves nothing). Counted back from the
     core's own waves, so reports outside the core, however many and whenever, change
     nothing."""
@@ -232,7 +237,7 @@ def core_evidence(n_accounts: int, core: Waves, core_score: FloatArray) -> Float
         return evidence
     latest_end = np.full(n_accounts, -np.inf)
     np.maximum.at(latest_end, core.target[scored], core.end[scored])
-    recent = scored[core.end[scored] >= latest_end[core.target[scored]] - TARGET_LOOKBACK_S]
+    recent = scored[core.end[scored] >= latest_end[core.target[scored]] - lookback_s]
     np.maximum.at(evidence, core.target[recent], core_score[recent])
     return evidence
 
@@ -248,9 +253,11 @@ class ContentRisk:
     weight: FloatArray
 
 
-def content_risk(data: Data, waves: Waves, wave_score: FloatArray) -> ContentRisk:
+def content_risk(
+    data: Data, waves: Waves, wave_score: FloatArray, lookback_s: float = TARGET_LOOKBACK_S
+) -> ContentRisk:
     reports = data.reports
-    weight, campaign = _campaign_weights(data, waves, wave_score)
+    weight, campaign = _campaign_weights(data, waves, wave_score, lookback_s)
     named = np.flatnonzero((reports.content >= 0) & (weight > 0))
     width = max(len(data.contents), 1)
     pairs, slot = np.unique(

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from app.detection.engine import Engine
 
 DAY = 86_400.0
-# How long before a report an account naming the target counts as its directive.
+# By default, how long before a report an account naming the target counts as its
+# directive (``DetectionParams.directive_window_s``).
 DIRECTIVE_WINDOW_S = 3 * DAY
 
 SIGNALS = (
@@ -84,7 +85,11 @@ def directive_times(data: Data, followers: csr_matrix) -> tuple[IntArray, FloatA
 
 
 def compute_signals(
-    data: Data, waves: Waves, account_group: IntArray, engine: Engine
+    data: Data,
+    waves: Waves,
+    account_group: IntArray,
+    engine: Engine,
+    directive_window_s: float = DIRECTIVE_WINDOW_S,
 ) -> WaveSignals:
     """The value of every signal for every wave."""
     reports, accounts = data.reports, data.accounts
@@ -140,7 +145,7 @@ def compute_signals(
     told = (
         (directive_keys[slot] == pair)
         & (directive_at[slot] <= time)
-        & (time - directive_at[slot] < DIRECTIVE_WINDOW_S)
+        & (time - directive_at[slot] < directive_window_s)
         if len(directive_keys)
         else np.zeros(len(pair), dtype=bool)
     )

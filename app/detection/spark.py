@@ -9,7 +9,7 @@ stay in Spark. Each event-heavy stage runs there and hands back a reduction:
   targets at once (a target's burst test reads only its own reports); the second
   pass does the same per (target, content item).
 - co-reporting: reports in (target, time) order are cut into chunks of
-  ``CHUNK_REPORTS``, each with the ``PARTNER_NEIGHBOURS // 2`` reports either side as
+  ``CHUNK_REPORTS``, each with the ``PartnerParams.neighbours // 2`` reports either side as
   read-only context (a report's window holds at most that many neighbours a side).
   A huge target is spread over many tasks by position (salting); each chunk sums its
   pairs and Spark sums them per pair.
@@ -38,8 +38,7 @@ from pyspark.sql import functions as F
 from scipy.sparse import csr_matrix
 
 from app.detection.coreport import (
-    PARTNER_NEIGHBOURS,
-    PARTNER_WINDOW_S,
+    PartnerParams,
     pair_weights,
     partner_counts,
     report_windows,
@@ -482,12 +481,14 @@ def _bursts_of(
     return run
 
 
-def _chunk_pairs(origin: float, span: float, users: int, rows: pd.DataFrame) -> pd.DataFrame:
+def _chunk_pairs(
+    origin: float, span: float, users: int, params: PartnerParams, rows: pd.DataFrame
+) -> pd.DataFrame:
     """coreport's pair weights for the own reports of one chunk (context rows only
     fill their windows)."""
     rows = rows.sort_values("position")
     key = rows["target"].to_numpy(np.int64) * span + (rows["time"].to_numpy(np.float64) - origin)
-    low, high = report_windows(key, PARTNER_WINDOW_S, PARTNER_NEIGHBOURS)
+    low, high = report_windows(key, params.window_s, params.neighbours)
     own = ~rows["context"].to_numpy(bool)
     who = rows["reporter"].to_numpy(np.int64)
     source, partner, weight = pair_weights(who[own], low[own], high[own], who, users)
@@ -565,13 +566,13 @@ class SparkEngine:
             count = int(report_wave.max()) + 1
         return assemble_waves(reports, report_wave, count)
 
-    def repeat_partners(self, data: Data) -> FloatArray:
+    def repeat_partners(self, data: Data, params: PartnerParams) -> FloatArray:
         reports = data.reports
         n = len(data.accounts)
         if len(reports) == 0:
             return np.zeros(n)
-        origin, span = window_keys(reports.target, reports.time, PARTNER_WINDOW_S)
-        half = PARTNER_NEIGHBOURS // 2
+        origin, span = window_keys(reports.target, reports.time, params.window_s)
+        half = params.neighbours // 2
         ordered = _positions(self.reports.select("line", "reporter", "target", "time"))
         size = self.chunk_reports
         chunk = F.floor(F.col("position") / size).cast("long")
@@ -593,7 +594,7 @@ class SparkEngine:
         spread = spread.select("position", "reporter", "target", "time", "copy.*")
 
         def chunk_pairs(rows: pd.DataFrame) -> pd.DataFrame:
-            return _chunk_pairs(origin, span, n, rows)
+            return _chunk_pairs(origin, span, n, params, rows)
 
         pairs = spread.groupBy("chunk").applyInPandas(
             chunk_pairs, "source long, partner long, weight long"
@@ -605,6 +606,7 @@ class SparkEngine:
             columns["partner"].astype(np.int64),
             columns["weight"].astype(np.int64),
             n,
+            params.occasions,
         )
 
     def exposure(

@@ -344,7 +344,12 @@ class AnalysisRunner(PeriodicWorker):
                 announce_waves(conn, document["waves"], newest=data.now)
                 stats["seconds"]["total"] = round(time.perf_counter() - began, 3)
                 results.mark(
-                    conn, run_id, status="succeeded", finished_at=datetime.now(UTC), stats=stats
+                    conn,
+                    run_id,
+                    status="succeeded",
+                    finished_at=datetime.now(UTC),
+                    stats=stats,
+                    params=analysis.params.record(analysis.models),
                 )
                 results.drop_results_except(conn, results.previous_succeeded(conn, KEEP_RUNS))
 

@@ -45,10 +45,9 @@ from app.db.models import (
 )
 from app.db.results_repository import parse_time
 from app.detection.data import build_data, to_epoch, to_iso
+from app.detection.params import DetectionParams
 from app.detection.pipeline import analyze
-from app.detection.scores import TARGET_LOOKBACK_S
 from app.detection.shapes import is_target_explanation, shape, target_explanations
-from app.detection.signals import DIRECTIVE_WINDOW_S
 from app.services.periodic import PeriodicWorker
 from app.services.webhooks import announce_waves
 
@@ -69,6 +68,8 @@ OTHER_REPORT_COLUMNS = (
     Report.created_at,
     Report.content_id,
 )
+# The fast path judges with the settings full runs use.
+PARAMS = DetectionParams()
 PROVISIONAL = "provisional: from reports since the last full analysis, which will replace it"
 
 
@@ -92,7 +93,7 @@ def load_neighbourhood(conn: Connection, targets: Sequence[str]) -> Neighbourhoo
     newest = conn.scalar(select(func.max(Report.created_at)).where(Report.target_id.in_(targets)))
     if newest is None:
         return Neighbourhood([], [], [], [], [])
-    since = newest - timedelta(seconds=TARGET_LOOKBACK_S)
+    since = newest - timedelta(seconds=PARAMS.target_lookback_s)
     own = _rows(
         conn,
         select(Report).where(Report.target_id.in_(targets), Report.created_at >= since),
@@ -127,7 +128,9 @@ def load_neighbourhood(conn: Connection, targets: Sequence[str]) -> Neighbourhoo
         list(reports.values()),
         accounts,
         edges,
-        _posts_about(conn, targets, since - timedelta(seconds=DIRECTIVE_WINDOW_S)),
+        _posts_about(
+            conn, targets, since - timedelta(seconds=PARAMS.attribution.directive_window_s)
+        ),
         decisions,
     )
 
@@ -171,7 +174,7 @@ def provisional_results(
         reports=neighbourhood.reports,
         decisions=neighbourhood.decisions,
     )
-    analysis = analyze(data)
+    analysis = analyze(data, params=PARAMS)
     document = shape(analysis)
     wanted = set(targets)
     known = {(w["wave_id"], w["report_count"]): w for ws in stored_waves.values() for w in ws}
