@@ -302,7 +302,7 @@ def analyze(
             progress.update(task, advance=1, description="running the pipeline")
             result = run_analysis(data)
         progress.update(task, advance=1, description="writing results")
-        document = shape(result)
+        document = shape(result).as_json()
         destination = out or folder / "analysis.json"
         destination.write_bytes(orjson.dumps(document))
         progress.update(task, advance=1)

@@ -39,7 +39,7 @@ def one_run(n: int) -> None:
     document = shape(analysis)
     took = time.perf_counter() - began
     stages = ", ".join(f"{k} {v:.2f}" for k, v in analysis.timings.items())
-    waves = [w["report_count"] for w in document["waves"]]
+    waves = [w.report_count for w in document.waves]
     print(f"{n:>7,} reports: {took:5.2f} s in all (build, analyse, shape); waves {waves}; {stages}")
 
 

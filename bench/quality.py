@@ -104,7 +104,7 @@ def run(
         GENERATORS[generator][0](family, seed, folder, scale)
         data = load_data(folder)
         began = time.perf_counter()
-        predictions = shape(analyze(data, models))
+        predictions = shape(analyze(data, models)).as_json()
         metrics = evaluate(folder, read_truth(folder), predictions)
         metrics["analysis_seconds"] = time.perf_counter() - began
         return metrics

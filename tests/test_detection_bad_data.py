@@ -30,20 +30,20 @@ def crowd(target: str, size: int, start: float, first: int = 0) -> list[dict[str
 
 
 def test_nothing_at_all() -> None:
-    document = shape(analyze(build_data()))
+    document = shape(analyze(build_data())).as_json()
     assert document["waves"] == [] and document["groups"] == [] and document["accounts"] == []
     assert document["network"]["tiers"]["1"]["count"] == 0
 
 
 def test_reports_on_accounts_never_described() -> None:
-    document = shape(analyze(build_data(reports=crowd("ghost", 60, T0))))
+    document = shape(analyze(build_data(reports=crowd("ghost", 60, T0)))).as_json()
     assert [w["target_id"] for w in document["waves"]] == ["ghost"]
     assert {a["account_id"] for a in document["accounts"]} >= {"ghost", "r0"}
 
 
 def test_self_reports_do_not_make_a_wave_or_a_reporter_risk() -> None:
     selfish = [report(i, "narcissus", "narcissus", T0 + i * 5) for i in range(200)]
-    document = shape(analyze(build_data(reports=selfish + crowd("other", 60, T0))))
+    document = shape(analyze(build_data(reports=selfish + crowd("other", 60, T0)))).as_json()
     risks = {a["account_id"]: a for a in document["accounts"]}
     assert [w["target_id"] for w in document["waves"]] == ["other"]
     assert "narcissus" not in risks or risks["narcissus"]["reporter_risk"] < 0.1
@@ -55,7 +55,7 @@ def test_one_id_naming_an_account_a_post_and_an_event() -> None:
     posts = [{"post_id": shared, "author_id": shared, "created_at": T0 - HOUR}]
     reports = [report(0, "r0", shared, T0, content_id=shared) | {"event_id": shared}]
     reports += crowd(shared, 40, T0 + 60, first=1)
-    document = shape(analyze(build_data(accounts=accounts, posts=posts, reports=reports)))
+    document = shape(analyze(build_data(accounts=accounts, posts=posts, reports=reports))).as_json()
     assert document["waves"][0]["target_id"] == shared
 
 
@@ -64,7 +64,7 @@ def test_clock_skew_reports_before_account_creation_and_slightly_ahead() -> None
     # reports stamped minutes in the future relative to the rest.
     accounts = [{"account_id": f"r{i}", "created_at": T0 + 10 * HOUR} for i in range(50)]
     reports = [*crowd("victim", 50, T0), report(99, "late", "victim", T0 + 10 * HOUR + 300)]
-    document = shape(analyze(build_data(accounts=accounts, reports=reports)))
+    document = shape(analyze(build_data(accounts=accounts, reports=reports))).as_json()
     wave = document["waves"][0]
     assert 0.0 <= wave["signals"]["new_account_share"] <= 1.0
     assert np.isfinite(wave["score"]) and 0.0 <= wave["score"] <= 1.0
@@ -79,14 +79,14 @@ def test_a_single_wave_of_100000_reports_is_one_wave() -> None:
         for i, (who, at) in enumerate(zip(reporters.tolist(), times.tolist(), strict=True))
     ]
     analysis = analyze(build_data(reports=reports))
-    document = shape(analysis)
+    document = shape(analysis).as_json()
     assert [w["report_count"] for w in document["waves"]] == [100_000]
     assert document["waves"][0]["reporter_count"] == len(set(reporters.tolist()))
 
 
 def test_one_account_flooding_a_target_is_not_an_orchestrated_wave() -> None:
     flood = [report(i, "spammer", "victim", T0 + i * 5) for i in range(200)]
-    document = shape(analyze(build_data(reports=flood)))
+    document = shape(analyze(build_data(reports=flood))).as_json()
     assert [(w["reporter_count"], w["label"]) for w in document["waves"]] == [(1, "organic")]
     risks = {a["account_id"]: a for a in document["accounts"]}
     assert risks["victim"]["target_risk"] < 0.5

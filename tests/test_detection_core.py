@@ -72,21 +72,23 @@ def test_a_content_wave_around_the_accounts_wave_does_not_hide_the_core_inside_i
     assert overlapping_core_score(2, overlaps(waves, core), np.array([0.9])).tolist() == [0.9, 0.9]
 
 
-def test_one_core_account_alone_does_not_move_the_core_window() -> None:
-    """A campaign's core wave holds its target; one of its accounts reporting alone
-    forty days later (a core wave of one account, scored 0) does not push it out of
-    the thirty days looked back."""
+def test_only_a_newer_orchestrated_core_wave_moves_the_core_window() -> None:
+    """A campaign's core wave holds its target thirty days looked back from it. Forty
+    days later, one of its accounts reporting alone (scored 0, target 5) or a weak
+    strike of several (0.2, target 6) does not push it out: weak strikes cost a brigade
+    nothing, so they cannot release a hold. A newer orchestrated core wave moves the
+    window (target 7), and so does any later wave where none was orchestrated (8)."""
     day = 86_400.0
     core = Waves(
-        target=np.array([5, 5, 6, 6]),
-        start=np.array([0.0, 40 * day, 0.0, 40 * day]),
-        end=np.array([3600.0, 40 * day + 600, 3600.0, 40 * day + 600]),
+        target=np.repeat([5, 6, 7, 8], 2),
+        start=np.tile([0.0, 40 * day], 4),
+        end=np.tile([3600.0, 40 * day + 600], 4),
         report_wave=np.empty(0, dtype=np.int64),
-        content=np.full(4, -1),
+        content=np.full(8, -1),
     )
-    evidence = core_evidence(8, core, np.array([0.9, 0.0, 0.9, 0.2]))
-    # Target 6's later wave is of several accounts: the window moves to it.
-    assert evidence[5] == 0.9 and evidence[6] == 0.2 and evidence[:5].sum() == 0
+    scores = np.array([0.9, 0.0, 0.9, 0.2, 0.9, 0.6, 0.4, 0.2])
+    evidence = core_evidence(10, core, scores)
+    assert evidence[5:9].tolist() == [0.9, 0.9, 0.6, 0.2] and evidence[:5].sum() == 0
 
 
 def test_a_cell_striking_again_and_again_repeats_and_a_one_off_trio_does_not() -> None:

@@ -149,7 +149,7 @@ def test_labels_are_priors_and_a_cited_source_is_not_a_member() -> None:
 def test_tiers_on_simulated_worlds(family: str, seed: int) -> None:
     world = generate(SCENARIOS[family], seed=seed, scale=0.5)
     data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
-    document = shape(analyze(data))
+    document = shape(analyze(data)).as_json()
     predicted = {a["account_id"]: a["tier"] for a in document["accounts"]}
     metrics = tier_metrics(data.accounts.ids, world.truth, predicted)
     assert metrics["tier_macro_f1"] >= 0.9
@@ -167,10 +167,8 @@ def test_bystanders_lookalikes_and_wrong_labels_are_never_members() -> None:
     in a tier at confidence >= 0.5, and the supporters are still found."""
     world = generate(SCENARIOS["bystanders"], seed=613, scale=1.0)
     data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
-    predictions = {a["account_id"]: a for a in shape(analyze(data))["accounts"]}
-    members = {
-        a: float(r["tier_confidence"]) for a, r in predictions.items() if r["tier"] is not None
-    }
+    predictions = {a.account_id: a for a in shape(analyze(data)).accounts}
+    members = {a: r.tier_confidence for a, r in predictions.items() if r.tier is not None}
     found = bystander_metrics(world.truth, members)
     assert len(world.truth["wrongly_labelled"]) == 50 and len(world.truth["lookalikes"]) == 300
     assert found == {
@@ -180,7 +178,7 @@ def test_bystanders_lookalikes_and_wrong_labels_are_never_members() -> None:
         "wrongly_labelled_in_tiers": 0,
     }
     tiers = tier_metrics(
-        data.accounts.ids, world.truth, {a: r["tier"] for a, r in predictions.items()}
+        data.accounts.ids, world.truth, {a: r.tier for a, r in predictions.items()}
     )
     assert tiers["tier_3_precision"] >= 0.95 and tiers["tier_3_recall"] >= 0.9
     assert tiers["tier_macro_f1"] >= 0.9

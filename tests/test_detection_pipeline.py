@@ -117,10 +117,10 @@ def test_a_score_shown_as_one_half_is_orchestrated_and_held() -> None:
         intercept=float(np.log(0.49996 / 0.50004)),
     )
     document = shape(analyze(build_data(reports=reports), models=shipped._replace(wave=just_under)))
-    [wave] = document["waves"]
-    assert wave["score"] == 0.5 and wave["label"] == "orchestrated"
-    [victim] = [a for a in document["accounts"] if a["account_id"] == "analyst"]
-    assert victim["target_risk"] == 0.5 >= FLAG  # the enforcement check holds at FLAG
+    [wave] = document.waves
+    assert wave.score == 0.5 and wave.label == "orchestrated"
+    [victim] = [a for a in document.accounts if a.account_id == "analyst"]
+    assert victim.target_risk == 0.5 >= FLAG  # the enforcement check holds at FLAG
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_quality_floors(
                 for k in ("accounts", "edges", "posts", "reports", "decisions")
             }
         )
-        document = shape(analyze(data))
+        document = shape(analyze(data)).as_json()
     metrics = evaluate(folder, read_truth(folder), document)
     assert metrics["orchestrated_wave_recall"] >= 0.93
     assert metrics["organic_false_alarm_rate"] <= 0.04
@@ -221,11 +221,11 @@ def test_waves_ordered_elsewhere_name_an_inferred_hub(tmp_path: Path) -> None:
     for family, inferred in (("offplatform", True), ("baseline", False)):
         world = generate(SCENARIOS[family], seed=403, scale=0.5)
         data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
-        flagged = [w for w in shape(analyze(data))["waves"] if w["label"] == "orchestrated"]
-        assert flagged and all(w["orchestrators"] for w in flagged)
-        assert all(w["orchestrators"][0]["inferred"] is inferred for w in flagged)
+        flagged = [w for w in shape(analyze(data)).waves if w.label == "orchestrated"]
+        assert flagged and all(w.orchestrators for w in flagged)
+        assert all(w.orchestrators[0].inferred is inferred for w in flagged)
         hubs = {hub["account_id"] for hub in world.truth["hubs"]}
-        named_hub = [w["orchestrators"][0]["account_id"] in hubs for w in flagged]
+        named_hub = [w.orchestrators[0].account_id in hubs for w in flagged]
         assert sum(named_hub) >= 0.8 * len(flagged)
 
 
@@ -248,8 +248,8 @@ def test_reports_too_few_for_any_wave_are_analysed() -> None:
     ]
     analysis = analyze(build_data(reports=reports))
     document = shape(analysis)
-    assert document["waves"] == []
-    assert {a["account_id"]: a["reporter_risk"] for a in document["accounts"]}["a"] < 0.05
+    assert document.waves == []
+    assert {a.account_id: a.reporter_risk for a in document.accounts}["a"] < 0.05
 
 
 def test_every_setting_is_passed_in_and_recorded() -> None:

@@ -171,7 +171,7 @@ def test_recreations_in_simulated_worlds_and_the_account_documents() -> None:
     for family, seed in (("baseline", 404), ("small_cells", 405)):
         world = generate(SCENARIOS[family], seed=seed, scale=0.5)
         data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
-        document = shape(analyze(data))
+        document = shape(analyze(data)).as_json()
         predicted = {
             (a["account_id"], a["recreated_from"])
             for a in document["accounts"]

@@ -1,6 +1,6 @@
 """The detector's public face: what ``app.detection`` exports works as its docstring
-says, and every document ``shape()`` builds fits its declared model exactly (no field
-missing, none undeclared), so the API's schemas and the documents cannot drift apart."""
+says, and every document ``shape()`` builds survives its trip through JSON (as stored
+and served) exactly: no field missing, none undeclared, none changed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 import app.detection as detection
 from app.api.results import _empty_network, _unscored
-from app.detection import AnalyzeResult, analyze, build_data, shape
+from app.detection import analyze, build_data, shape
+from app.detection.documents import as_json
 from app.simulate import SCENARIOS, generate
 
 
@@ -29,15 +30,17 @@ def test_every_document_fits_its_model() -> None:
     world = generate(SCENARIOS["baseline"], seed=604, scale=0.1)
     data = build_data(world.accounts, world.edges, world.posts, world.reports, world.decisions)
     documents = shape(analyze(data))
-    analysed = AnalyzeResult.model_validate(documents)
-    assert analysed.waves and analysed.groups and analysed.accounts
-    for wave in documents["waves"]:
+    assert isinstance(documents, detection.Documents)
+    assert documents.waves and documents.groups and documents.accounts
+    stored = documents.as_json()
+    for wave in stored["waves"]:
         fields_match(detection.Wave, wave)
-    for group in documents["groups"]:
+    for group in stored["groups"]:
         fields_match(detection.Group, group)
-    for account in documents["accounts"]:
+    for account in stored["accounts"]:
         fields_match(detection.AccountRisk, account)
-    fields_match(detection.Network, documents["network"])
+    fields_match(detection.Network, stored["network"])
+    assert detection.Documents.model_validate(stored) == documents
 
 
 def test_results_stored_by_older_versions_are_still_served() -> None:
@@ -61,5 +64,5 @@ def test_results_stored_by_older_versions_are_still_served() -> None:
 
 
 def test_the_services_own_placeholders_fit_too() -> None:
-    fields_match(detection.AccountRisk, _unscored("never-analysed"))
-    fields_match(detection.Network, _empty_network())
+    fields_match(detection.AccountRisk, as_json(_unscored("never-analysed")))
+    fields_match(detection.Network, as_json(_empty_network()))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from app.db.engine import Database
 from app.detection.data import build_data, to_epoch
+from app.detection.documents import AccountRisk
 from app.detection.pipeline import Analysis, analyze, crowd_score
 from app.detection.scores import FLAG, campaign_share, load_models
 from app.detection.shapes import CORE_BURST
@@ -147,11 +148,11 @@ batch = st.tuples(
 )
 
 
-@given(victim=st.sampled_from(HELD), batches=st.lists(batch, min_size=1, max_size=3))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_added_uncoordinated_reports_never_turn_hold_into_proceed(
-    victim: str, batches: list[tuple[float, float, int, str, list[str]]]
-) -> None:
+Batch = tuple[float | tuple[str, float], float, int, str, list[str]]
+
+
+def added(victim: str, batches: list[Batch]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The accounts and reports of ``batches`` (see ``batch``) against ``victim``."""
     accounts: list[dict[str, Any]] = []
     reports: list[dict[str, Any]] = []
     rng = random.Random(len(batches))
@@ -178,7 +179,30 @@ def test_added_uncoordinated_reports_never_turn_hold_into_proceed(
                     "created_at": iso(at),
                 }
             )
-    assert risk_of(run(accounts, reports), victim) >= FLAG
+    return accounts, reports
+
+
+@given(victim=st.sampled_from(HELD), batches=st.lists(batch, min_size=1, max_size=3))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_added_uncoordinated_reports_never_turn_hold_into_proceed(
+    victim: str, batches: list[Batch]
+) -> None:
+    assert risk_of(run(*added(victim, batches)), victim) >= FLAG
+
+
+def test_a_month_of_later_reports_does_not_release_a_hold() -> None:
+    """Found by the property test above: reports from the end of the period on, for
+    more than a month, from new accounts and from established ones (some of which had
+    joined orchestrated waves elsewhere, so their reports form weak core waves). The
+    victim's latest waves are then theirs, a month after the brigade's; the core
+    evidence must not count back from those alone."""
+    victim = "1059220137"
+    late = [
+        (PERIOD_END, 8103.08, 316, "new", ["spam"]),
+        (PERIOD_END, 4914.77, 160, "established", ["spam"]),
+    ]
+    after = run(*added(victim, late))
+    assert victim in HELD and risk_of(after, victim) >= FLAG
 
 
 def check(client: httpx.Client, target_id: str) -> dict[str, Any]:
@@ -228,16 +252,30 @@ def test_the_dilution_attack_through_the_service_keeps_every_hold(
 
 
 def test_between_full_runs_the_fast_path_only_raises_risks() -> None:
-    stored = {
-        "account_id": "victim",
-        "target_risk": 0.9,
-        "core_risk": 0.9,
-        "content_risk": {"post1": 0.8},
-        "explanations": ["filed 0 reports"],
-    }
-    fresh = {"target_risk": 0.3, "core_risk": 0.0, "content_risk": {"post1": 0.2, "post2": 0.6}}
+    def account(**fields: Any) -> AccountRisk:
+        unscored = {
+            "account_id": "victim",
+            "tier": None,
+            "tier_label": None,
+            "tier_confidence": 0.0,
+            "reporter_risk": 0.0,
+            "group_ids": [],
+            "reliability": {"reports": 0, "upheld": 0, "unfounded": 0, "score": 0.5},
+            "recreated_from": None,
+            "explanations": [],
+            "updated_at": None,
+        }
+        return AccountRisk.model_validate(unscored | fields)
+
+    stored = account(
+        target_risk=0.9,
+        core_risk=0.9,
+        content_risk={"post1": 0.8},
+        explanations=["filed 0 reports"],
+    )
+    fresh = account(target_risk=0.3, core_risk=0.0, content_risk={"post1": 0.2, "post2": 0.6})
     merged = _merged_account(stored, fresh, "2017-07-29T00:00:00Z")
-    assert merged["target_risk"] == 0.9 and merged["core_risk"] == 0.9
-    assert merged["content_risk"] == {"post1": 0.8, "post2": 0.6}
-    assert merged["explanations"][-1] == PROVISIONAL
-    assert any(line.startswith(CORE_BURST) for line in merged["explanations"])
+    assert merged.target_risk == 0.9 and merged.core_risk == 0.9
+    assert merged.content_risk == {"post1": 0.8, "post2": 0.6}
+    assert merged.explanations[-1] == PROVISIONAL
+    assert any(line.startswith(CORE_BURST) for line in merged.explanations)

@@ -23,6 +23,7 @@ import pytest
 
 from app.db.engine import Database
 from app.db.results_repository import parse_time
+from app.detection.documents import Wave
 from app.services.webhooks import (
     DestinationRefused,
     address_allowed,
@@ -295,19 +296,27 @@ def test_wave_detected_is_signed_retried_and_dead_lettered(hooked_service: httpx
         assert detected.count(victim) == 1, [orjson.loads(r["body"]) for r in receiver.received]
 
 
-def wave_document(**changes: Any) -> dict[str, Any]:
+def wave_document(**changes: Any) -> Wave:
     wave = {
         "wave_id": "wave_a",
         "target_id": "analyst-01",
         "start": "2017-07-29T10:00:00Z",
         "end": "2017-07-29T11:00:00Z",
         "report_count": 100,
+        "reporter_count": 1,
         "score": 0.9,
         "label": "orchestrated",
         "status": "active",
+        "provisional": False,
+        "signals": {},
+        "explanations": [],
+        "orchestrators": [],
+        "group_ids": [],
+        "top_reasons": {"terrorism": 100},
+        "arrivals": {"bucket_s": 60, "counts": [100]},
         "reporters": [{"account_id": "x", "reporter_risk": 0.9}],
     }
-    return wave | changes
+    return Wave.model_validate(wave | changes)
 
 
 def test_a_wave_is_detected_once_then_updated_only_when_it_changed(
@@ -315,7 +324,7 @@ def test_a_wave_is_detected_once_then_updated_only_when_it_changed(
 ) -> None:
     hook = client.post("/v1/webhooks", json={"url": UNANSWERED_HOOK}).json()
 
-    def announce(*waves: dict[str, Any], newest: float | None = None) -> list[str]:
+    def announce(*waves: Wave, newest: float | None = None) -> list[str]:
         db.run_write(lambda conn: announce_waves(conn, list(waves), newest))
         log = client.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries", params={"limit": 1000})
         return [d["event"] for d in reversed(log.json()["items"])]
@@ -327,9 +336,10 @@ def test_a_wave_is_detected_once_then_updated_only_when_it_changed(
         "wave.detected"
     ]
     # Grown by a quarter, under a new id that overlaps it: an update, not a detection.
-    grown = wave_document(wave_id="wave_b", report_count=130, start="2017-07-29T09:58:00Z")
-    assert announce(grown) == ["wave.detected", "wave.updated"]
-    assert announce(grown | {"status": "closed"}) == ["wave.detected"] + ["wave.updated"] * 2
+    grown = {"wave_id": "wave_b", "report_count": 130, "start": "2017-07-29T09:58:00Z"}
+    assert announce(wave_document(**grown)) == ["wave.detected", "wave.updated"]
+    closed = wave_document(**grown, status="closed")
+    assert announce(closed) == ["wave.detected"] + ["wave.updated"] * 2
     # Another target's wave that closed long before the newest data: history, not news.
     old = wave_document(wave_id="wave_c", target_id="other", status="closed")
     later = parse_time("2017-09-01T00:00:00Z").timestamp()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -164,9 +163,8 @@ async def analyze_entities(request: Request, _key: ReadKey) -> Response:
             raise Problem(413, str(exc), "too-many-items") from None
         except stateless.InvalidEntities as exc:
             raise Problem(422, str(exc), "validation-error", errors=exc.errors) from None
-        # Checked and written here, in the thread pool: a large answer must not hold
-        # the event loop the enforcement checks run on.
-        AnalyzeResult.model_validate(result)
-        return Response(orjson.dumps(result), media_type="application/json")
+        # Written here, in the thread pool: a large answer must not hold the event loop
+        # the enforcement checks run on.
+        return Response(result.model_dump_json(exclude_unset=True), media_type="application/json")
 
     return await run_in_threadpool(work)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -28,6 +28,8 @@ from app.detection.documents import (
     EnforcementAnswer,
     Group,
     Network,
+    Reliability,
+    TierListing,
     Wave,
     WaveSummary,
 )
@@ -193,13 +195,15 @@ Cursor = Annotated[
 ]
 
 
-def _page(rows: list[dict[str, Any]], limit: int, position: tuple[str, str]) -> dict[str, Any]:
-    """A page of ``limit`` items from ``limit + 1`` rows; the cursor holds the last
-    item's ``position`` fields. The route's page model checks it once, on the way out."""
-    items = rows[:limit]
+def _page(
+    rows: Sequence[Item], limit: int, position: tuple[str, str]
+) -> tuple[list[Item], str | None]:
+    """A page of ``limit`` items from ``limit + 1`` rows, and the cursor after it: the
+    last item's ``position`` fields (None at the end)."""
+    items = list(rows[:limit])
     if len(rows) <= limit:
-        return {"items": items, "next_cursor": None}
-    return {"items": items, "next_cursor": _encode([items[-1][p] for p in position])}
+        return items, None
+    return items, _encode([getattr(items[-1], p) for p in position])
 
 
 @router.get(
@@ -232,15 +236,15 @@ def list_waves(
     until: AwareDatetime | None = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> WavePage:
     if run_id is None:
-        return {"items": [], "next_cursor": None}
+        return WavePage(items=[], next_cursor=None)
     after = _after(cursor, _moment)
     rows = results.waves_page(
         session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
     )
-    listed = [{k: v for k, v in row.items() if k != "reporters"} for row in rows]
-    return _page(listed, limit, ("start", "wave_id"))
+    items, next_cursor = _page(rows, limit, ("start", "wave_id"))
+    return WavePage(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -259,7 +263,7 @@ def get_wave(
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRunId,
-) -> dict[str, Any]:
+) -> Wave:
     found = results.wave(session, run_id, wave_id) if run_id else None
     if found is None:
         raise Problem(404, f"No wave {wave_id} in the latest analysis.", "not-found")
@@ -284,15 +288,13 @@ def list_groups(
     run_id: CurrentRunId,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> GroupPage:
     if run_id is None:
-        return {"items": [], "next_cursor": None}
+        return GroupPage(items=[], next_cursor=None)
     after = _after(cursor, _count)
-    return _page(
-        results.groups_page(session, run_id, limit + 1, after),
-        limit,
-        ("size", "group_id"),
-    )
+    rows = results.groups_page(session, run_id, limit + 1, after)
+    items, next_cursor = _page(rows, limit, ("size", "group_id"))
+    return GroupPage(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -308,29 +310,29 @@ def get_group(
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRunId,
-) -> dict[str, Any]:
+) -> Group:
     found = results.group(session, run_id, group_id) if run_id else None
     if found is None:
         raise Problem(404, f"No group {group_id} in the latest analysis.", "not-found")
     return found
 
 
-def _unscored(account_id: str) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "tier": None,
-        "tier_label": None,
-        "tier_confidence": 0.0,
-        "tier_evidence": [],
-        "reporter_risk": 0.0,
-        "target_risk": 0.0,
-        "core_risk": 0.0,
-        "group_ids": [],
-        "reliability": {"reports": 0, "upheld": 0, "unfounded": 0, "score": 0.5},
-        "recreated_from": None,
-        "explanations": ["not in the latest analysis"],
-        "updated_at": None,
-    }
+def _unscored(account_id: str) -> AccountRisk:
+    return AccountRisk(
+        account_id=account_id,
+        tier=None,
+        tier_label=None,
+        tier_confidence=0.0,
+        tier_evidence=[],
+        reporter_risk=0.0,
+        target_risk=0.0,
+        core_risk=0.0,
+        group_ids=[],
+        reliability=Reliability(reports=0, upheld=0, unfounded=0, score=0.5),
+        recreated_from=None,
+        explanations=["not in the latest analysis"],
+        updated_at=None,
+    )
 
 
 @router.get(
@@ -351,7 +353,7 @@ def account_risk(
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRunId,
-) -> dict[str, Any]:
+) -> AccountRisk:
     account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
     found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
     if found is not None:
@@ -362,19 +364,6 @@ def account_risk(
 
 
 ACCOUNT_EXAMPLE: dict[str, Any] = DEMO["account"]
-ACCOUNT_FIELDS = (
-    "account_id",
-    "handle",
-    "display_name",
-    "created_at",
-    "followers_count",
-    "following_count",
-    "verified",
-    "labels",
-    "status",
-    "status_changed_at",
-    "updated_at",
-)
 
 
 @router.get(
@@ -392,16 +381,16 @@ ACCOUNT_FIELDS = (
 )
 def account_metadata(
     account_id: Annotated[str, ACCOUNT_ID], session: SessionDep, _key: ReadKey
-) -> dict[str, Any]:
+) -> AccountRecord:
     account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
     account = results.account_record(session, account_id)
     if account is None:
         raise Problem(404, f"No account record for {account_id}.", "not-found")
-    document = {field: getattr(account, field) for field in ACCOUNT_FIELDS}
+    document = {field: getattr(account, field) for field in AccountRecord.model_fields}
     for field in ("created_at", "status_changed_at", "updated_at"):
         if document[field] is not None:
             document[field] = to_iso(document[field].timestamp())
-    return document
+    return AccountRecord(**document)
 
 
 @router.post(
@@ -423,21 +412,21 @@ def account_metadata(
 )
 def account_risk_batch(
     body: RiskBatch, session: SessionDep, _key: ReadKey, run_id: CurrentRunId
-) -> dict[str, Any]:
+) -> RiskItems:
     found = results.account_risks(session, run_id, body.account_ids) if run_id else {}
-    return {"items": [found.get(a) or _unscored(a) for a in body.account_ids]}
+    return RiskItems(items=[found.get(a) or _unscored(a) for a in body.account_ids])
 
 
-def _empty_network() -> dict[str, Any]:
-    return {
-        "tiers": {
-            "1": {"label": "official", "count": 0, "accounts": []},
-            "2": {"label": "supporting_institution", "count": 0, "accounts": []},
-            "3": {"label": "supporter", "count": 0, "sample": []},
+def _empty_network() -> Network:
+    return Network(
+        tiers={
+            "1": TierListing(label="official", count=0, accounts=[]),
+            "2": TierListing(label="supporting_institution", count=0, accounts=[]),
+            "3": TierListing(label="supporter", count=0, sample=[]),
         },
-        "hubs": [],
-        "updated_at": None,
-    }
+        hubs=[],
+        updated_at=None,
+    )
 
 
 @router.get(
@@ -455,7 +444,7 @@ def _empty_network() -> dict[str, Any]:
         **problem_responses(401, 403),
     },
 )
-def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> dict[str, Any]:
+def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> Network:
     found = results.network(session, run_id) if run_id else None
     return found or _empty_network()
 
@@ -477,12 +466,13 @@ def list_targets(
     run_id: CurrentRunId,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> TargetPage:
     if run_id is None:
-        return {"items": [], "next_cursor": None}
+        return TargetPage(items=[], next_cursor=None)
     after = _after(cursor, _score)
     rows = results.targets_page(session, run_id, limit + 1, after)
-    return _page(rows, limit, ("target_risk", "account_id"))
+    items, next_cursor = _page(rows, limit, ("target_risk", "account_id"))
+    return TargetPage(items=items, next_cursor=next_cursor)
 
 
 @router.post(

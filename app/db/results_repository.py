@@ -2,7 +2,9 @@
 
 A run writes its waves, groups and account risks under its own ``run_id`` and then
 marks itself succeeded, in one transaction: readers, who always read the newest
-succeeded run, see either all of a run's results or none of them.
+succeeded run, see either all of a run's results or none of them. Results go in and
+come out as the detector's documents (``app.detection.documents``), stored as JSON
+beside the columns readers filter and sort on.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ from app.db.models import (
     AnalysisWave,
     Lease,
     Report,
+)
+from app.detection.documents import (
+    AccountRisk,
+    Documents,
+    Group,
+    Network,
+    Wave,
+    WaveSummary,
+    as_json,
 )
 
 SUCCEEDED = "succeeded"
@@ -77,44 +88,44 @@ def mark(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(update(AnalysisRun).where(AnalysisRun.run_id == run_id).values(**values))
 
 
-def wave_columns(wave: dict[str, Any]) -> dict[str, Any]:
+def wave_columns(wave: WaveSummary) -> dict[str, Any]:
     """The fields of a wave document that tables keep as columns (to filter, sort and
     compare on)."""
     return {
-        "wave_id": wave["wave_id"],
-        "target_id": wave["target_id"],
-        "start": parse_time(wave["start"]),
-        "end": parse_time(wave["end"]),
-        "score": wave["score"],
-        "label": wave["label"],
-        "status": wave["status"],
+        "wave_id": wave.wave_id,
+        "target_id": wave.target_id,
+        "start": parse_time(wave.start),
+        "end": parse_time(wave.end),
+        "score": wave.score,
+        "label": wave.label,
+        "status": wave.status,
     }
 
 
-def wave_row(run_id: str, wave: dict[str, Any]) -> dict[str, Any]:
+def wave_row(run_id: str, wave: Wave) -> dict[str, Any]:
     """A wave document as its row: the columns readers filter and sort on, and itself."""
-    return {"run_id": run_id, **wave_columns(wave), "document": wave}
+    return {"run_id": run_id, **wave_columns(wave), "document": as_json(wave)}
 
 
-def account_row(run_id: str, account: dict[str, Any]) -> dict[str, Any]:
+def account_row(run_id: str, account: AccountRisk) -> dict[str, Any]:
     return {
         "run_id": run_id,
-        "account_id": account["account_id"],
-        "reporter_risk": account["reporter_risk"],
-        "target_risk": account["target_risk"],
-        "document": account,
+        "account_id": account.account_id,
+        "reporter_risk": account.reporter_risk,
+        "target_risk": account.target_risk,
+        "document": as_json(account),
     }
 
 
-def store_results(conn: Connection, run_id: str, document: dict[str, Any]) -> None:
+def store_results(conn: Connection, run_id: str, documents: Documents) -> None:
     """Insert a run's results (called inside the transaction that marks it succeeded)."""
-    waves = [wave_row(run_id, w) for w in document["waves"]]
+    waves = [wave_row(run_id, w) for w in documents.waves]
     groups = [
-        {"run_id": run_id, "group_id": g["group_id"], "size": g["size"], "document": g}
-        for g in document["groups"]
+        {"run_id": run_id, "group_id": g.group_id, "size": g.size, "document": as_json(g)}
+        for g in documents.groups
     ]
-    accounts = [account_row(run_id, a) for a in document["accounts"]]
-    network = [{"run_id": run_id, "document": document["network"]}]
+    accounts = [account_row(run_id, a) for a in documents.accounts]
+    network = [{"run_id": run_id, "document": as_json(documents.network)}]
     for model, rows in (
         (AnalysisWave, waves),
         (AnalysisGroup, groups),
@@ -128,14 +139,14 @@ def store_results(conn: Connection, run_id: str, document: dict[str, Any]) -> No
 def replace_in_run(
     conn: Connection,
     run_id: str,
-    waves: Sequence[dict[str, Any]],
+    waves: Sequence[Wave],
     superseded: Sequence[str],
-    accounts: Sequence[dict[str, Any]],
+    accounts: Sequence[AccountRisk],
 ) -> None:
     """Put waves and account documents into a published run (the fast path's updates):
     the ``superseded`` waves go, the given waves and accounts replace their namesakes."""
-    wave_ids = {*superseded, *(w["wave_id"] for w in waves)}
-    account_ids = [a["account_id"] for a in accounts]
+    wave_ids = {*superseded, *(w.wave_id for w in waves)}
+    account_ids = [a.account_id for a in accounts]
     conn.execute(
         delete(AnalysisWave).where(
             AnalysisWave.run_id == run_id, AnalysisWave.wave_id.in_(sorted(wave_ids))
@@ -193,8 +204,9 @@ def waves_page(
     min_score: float | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Waves of a run, newest first, after the cursor position ``after``."""
+) -> list[WaveSummary]:
+    """Waves of a run, newest first, after the cursor position ``after`` (without
+    their reporters: a listing does not show them)."""
     query = select(AnalysisWave.document).where(AnalysisWave.run_id == run_id)
     if target_id is not None:
         query = query.where(AnalysisWave.target_id == target_id)
@@ -209,75 +221,80 @@ def waves_page(
     if until is not None:
         query = query.where(AnalysisWave.start <= until)
     query = _keyset(query, AnalysisWave.start, AnalysisWave.wave_id, after).limit(limit)
-    return [dict(d) for d in session.scalars(query)]
+    return [WaveSummary.model_validate(d) for d in session.scalars(query)]
 
 
-def wave(session: Session, run_id: str, wave_id: str) -> dict[str, Any] | None:
+def wave(session: Session, run_id: str, wave_id: str) -> Wave | None:
     row = session.get(AnalysisWave, (run_id, wave_id))
-    return dict(row.document) if row else None
+    return Wave.model_validate(row.document) if row else None
 
 
 def latest_waves_of(
     session: Session | Connection, run_id: str, target_id: str, limit: int = 50
-) -> list[dict[str, Any]]:
-    """A target's waves, orchestrated ones first, then the newest first."""
+) -> list[WaveSummary]:
+    """A target's waves, orchestrated ones first, then the newest first (without their
+    reporters, which the enforcement check does not read)."""
     query = (
         select(AnalysisWave.document)
         .where(AnalysisWave.run_id == run_id, AnalysisWave.target_id == target_id)
         .order_by(desc(AnalysisWave.label == "orchestrated"), desc(AnalysisWave.end))
         .limit(limit)
     )
-    return [dict(found) for found in session.scalars(query)]
+    return [WaveSummary.model_validate(found) for found in session.scalars(query)]
 
 
 def waves_of_targets(
     conn: Connection, run_id: str, target_ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Every wave of a run on each of ``target_ids``."""
+) -> dict[str, list[WaveSummary]]:
+    """Every wave of a run on each of ``target_ids`` (without reporters)."""
     query = select(AnalysisWave.document).where(
         AnalysisWave.run_id == run_id, AnalysisWave.target_id.in_(list(target_ids))
     )
-    found: dict[str, list[dict[str, Any]]] = {}
-    for wave in conn.scalars(query):
-        found.setdefault(wave["target_id"], []).append(dict(wave))
+    found: dict[str, list[WaveSummary]] = {}
+    for document in conn.scalars(query):
+        wave = WaveSummary.model_validate(document)
+        found.setdefault(wave.target_id, []).append(wave)
     return found
 
 
 def groups_page(
     session: Session, run_id: str, limit: int, after: tuple[int, str] | None
-) -> list[dict[str, Any]]:
+) -> list[Group]:
     query = select(AnalysisGroup.document).where(AnalysisGroup.run_id == run_id)
     query = _keyset(query, AnalysisGroup.size, AnalysisGroup.group_id, after).limit(limit)
-    return [dict(d) for d in session.scalars(query)]
+    return [Group.model_validate(d) for d in session.scalars(query)]
 
 
-def group(session: Session, run_id: str, group_id: str) -> dict[str, Any] | None:
+def group(session: Session, run_id: str, group_id: str) -> Group | None:
     row = session.get(AnalysisGroup, (run_id, group_id))
-    return dict(row.document) if row else None
+    return Group.model_validate(row.document) if row else None
 
 
 def account_risks(
     session: Session | Connection, run_id: str, account_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, AccountRisk]:
     query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
         AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(list(account_ids))
     )
-    return {account_id: dict(document) for account_id, document in session.execute(query)}
+    return {
+        account_id: AccountRisk.model_validate(document)
+        for account_id, document in session.execute(query)
+    }
 
 
-def network(session: Session, run_id: str) -> dict[str, Any] | None:
+def network(session: Session, run_id: str) -> Network | None:
     row = session.get(AnalysisNetwork, run_id)
-    return dict(row.document) if row else None
+    return Network.model_validate(row.document) if row else None
 
 
 def targets_page(
     session: Session, run_id: str, limit: int, after: tuple[float, str] | None
-) -> list[dict[str, Any]]:
+) -> list[AccountRisk]:
     query = select(AnalysisAccount.document).where(
         AnalysisAccount.run_id == run_id, AnalysisAccount.target_risk > 0
     )
     query = _keyset(query, AnalysisAccount.target_risk, AnalysisAccount.account_id, after)
-    return [dict(d) for d in session.scalars(query.limit(limit))]
+    return [AccountRisk.model_validate(d) for d in session.scalars(query.limit(limit))]
 
 
 # ------------------------------------------------------------------- lease

@@ -6,7 +6,7 @@ nothing of the service (no storage, no HTTP), so it runs anywhere numpy does::
     data = build_data(accounts=accounts, edges=edges, posts=posts, reports=reports,
                       decisions=decisions)
     analysis = analyze(data)          # arrays, indexed like ``data``
-    documents = shape(analysis)       # waves, groups, accounts, enforcement, network
+    documents = shape(analysis)       # typed: .waves, .groups, .accounts, .network
 
 ``analyze`` takes the models (``load_models()`` by default) and one frozen
 ``DetectionParams`` (every stage's windows, floors and tails; the defaults are those the
@@ -19,6 +19,7 @@ from app.detection.documents import (
     AccountRecord,
     AccountRisk,
     AnalyzeResult,
+    Documents,
     Group,
     Network,
     Wave,
@@ -39,6 +40,7 @@ __all__ = [
     "AnalyzeResult",
     "Data",
     "DetectionParams",
+    "Documents",
     "Group",
     "GroupParams",
     "Models",

@@ -1,16 +1,19 @@
 """The documents the detector publishes, as clients receive them: waves, lockstep
 groups, account risk, the supporter network, the enforcement answer. ``shapes.shape()``
-builds them as plain dicts of these shapes (tests/test_documents.py keeps the two in
-step), the service stores and serves them, and the API declares these models as its
-response models, so the OpenAPI document (and any client generated from it) shows
-every field. Fields added after 0.1.0 have defaults: results stored by older versions
-are served as they are."""
+builds them (``Documents``), the service stores, loads and serves them, the fast path
+and webhooks work on them, and the API declares them as its response models, so the
+OpenAPI document (and any client generated from it) shows every field. Fields added
+after 0.1.0 have defaults: results stored by older versions are served as they are.
+Stored and sent as JSON with ``exclude_unset``: a field the detector did not fill (the
+listing a tier does not have) is left out rather than sent as null."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+Action = Literal["proceed", "hold_for_review"]
 
 
 class Orchestrator(BaseModel):
@@ -143,7 +146,7 @@ class Network(BaseModel):
 class EnforcementAnswer(BaseModel):
     """Proceed with a suspension, or hold it for a person to review."""
 
-    action: Literal["proceed", "hold_for_review"]
+    action: Action
     target_risk: float
     content_risk: float | None = Field(
         default=None,
@@ -162,3 +165,19 @@ class AnalyzeResult(BaseModel):
     groups: list[Group]
     accounts: list[AccountRisk]
     network: Network
+
+
+class Documents(AnalyzeResult):
+    """Everything ``shape()`` makes of an analysis: what a run stores and serves, and
+    the enforcement answer of every reported account."""
+
+    enforcement: dict[str, Action]
+
+    def as_json(self) -> dict[str, Any]:
+        """The documents as JSON values, as stored and written to files."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+def as_json(document: BaseModel) -> dict[str, Any]:
+    """One document as stored and sent (fields the detector did not fill left out)."""
+    return document.model_dump(mode="json", exclude_unset=True)

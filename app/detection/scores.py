@@ -227,17 +227,25 @@ def core_evidence(
     n_accounts: int, core: Waves, core_score: FloatArray, lookback_s: float = TARGET_LOOKBACK_S
 ) -> FloatArray:
     """Per account, the highest score of its recent core waves: those that ended at most
-    ``lookback_s`` before its latest scored core wave (one of two or more
-    accounts; one account alone scores 0 and moves nothing). Counted back from the
-    core's own waves, so reports outside the core, however many and whenever, change
-    nothing."""
+    ``lookback_s`` before its latest orchestrated core wave (score >= ``FLAG``) or, with
+    none, before its latest scored one (of two or more accounts; one account alone
+    scores 0 and moves nothing). Counted back from the core's own waves, so reports
+    outside the core, however many and whenever, change nothing; and anchored on an
+    orchestrated core wave, so later weak strikes by core accounts cannot push it out
+    of the window either: evidence at or above ``FLAG`` only ever moves to a newer
+    orchestrated core wave."""
     evidence = np.zeros(n_accounts)
     scored = np.flatnonzero(core_score > 0)
     if len(scored) == 0:
         return evidence
-    latest_end = np.full(n_accounts, -np.inf)
-    np.maximum.at(latest_end, core.target[scored], core.end[scored])
-    recent = scored[core.end[scored] >= latest_end[core.target[scored]] - lookback_s]
+    target, end = core.target[scored], core.end[scored]
+    latest_scored = np.full(n_accounts, -np.inf)
+    np.maximum.at(latest_scored, target, end)
+    orchestrated = core_score[scored] >= FLAG
+    latest_orchestrated = np.full(n_accounts, -np.inf)
+    np.maximum.at(latest_orchestrated, target[orchestrated], end[orchestrated])
+    anchor = np.where(np.isfinite(latest_orchestrated), latest_orchestrated, latest_scored)
+    recent = scored[end >= anchor[target] - lookback_s]
     np.maximum.at(evidence, core.target[recent], core_score[recent])
     return evidence
 

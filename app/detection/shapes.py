@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import Any
+from typing import Literal
 
 import numpy as np
 
 from app.detection.data import to_iso
+from app.detection.documents import (
+    AccountRisk,
+    Action,
+    Arrivals,
+    Documents,
+    Group,
+    Hub,
+    Network,
+    Orchestrator,
+    Reliability,
+    TierListing,
+    Wave,
+    WaveReporter,
+)
 from app.detection.network import TIER_FEATURES, TIER_LABELS
 from app.detection.pipeline import Analysis
 from app.detection.scores import FLAG
 from app.detection.signals import SIGNALS
-from app.detection.waves import WaveParams
 
 EXPLAINED_SIGNALS = {
     "directed_share": "{:.0%} of reporters follow an account that named the target just before",
@@ -56,21 +69,27 @@ def _stable_id(prefix: str, *parts: str) -> str:
 
 
 TIER_SAMPLE = 20
+# The tiers as documents type them (0, outside the network, is None).
+TIERS: dict[int, Literal[1, 2, 3]] = {1: 1, 2: 2, 3: 3}
 # A wave's arrival curve has at most this many points: one per minute, or coarser
 # buckets (whole minutes) for long waves.
 ARRIVAL_POINTS = 720
 
 
-def arrivals(times: np.ndarray, start: float, end: float) -> dict[str, Any]:
+def arrivals(times: np.ndarray, start: float, end: float) -> Arrivals:
     """Reports per bucket from the wave's start: what the dashboard draws."""
     minutes = max(1.0, np.ceil((end - start) / 60.0))
     bucket_s = 60 * int(np.ceil(minutes / ARRIVAL_POINTS))
     counts = np.bincount(((times - start) // bucket_s).astype(np.int64).clip(0))
-    return {"bucket_s": bucket_s, "counts": counts.tolist()}
+    return Arrivals(bucket_s=bucket_s, counts=counts.tolist())
 
 
-def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -> dict[str, Any]:
-    """``{waves, groups, accounts, enforcement, network}`` in the API's shapes."""
+def shape(analysis: Analysis, active_for_s: float | None = None) -> Documents:
+    """The analysis as documents: waves, groups, accounts, enforcement, network. A wave
+    is ``active`` while reports arrived within ``active_for_s`` (the analysis's
+    ``waves.active_for_s`` unless given)."""
+    if active_for_s is None:
+        active_for_s = analysis.params.waves.active_for_s
     data, waves = analysis.data, analysis.waves
     ids = data.accounts.ids
     reports = data.reports
@@ -86,7 +105,7 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
     active = waves.active(data.now, active_for_s)
     orchestrators = _orchestrators(analysis)
 
-    wave_docs = []
+    wave_docs: list[Wave] = []
     wave_ids: list[str] = []
     groups_waves: dict[int, set[int]] = {}
     for w in range(len(waves)):
@@ -101,35 +120,35 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
         score = float(analysis.wave_score[w])
         reasons = Counter(data.reasons[r] for r in reports.reason[rows].tolist())
         wave_docs.append(
-            {
-                "wave_id": wave_id,
-                "target_id": ids[waves.target[w]],
-                "content_id": data.contents[waves.content[w]] if waves.content[w] >= 0 else None,
-                "start": to_iso(waves.start[w]),
-                "end": to_iso(waves.end[w]),
-                "report_count": len(rows),
-                "reporter_count": len(reporters),
-                "score": round(score, 4),
-                "label": "orchestrated" if score >= FLAG else "organic",
-                "status": "active" if active[w] else "closed",
-                "provisional": False,
-                "signals": {
+            Wave(
+                wave_id=wave_id,
+                target_id=ids[waves.target[w]],
+                content_id=data.contents[waves.content[w]] if waves.content[w] >= 0 else None,
+                start=to_iso(waves.start[w]),
+                end=to_iso(waves.end[w]),
+                report_count=len(rows),
+                reporter_count=len(reporters),
+                score=round(score, 4),
+                label="orchestrated" if score >= FLAG else "organic",
+                status="active" if active[w] else "closed",
+                provisional=False,
+                signals={
                     name: round(float(v), 4)
                     for name, v in zip(SIGNALS, analysis.signals.values[w], strict=True)
                 },
-                "explanations": _wave_explanations(analysis, w),
-                "orchestrators": orchestrators.get(w, []),
-                "group_ids": [group_ids[g] for g in groups_here],
-                "top_reasons": dict(reasons.most_common(5)),
-                "arrivals": arrivals(reports.time[rows], waves.start[w], waves.end[w]),
-                "reporters": [
-                    {
-                        "account_id": ids[a],
-                        "reporter_risk": round(float(analysis.reporter_risk[a]), 4),
-                    }
+                explanations=_wave_explanations(analysis, w),
+                orchestrators=orchestrators.get(w, []),
+                group_ids=[group_ids[g] for g in groups_here],
+                top_reasons=dict(reasons.most_common(5)),
+                arrivals=arrivals(reports.time[rows], waves.start[w], waves.end[w]),
+                reporters=[
+                    WaveReporter(
+                        account_id=ids[a],
+                        reporter_risk=round(float(analysis.reporter_risk[a]), 4),
+                    )
                     for a in reporters.tolist()
                 ],
-            }
+            )
         )
 
     group_docs = []
@@ -138,61 +157,61 @@ def shape(analysis: Analysis, active_for_s: float = WaveParams().active_for_s) -
         waves_in = sorted(groups_waves.get(g, set()))
         tiers_here = Counter(str(t) for t in tier[members].tolist() if t > 0)
         group_docs.append(
-            {
-                "group_id": group_ids[g],
-                "size": len(members),
-                "members": sorted(ids[m] for m in members.tolist()),
-                "cohesion": round(float(analysis.groups.cohesion[g]), 4),
-                "wave_ids": [wave_ids[w] for w in waves_in],
-                "target_ids": sorted({ids[waves.target[w]] for w in waves_in}),
-                "tier_counts": dict(sorted(tiers_here.items())),
-            }
+            Group(
+                group_id=group_ids[g],
+                size=len(members),
+                members=sorted(ids[m] for m in members.tolist()),
+                cohesion=round(float(analysis.groups.cohesion[g]), 4),
+                wave_ids=[wave_ids[w] for w in waves_in],
+                target_ids=sorted({ids[waves.target[w]] for w in waves_in}),
+                tier_counts=dict(sorted(tiers_here.items())),
+            )
         )
-    return {
-        "waves": wave_docs,
-        "groups": group_docs,
-        "accounts": _account_docs(analysis, group_ids),
-        "enforcement": _enforcement(analysis),
-        "network": network_document(analysis),
-    }
+    return Documents(
+        waves=wave_docs,
+        groups=group_docs,
+        accounts=_account_docs(analysis, group_ids),
+        enforcement=_enforcement(analysis),
+        network=network_document(analysis),
+    )
 
 
-def network_document(analysis: Analysis) -> dict[str, Any]:
+def network_document(analysis: Analysis) -> Network:
     """``GET /v1/network/tiers``: tiers 1 and 2 in full (most amplified first), a
     sample of tier 3 (most certain first), and each hub with its gathered supporters."""
     network, ids = analysis.network, analysis.data.accounts.ids
-    tiers: dict[str, Any] = {}
+    tiers: dict[str, TierListing] = {}
     for t in (1, 2, 3):
         inside = np.flatnonzero(network.tier == t)
         key = -network.amplified_by[inside] if t < 3 else -network.confidence[inside]
         ranked = [ids[a] for a in inside[np.argsort(key, kind="stable")].tolist()]
-        listing = "accounts" if t < 3 else "sample"
-        tiers[str(t)] = {
-            "label": TIER_LABELS[t],
-            "count": len(inside),
-            listing: ranked if t < 3 else ranked[:TIER_SAMPLE],
-        }
+        if t < 3:
+            tiers[str(t)] = TierListing(label=TIER_LABELS[t], count=len(inside), accounts=ranked)
+        else:
+            tiers[str(t)] = TierListing(
+                label=TIER_LABELS[t], count=len(inside), sample=ranked[:TIER_SAMPLE]
+            )
     gathered = np.flatnonzero(network.hub >= 0)
     by_hub = gathered[np.argsort(network.hub[gathered], kind="stable")]
     bounds = np.searchsorted(network.hub[by_hub], network.hubs, side="left")
     ends = np.searchsorted(network.hub[by_hub], network.hubs, side="right")
     hubs = [
-        {
-            "account_id": ids[h],
-            "member_count": int(end - begin),
-            "members": sorted(ids[m] for m in by_hub[begin:end].tolist()),
-        }
+        Hub(
+            account_id=ids[h],
+            member_count=int(end - begin),
+            members=sorted(ids[m] for m in by_hub[begin:end].tolist()),
+        )
         for h, begin, end in zip(network.hubs.tolist(), bounds, ends, strict=True)
     ]
-    hubs.sort(key=lambda hub: (-hub["member_count"], hub["account_id"]))
-    return {"tiers": tiers, "hubs": hubs, "updated_at": to_iso(analysis.data.now)}
+    hubs.sort(key=lambda hub: (-hub.member_count, hub.account_id))
+    return Network(tiers=tiers, hubs=hubs, updated_at=to_iso(analysis.data.now))
 
 
-def _orchestrators(analysis: Analysis) -> dict[int, list[dict[str, Any]]]:
+def _orchestrators(analysis: Analysis) -> dict[int, list[Orchestrator]]:
     """Per wave, its candidate orchestrators, best first."""
     found = analysis.orchestrators
     ids = analysis.data.accounts.ids
-    by_wave: dict[int, list[dict[str, Any]]] = {}
+    by_wave: dict[int, list[Orchestrator]] = {}
     for w, account, score, inferred in zip(
         found.wave.tolist(),
         found.account.tolist(),
@@ -201,7 +220,7 @@ def _orchestrators(analysis: Analysis) -> dict[int, list[dict[str, Any]]]:
         strict=True,
     ):
         by_wave.setdefault(w, []).append(
-            {"account_id": ids[account], "score": round(score, 4), "inferred": inferred}
+            Orchestrator(account_id=ids[account], score=round(score, 4), inferred=inferred)
         )
     return by_wave
 
@@ -226,7 +245,7 @@ def _wave_explanations(analysis: Analysis, w: int) -> list[str]:
     return lines
 
 
-def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, Any]]:
+def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[AccountRisk]:
     data = analysis.data
     record = analysis.reliability
     record_score = record.score
@@ -283,28 +302,28 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[dict[str, An
         explanations += _tier_explanations(analysis, a, hub_sizes)
         t = int(analysis.network.tier[a])
         docs.append(
-            {
-                "account_id": account_id,
-                "tier": t or None,
-                "tier_label": TIER_LABELS.get(t),
-                "tier_confidence": round(float(analysis.network.confidence[a]), 4),
-                "tier_evidence": _tier_evidence(analysis, a) if t else [],
-                "reporter_risk": round(risk, 4),
-                "target_risk": round(float(analysis.target_risk[a]), 4),
-                "core_risk": round(float(analysis.core_risk[a]), 4),
-                "group_ids": [group_ids[group]] if group >= 0 else [],
-                "reliability": {
-                    "reports": int(record.reports[a]),
-                    "upheld": int(record.upheld[a]),
-                    "unfounded": int(record.unfounded[a]),
-                    "score": round(float(record_score[a]), 4),
-                },
-                "recreated_from": data.accounts.ids[old] if old >= 0 else None,
-                "explanations": explanations,
-                "content_risk": by_content.get(a, {}),
-                "reports_received": int(received[a]),
-                "updated_at": updated,
-            }
+            AccountRisk(
+                account_id=account_id,
+                tier=TIERS.get(t),
+                tier_label=TIER_LABELS.get(t),
+                tier_confidence=round(float(analysis.network.confidence[a]), 4),
+                tier_evidence=_tier_evidence(analysis, a) if t else [],
+                reporter_risk=round(risk, 4),
+                target_risk=round(float(analysis.target_risk[a]), 4),
+                core_risk=round(float(analysis.core_risk[a]), 4),
+                group_ids=[group_ids[group]] if group >= 0 else [],
+                reliability=Reliability(
+                    reports=int(record.reports[a]),
+                    upheld=int(record.upheld[a]),
+                    unfounded=int(record.unfounded[a]),
+                    score=round(float(record_score[a]), 4),
+                ),
+                recreated_from=data.accounts.ids[old] if old >= 0 else None,
+                explanations=explanations,
+                content_risk=by_content.get(a, {}),
+                reports_received=int(received[a]),
+                updated_at=updated,
+            )
         )
     return docs
 
@@ -383,7 +402,7 @@ def _content_risks(analysis: Analysis) -> dict[int, dict[str, float]]:
     return risks
 
 
-def _enforcement(analysis: Analysis) -> dict[str, str]:
+def _enforcement(analysis: Analysis) -> dict[str, Action]:
     """The enforcement answer for every account that was reported."""
     reported = np.flatnonzero(
         np.bincount(analysis.data.reports.target, minlength=len(analysis.data.accounts)) > 0

@@ -324,15 +324,15 @@ class AnalysisRunner(PeriodicWorker):
                 report_seq = conn.scalar(select(func.max(Report.seq))) or 0
             data, analysis = self.pipeline(self.db)
             loaded = time.perf_counter() - began - sum(analysis.timings.values())
-            document = shape(analysis)
+            documents = shape(analysis)
             stats: dict[str, Any] = {
                 "watermark": mark,
                 "report_seq": report_seq,
                 "reports": len(data.reports),
                 "accounts": len(data.accounts),
-                "waves": len(document["waves"]),
-                "orchestrated_waves": sum(w["label"] == "orchestrated" for w in document["waves"]),
-                "groups": len(document["groups"]),
+                "waves": len(documents.waves),
+                "orchestrated_waves": sum(w.label == "orchestrated" for w in documents.waves),
+                "groups": len(documents.groups),
                 "seconds": {
                     "load": round(loaded, 3),
                     **{k: round(v, 3) for k, v in analysis.timings.items()},
@@ -340,8 +340,8 @@ class AnalysisRunner(PeriodicWorker):
             }
 
             def publish(conn: Connection) -> None:
-                results.store_results(conn, run_id, document)
-                announce_waves(conn, document["waves"], newest=data.now)
+                results.store_results(conn, run_id, documents)
+                announce_waves(conn, documents.waves, newest=data.now)
                 stats["seconds"]["total"] = round(time.perf_counter() - began, 3)
                 results.mark(
                     conn,

@@ -7,12 +7,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
 
 from sqlalchemy import Connection
 
 from app.db import results_repository as results
-from app.detection.documents import EnforcementAnswer
+from app.detection.documents import AccountRisk, EnforcementAnswer, WaveSummary
 from app.detection.scores import FLAG
 from app.detection.shapes import target_explanations
 
@@ -59,16 +58,16 @@ def check(
 
 
 def decide(
-    risk: dict[str, Any] | None, waves: list[dict[str, Any]], content_id: str | None
+    risk: AccountRisk | None, waves: list[WaveSummary], content_id: str | None
 ) -> EnforcementAnswer:
     """The policy, given the target's account document and its latest waves."""
-    target_risk = float(risk["target_risk"]) if risk else 0.0
-    core_risk = float(risk.get("core_risk", 0.0)) if risk else 0.0
+    target_risk = risk.target_risk if risk else 0.0
+    core_risk = risk.core_risk if risk else 0.0
     content_risk = None
     if content_id is not None and risk is not None:
-        content_risk = risk.get("content_risk", {}).get(content_id)
+        content_risk = risk.content_risk.get(content_id)
     if content_id is not None:
-        waves = [w for w in waves if w.get("content_id") == content_id] or waves
+        waves = [w for w in waves if w.content_id == content_id] or waves
     wave = waves[0] if waves else None
     # A content item's share can be diluted like the account's: the core's evidence
     # holds it too (docs/api.md, "More reports never release a hold").
@@ -76,9 +75,9 @@ def decide(
     hold = decisive >= FLAG
     reasons = []
     if wave is not None:
-        counts = f"{wave['report_count']} reports, score {wave['score']:.2f}"
-        reasons.append(f"latest wave {wave['wave_id']}: {counts}")
-        reasons += wave.get("explanations", []) if hold else []
+        counts = f"{wave.report_count} reports, score {wave.score:.2f}"
+        reasons.append(f"latest wave {wave.wave_id}: {counts}")
+        reasons += wave.explanations if hold else []
     if content_risk is not None:
         reasons.append(
             f"{content_risk:.0%} of recent reports on content {content_id} came in "
@@ -97,6 +96,6 @@ def decide(
         action="hold_for_review" if hold else "proceed",
         target_risk=target_risk,
         content_risk=content_risk,
-        wave_id=wave["wave_id"] if wave else None,
+        wave_id=wave.wave_id if wave else None,
         reasons=reasons,
     )

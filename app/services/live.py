@@ -45,6 +45,7 @@ from app.db.models import (
 )
 from app.db.results_repository import parse_time
 from app.detection.data import build_data, to_epoch, to_iso
+from app.detection.documents import AccountRisk, Wave, WaveSummary
 from app.detection.params import DetectionParams
 from app.detection.pipeline import analyze
 from app.detection.shapes import is_target_explanation, shape, target_explanations
@@ -163,8 +164,8 @@ def _posts_about(conn: Connection, targets: Sequence[str], since: datetime) -> l
 def provisional_results(
     neighbourhood: Neighbourhood,
     targets: Sequence[str],
-    stored_waves: dict[str, list[dict[str, Any]]],
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    stored_waves: dict[str, list[WaveSummary]],
+) -> tuple[list[Wave], dict[str, AccountRisk]]:
     """The targets' new or grown waves and their account documents, as the pipeline
     sees the neighbourhood. Waves the newest run already has unchanged keep its score."""
     data = build_data(
@@ -175,44 +176,41 @@ def provisional_results(
         decisions=neighbourhood.decisions,
     )
     analysis = analyze(data, params=PARAMS)
-    document = shape(analysis)
+    documents = shape(analysis)
     wanted = set(targets)
-    known = {(w["wave_id"], w["report_count"]): w for ws in stored_waves.values() for w in ws}
+    known = {(w.wave_id, w.report_count) for ws in stored_waves.values() for w in ws}
     changed = []
-    for wave in document["waves"]:
-        if wave["target_id"] not in wanted:
+    for wave in documents.waves:
+        if wave.target_id not in wanted or (wave.wave_id, wave.report_count) in known:
             continue
-        stored = known.get((wave["wave_id"], wave["report_count"]))
-        if stored is not None:
-            continue
-        wave["explanations"].append(PROVISIONAL)
-        wave["provisional"] = True
+        wave.explanations.append(PROVISIONAL)
+        wave.provisional = True
         changed.append(wave)
-    accounts = {a["account_id"]: a for a in document["accounts"] if a["account_id"] in wanted}
+    accounts = {a.account_id: a for a in documents.accounts if a.account_id in wanted}
     return changed, accounts
 
 
-def _merged_account(
-    stored: dict[str, Any] | None, fresh: dict[str, Any], updated_at: str
-) -> dict[str, Any]:
+def _merged_account(stored: AccountRisk | None, fresh: AccountRisk, updated_at: str) -> AccountRisk:
     """The stored account document with the fast path's target risk in it. Between full
     runs the risks only rise: the neighbourhood lacks most of what the full run saw (the
     reporters' older waves), and reports arriving since cannot argue a hold away."""
-    base = dict(stored) if stored is not None else dict(fresh)
-    risk = max(float(fresh["target_risk"]), float(base.get("target_risk", 0.0)))
-    core = max(float(fresh.get("core_risk", 0.0)), float(base.get("core_risk", 0.0)))
+    base = stored if stored is not None else fresh
+    risk = max(fresh.target_risk, base.target_risk)
+    core = max(fresh.core_risk, base.core_risk)
     explanations = [
-        e for e in base.get("explanations", []) if not is_target_explanation(e) and e != PROVISIONAL
+        e for e in base.explanations if not is_target_explanation(e) and e != PROVISIONAL
     ]
     explanations += target_explanations(risk, core)
     explanations.append(PROVISIONAL)
-    return base | {
-        "target_risk": round(risk, 4),
-        "core_risk": round(core, 4),
-        "content_risk": _risen(base.get("content_risk", {}), fresh.get("content_risk", {})),
-        "explanations": explanations,
-        "updated_at": updated_at,
-    }
+    return base.model_copy(
+        update={
+            "target_risk": round(risk, 4),
+            "core_risk": round(core, 4),
+            "content_risk": _risen(base.content_risk, fresh.content_risk),
+            "explanations": explanations,
+            "updated_at": updated_at,
+        }
+    )
 
 
 def _risen(stored: dict[str, float], fresh: dict[str, float]) -> dict[str, float]:
@@ -306,11 +304,11 @@ class LiveUpdater(PeriodicWorker):
         updated_at = to_iso(max(to_epoch(r["created_at"]) for r in neighbourhood.reports))
         # A grown wave may start elsewhere than the stored one it replaces.
         superseded = [
-            old["wave_id"]
+            old.wave_id
             for wave in waves
-            for old in stored_waves.get(wave["target_id"], [])
-            if parse_time(old["start"]) <= parse_time(wave["end"])
-            and parse_time(old["end"]) >= parse_time(wave["start"])
+            for old in stored_waves.get(wave.target_id, [])
+            if parse_time(old.start) <= parse_time(wave.end)
+            and parse_time(old.end) >= parse_time(wave.start)
         ]
         merged = [
             _merged_account(stored_accounts.get(account_id), fresh, updated_at)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.detection.data import build_data
+from app.detection.documents import AnalyzeResult
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
 from app.entities import ENTITY_KINDS, validate_batch
@@ -29,7 +30,7 @@ class TooManyReports(ValueError):
     """More reports than one request may carry."""
 
 
-def analyze_entities(document: Any, future_tolerance_s: float) -> dict[str, Any]:
+def analyze_entities(document: Any, future_tolerance_s: float) -> AnalyzeResult:
     """The documents of ``document`` (``{kind: [item, ...]}``): waves, groups, accounts
     and the network, as the stored analysis would publish them."""
     if not isinstance(document, dict):
@@ -60,5 +61,10 @@ def analyze_entities(document: Any, future_tolerance_s: float) -> dict[str, Any]
         reports=entities["reports"],
         decisions=entities["decisions"],
     )
-    result = shape(analyze(data))
-    return {key: result[key] for key in ("waves", "groups", "accounts", "network")}
+    documents = shape(analyze(data))
+    return AnalyzeResult(
+        waves=documents.waves,
+        groups=documents.groups,
+        accounts=documents.accounts,
+        network=documents.network,
+    )

@@ -38,6 +38,7 @@ from app.config import Settings
 from app.db.engine import Database, in_chunks
 from app.db.models import WaveAlert, Webhook, WebhookDelivery
 from app.db.results_repository import parse_time, wave_columns
+from app.detection.documents import WaveSummary
 
 log = logging.getLogger("mrd.webhooks")
 
@@ -139,25 +140,25 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def _changed(alert: Any, wave: dict[str, Any]) -> bool:
+def _changed(alert: Any, wave: WaveSummary) -> bool:
     return bool(
-        wave["label"] != alert.label
-        or wave["status"] != alert.status
-        or wave["report_count"] >= alert.report_count * GROWTH
-        or abs(wave["score"] - alert.score) >= SCORE_STEP
+        wave.label != alert.label
+        or wave.status != alert.status
+        or wave.report_count >= alert.report_count * GROWTH
+        or abs(wave.score - alert.score) >= SCORE_STEP
     )
 
 
-def _alert_values(wave: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _alert_values(wave: WaveSummary, now: datetime) -> dict[str, Any]:
     return {
         **wave_columns(wave),
-        "report_count": wave["report_count"],
+        "report_count": wave.report_count,
         "announced_at": now,
     }
 
 
 def announce_waves(
-    conn: Connection, waves: Sequence[dict[str, Any]], newest: float | None = None
+    conn: Connection, waves: Sequence[WaveSummary], newest: float | None = None
 ) -> int:
     """Queue deliveries for the waves that are news to subscribers; how many events.
 
@@ -167,29 +168,29 @@ def announce_waves(
     if not subscriptions:
         return 0
     horizon = None if newest is None else newest - RECENT_S
-    targets = sorted({w["target_id"] for w in waves})
+    targets = sorted({w.target_id for w in waves})
     alerts: dict[str, list[Any]] = {}
     for chunk in in_chunks(targets):
         for alert in conn.execute(select(WaveAlert).where(WaveAlert.target_id.in_(chunk))):
             alerts.setdefault(alert.target_id, []).append(alert)
     now = datetime.now(UTC)
-    events: list[tuple[str, dict[str, Any]]] = []
+    events: list[tuple[str, WaveSummary]] = []
     for wave in waves:
-        start, end = parse_time(wave["start"]), parse_time(wave["end"])
+        start, end = parse_time(wave.start), parse_time(wave.end)
         known = next(
             (
                 a
-                for a in alerts.get(wave["target_id"], [])
-                if a.wave_id == wave["wave_id"] or (a.start <= end and a.end >= start)
+                for a in alerts.get(wave.target_id, [])
+                if a.wave_id == wave.wave_id or (a.start <= end and a.end >= start)
             ),
             None,
         )
         if known is None:
-            recent = wave["status"] == "active" or horizon is None or end.timestamp() >= horizon
-            if wave["label"] != "orchestrated" or not recent:
+            recent = wave.status == "active" or horizon is None or end.timestamp() >= horizon
+            if wave.label != "orchestrated" or not recent:
                 continue
             conn.execute(
-                insert(WaveAlert).values(alert_id=wave["wave_id"], **_alert_values(wave, now))
+                insert(WaveAlert).values(alert_id=wave.wave_id, **_alert_values(wave, now))
             )
             events.append(("wave.detected", wave))
         elif _changed(known, wave):
@@ -199,16 +200,16 @@ def announce_waves(
                 .values(_alert_values(wave, now) | {"start": min(start, known.start)})
             )
             events.append(("wave.updated", wave))
-        elif end > known.end or wave["wave_id"] != known.wave_id:
+        elif end > known.end or wave.wave_id != known.wave_id:
             conn.execute(
                 update(WaveAlert)
                 .where(WaveAlert.alert_id == known.alert_id)
-                .values(wave_id=wave["wave_id"], end=max(end, known.end))
+                .values(wave_id=wave.wave_id, end=max(end, known.end))
             )
     rows: list[dict[str, Any]] = []
     for event, wave in events:
         event_id = f"evt_{uuid.uuid4().hex}"
-        summary = {k: v for k, v in wave.items() if k != "reporters"}
+        summary = wave.model_dump(mode="json", exclude_unset=True, exclude={"reporters"})
         body = orjson.dumps(
             {"event_id": event_id, "event": event, "created_at": now.isoformat(), "wave": summary}
         ).decode()
@@ -218,7 +219,7 @@ def announce_waves(
                 "webhook_id": webhook_id,
                 "event_id": event_id,
                 "event": event,
-                "wave_id": wave["wave_id"],
+                "wave_id": wave.wave_id,
                 "body": body,
                 "status": "pending",
                 "attempts": 0,
