@@ -11,7 +11,6 @@ results, never committed, are simply absent.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -19,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy import Connection, func, select, update
 
 from app.datasets import write_entities
 from app.db import results_repository as results
+from app.db import snapshot
 from app.db.engine import Database
 from app.db.models import (
     Account,
@@ -50,108 +50,12 @@ KEEP_RUNS = 2
 QUEUE_POLL_S = 1.0
 
 
-def _epoch(column: str, dialect: str) -> str:
-    """SQL for a stored timestamp as float epoch seconds (no datetime objects: a million
-    of them cost seconds)."""
-    if dialect == "sqlite":
-        return f"{column} / 1000000.0"
-    return f"extract(epoch from {column})::float8"
-
-
-def _records(
-    conn: Connection, table: str, columns: str, order_by: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """Rows of ``table`` as dicts, one batch at a time (``build_data`` consumes them as
-    they come, so a million rows never exist as dicts at once); ``columns`` is the
-    SELECT list, its aliases the keys."""
-    order = f" ORDER BY {order_by}" if order_by else ""
-    cursor = conn.exec_driver_sql(f"SELECT {columns} FROM {table}{order}")
-    keys = list(cursor.keys())
-    while batch := cursor.fetchmany(10_000):
-        for row in batch:
-            yield dict(zip(keys, row, strict=True))
-
-
-def _with_links(
-    posts: Iterator[dict[str, Any]], mentions: dict[str, list[str]], tags: dict[str, list[str]]
-) -> Iterator[dict[str, Any]]:
-    for post in posts:
-        post["mentions"] = mentions.get(post["post_id"])
-        post["hashtags"] = tags.get(post["post_id"])
-        yield post
-
-
-def _parsed_labels(accounts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for account in accounts:
-        if isinstance(account["labels"], str):
-            account["labels"] = json.loads(account["labels"])
-        yield account
-
-
-def _stored(conn: Connection, dialect: str) -> dict[str, Iterator[dict[str, Any]]]:
-    """Every stored entity as records, read as plain tuples in an order of their keys:
-    the analysis then depends on what is stored, not on the order it arrived in
-    (replicas ingesting at once interleave batches; tie-breaks such as a wave's first
-    report follow the input order)."""
-    d = dialect
-    mentions: dict[str, list[str]] = {}
-    for post_id, account_id in conn.exec_driver_sql(
-        "SELECT post_id, account_id FROM post_mentions ORDER BY post_id, account_id"
-    ):
-        mentions.setdefault(post_id, []).append(account_id)
-    hashtags: dict[str, list[str]] = {}
-    for post_id, tag in conn.exec_driver_sql(
-        "SELECT post_id, hashtag FROM post_hashtags ORDER BY post_id, hashtag"
-    ):
-        hashtags.setdefault(post_id, []).append(tag)
-    accounts = _records(
-        conn,
-        "accounts",
-        f"account_id, handle, {_epoch('created_at', d)} AS created_at, followers_count, "
-        f"labels, status, {_epoch('status_changed_at', d)} AS status_changed_at",
-        order_by="account_id",
-    )
-    posts = _records(
-        conn,
-        "posts",
-        f"post_id, author_id, {_epoch('created_at', d)} AS created_at, reshare_of, reply_to",
-        order_by="post_id",
-    )
-    return {
-        "accounts": _parsed_labels(accounts),
-        "edges": _records(
-            conn,
-            "edges",
-            f"src, dst, kind, weight, {_epoch('created_at', d)} AS created_at",
-            order_by="src, dst, kind",
-        ),
-        "posts": _with_links(posts, mentions, hashtags),
-        "reports": _records(
-            conn,
-            "reports",
-            f"event_id, reporter_id, target_id, reason, {_epoch('created_at', d)} AS created_at, "
-            "content_id, text",
-            order_by="created_at, event_id",
-        ),
-        "decisions": _records(
-            conn,
-            "decisions",
-            f"decision_id, target_id, outcome, {_epoch('decided_at', d)} AS decided_at, content_id",
-            order_by="decision_id",
-        ),
-    }
-
-
 def load_data(db: Database) -> Data:
-    """Every stored entity as the pipeline's columns (see ``_stored``)."""
+    """Every stored entity as the pipeline's columns (``snapshot.everything``)."""
     with db.engine.connect() as conn:
-        stored = _stored(conn, db.dialect)
+        stored = snapshot.everything(conn)
         return build_data(
-            stored["accounts"],
-            stored["edges"],
-            stored["posts"],
-            stored["reports"],
-            stored["decisions"],
+            stored.accounts, stored.edges, stored.posts, stored.reports, stored.decisions
         )
 
 
@@ -159,8 +63,9 @@ def export_data(db: Database, folder: Path) -> None:
     """Every stored entity as a data-set folder (one NDJSON file per entity, streamed),
     for an engine that reads the events itself (Spark)."""
     with db.engine.connect() as conn:
-        for kind, records in _stored(conn, db.dialect).items():
-            write_entities(folder, kind, records)
+        stored = snapshot.everything(conn)
+        for kind in ("accounts", "edges", "posts", "reports", "decisions"):
+            write_entities(folder, kind, getattr(stored, kind))
 
 
 def run_pipeline(

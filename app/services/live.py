@@ -3,10 +3,11 @@
 A full analysis runs every ``MRD_ANALYSIS_INTERVAL_S``; an enforcement pipeline asking
 about an account hit a minute ago cannot wait for it. One process at a time (database
 lease ``live``) follows the reports table by its sequence number. Each tick it takes
-the targets that received reports, loads their neighbourhood from the database (their
-reports of the last 30 days, their reporters' other reports, those accounts, the
-reporters' follow edges and their edges to the targets, the posts that name or reshare
-the targets, decisions on the targets reported) and runs the same pipeline on it. The
+the targets that received reports, loads their neighbourhood from the database
+(``snapshot.around``, the reader full runs use too: their reports of the last 30 days,
+their reporters' other reports, those accounts, the reporters' follow edges and their
+edges to the targets, the posts that name or reshare the targets, decisions on the
+targets reported) and runs the same pipeline on it. The
 targets' new or grown waves and their ``target_risk`` are written into the newest
 run's results, marked provisional, so every process and replica serves them at once;
 the next full run replaces them.
@@ -25,26 +26,20 @@ import socket
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from app.db import results_repository as results
-from app.db.engine import Database, in_chunks
+from app.db import snapshot
+from app.db.engine import Database
 from app.db.models import (
-    Account,
     AnalysisRun,
-    Decision,
-    Edge,
-    Post,
-    PostMention,
     Report,
 )
 from app.db.results_repository import parse_time
-from app.detection.data import build_data, to_epoch, to_iso
+from app.detection.data import build_data, to_iso
 from app.detection.documents import AccountRisk, Wave, WaveSummary
 from app.detection.params import DetectionParams
 from app.detection.pipeline import analyze
@@ -60,109 +55,23 @@ MAX_TARGETS_PER_TICK = 64
 MAX_PENDING = 2_000
 # Reports read per tick; a larger backlog is followed over several ticks.
 FOLLOW_BATCH = 20_000
-# The reporters' reports on other targets: what the pipeline needs of them (no text).
-OTHER_REPORT_COLUMNS = (
-    Report.event_id,
-    Report.reporter_id,
-    Report.target_id,
-    Report.reason,
-    Report.created_at,
-    Report.content_id,
-)
 # The fast path judges with the settings full runs use.
 PARAMS = DetectionParams()
 PROVISIONAL = "provisional: from reports since the last full analysis, which will replace it"
 
 
-def _rows(conn: Connection, query: Any) -> list[dict[str, Any]]:
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
-@dataclass
-class Neighbourhood:
-    """Entity records around some targets, ready for ``build_data``."""
-
-    reports: list[dict[str, Any]]
-    accounts: list[dict[str, Any]]
-    edges: list[dict[str, Any]]
-    posts: list[dict[str, Any]]
-    decisions: list[dict[str, Any]]
-
-
-def load_neighbourhood(conn: Connection, targets: Sequence[str]) -> Neighbourhood:
-    """What the pipeline needs to judge the recent reports against ``targets``."""
-    newest = conn.scalar(select(func.max(Report.created_at)).where(Report.target_id.in_(targets)))
-    if newest is None:
-        return Neighbourhood([], [], [], [], [])
-    since = newest - timedelta(seconds=PARAMS.target_lookback_s)
-    own = _rows(
-        conn,
-        select(Report).where(Report.target_id.in_(targets), Report.created_at >= since),
+def load_neighbourhood(
+    conn: Connection, targets: Sequence[str]
+) -> snapshot.Snapshot[list[snapshot.Record]]:
+    """What the pipeline needs to judge the recent reports against ``targets``, over the
+    windows full runs use (``snapshot.around``)."""
+    return snapshot.around(
+        conn, targets, PARAMS.target_lookback_s, PARAMS.attribution.directive_window_s
     )
-    reporters = sorted({r["reporter_id"] for r in own})
-
-    reports = {r["event_id"]: r for r in own}
-    accounts: list[dict[str, Any]] = []
-    edges: list[dict[str, Any]] = []
-    wanted = set(targets)
-    for chunk in in_chunks(reporters):
-        for row in _rows(
-            conn,
-            select(*OTHER_REPORT_COLUMNS).where(
-                Report.reporter_id.in_(chunk), Report.created_at >= since
-            ),
-        ):
-            reports.setdefault(row["event_id"], row)
-        edges += _rows(
-            conn,
-            select(Edge).where(
-                Edge.src.in_(chunk), or_(Edge.kind == "follow", Edge.dst.in_(targets))
-            ),
-        )
-    reported = sorted({r["target_id"] for r in reports.values()})
-    for chunk in in_chunks(sorted(set(reporters) | wanted)):
-        accounts += _rows(conn, select(Account).where(Account.account_id.in_(chunk)))
-    decisions: list[dict[str, Any]] = []
-    for chunk in in_chunks(reported):
-        decisions += _rows(conn, select(Decision).where(Decision.target_id.in_(chunk)))
-    return Neighbourhood(
-        list(reports.values()),
-        accounts,
-        edges,
-        _posts_about(
-            conn, targets, since - timedelta(seconds=PARAMS.attribution.directive_window_s)
-        ),
-        decisions,
-    )
-
-
-def _posts_about(conn: Connection, targets: Sequence[str], since: datetime) -> list[dict[str, Any]]:
-    """Posts that named the targets lately (directives) and reshares of their posts
-    (exposure), with the mentions that make them directives."""
-    naming = select(PostMention.post_id).where(PostMention.account_id.in_(targets))
-    own_posts = select(Post.post_id).where(Post.author_id.in_(targets))
-    # Two statements, not one with OR: PostgreSQL reads all posts for an OR of
-    # subqueries, and each half alone is an index lookup.
-    found = _rows(
-        conn, select(Post).where(Post.post_id.in_(naming), Post.created_at >= since)
-    ) + _rows(conn, select(Post).where(Post.reshare_of.in_(own_posts)))
-    found = list({p["post_id"]: p for p in found}.values())
-    originals = {p["reshare_of"] for p in found if p["reshare_of"]}
-    for chunk in in_chunks(sorted(originals)):
-        found += _rows(conn, select(Post).where(Post.post_id.in_(chunk)))
-    mentions: dict[str, list[str]] = {}
-    for chunk in in_chunks(sorted({p["post_id"] for p in found})):
-        for post_id, account_id in conn.execute(
-            select(PostMention.post_id, PostMention.account_id).where(
-                PostMention.post_id.in_(chunk)
-            )
-        ):
-            mentions.setdefault(post_id, []).append(account_id)
-    return [p | {"mentions": mentions.get(p["post_id"])} for p in found]
 
 
 def provisional_results(
-    neighbourhood: Neighbourhood,
+    neighbourhood: snapshot.Snapshot[list[snapshot.Record]],
     targets: Sequence[str],
     stored_waves: dict[str, list[WaveSummary]],
 ) -> tuple[list[Wave], dict[str, AccountRisk]]:
@@ -301,7 +210,7 @@ class LiveUpdater(PeriodicWorker):
         loaded = time.perf_counter()
         waves, accounts = provisional_results(neighbourhood, targets, stored_waves)
         analysed = time.perf_counter()
-        updated_at = to_iso(max(to_epoch(r["created_at"]) for r in neighbourhood.reports))
+        updated_at = to_iso(max(r["created_at"] for r in neighbourhood.reports))
         # A grown wave may start elsewhere than the stored one it replaces.
         superseded = [
             old.wave_id

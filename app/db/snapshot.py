@@ -1,0 +1,237 @@
+"""The one reader of stored entities for the pipeline: everything (a full run) or the
+neighbourhood of some targets (the fast path), as the records ``build_data`` takes.
+
+Both read the same columns the same way: times as epoch seconds (a million datetime
+objects cost seconds), posts with their mentions and hashtags, and records in the
+order of their keys, so an analysis depends on what is stored, not on the order it
+arrived in (replicas ingesting at once interleave batches; tie-breaks such as a wave's
+first report follow the input order). A full run streams its records in batches; the
+neighbourhood is small and comes as lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Float,
+    cast,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
+
+from app.db.engine import in_chunks
+from app.db.models import Account, Decision, Edge, Post, PostHashtag, PostMention, Report
+
+Record = dict[str, Any]
+BATCH = 10_000
+
+
+Records = TypeVar("Records", bound=Iterable[Record])
+
+
+@dataclass
+class Snapshot(Generic[Records]):
+    """Stored entities as records for ``build_data``: streams, read once, from a full
+    run; lists from the fast path."""
+
+    accounts: Records
+    edges: Records
+    posts: Records
+    reports: Records
+    decisions: Records
+
+
+def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
+    """A stored time as float epoch seconds, computed by the database."""
+    if dialect == "sqlite":  # whole microseconds (models.UtcDateTime)
+        return type_coerce(column, BigInteger) / 1_000_000.0
+    return cast(func.extract("epoch", column), Float)
+
+
+def _columns(kind: str, dialect: str, with_text: bool = True) -> list[Any]:
+    """What the pipeline reads of each entity."""
+    if kind == "accounts":
+        return [
+            Account.account_id,
+            Account.handle,
+            _epoch(Account.created_at, dialect).label("created_at"),
+            Account.followers_count,
+            Account.labels,
+            Account.status,
+            _epoch(Account.status_changed_at, dialect).label("status_changed_at"),
+        ]
+    if kind == "edges":
+        created = _epoch(Edge.created_at, dialect).label("created_at")
+        return [Edge.src, Edge.dst, Edge.kind, Edge.weight, created]
+    if kind == "posts":
+        created = _epoch(Post.created_at, dialect).label("created_at")
+        return [Post.post_id, Post.author_id, created, Post.reshare_of, Post.reply_to]
+    if kind == "reports":
+        created = _epoch(Report.created_at, dialect).label("created_at")
+        columns = [Report.event_id, Report.reporter_id, Report.target_id, Report.reason, created]
+        return columns + [Report.content_id] + ([Report.text] if with_text else [])
+    decided = _epoch(Decision.decided_at, dialect).label("decided_at")
+    return [
+        Decision.decision_id,
+        Decision.target_id,
+        Decision.outcome,
+        decided,
+        Decision.content_id,
+    ]
+
+
+# The order of each entity's records: its key.
+ORDER = {
+    "accounts": ("account_id",),
+    "edges": ("src", "dst", "kind"),
+    "posts": ("post_id",),
+    "reports": ("created_at", "event_id"),
+    "decisions": ("decision_id",),
+}
+
+
+def _stream(conn: Connection, statement: Any) -> Iterator[Record]:
+    """Rows as records, fetched a batch at a time (``build_data`` consumes them as they
+    come, so a million rows never exist as records at once)."""
+    result = conn.execute(statement)
+    keys = list(result.keys())
+    while batch := result.fetchmany(BATCH):
+        for row in batch:
+            yield dict(zip(keys, row, strict=True))
+
+
+Links = dict[str, list[str]]
+
+
+def _links(conn: Connection, post_ids: Sequence[str] | None = None) -> tuple[Links, Links]:
+    """Each post's mentioned accounts and its hashtags (of ``post_ids``, or of all)."""
+
+    def gather(table: Any, column: Any) -> Links:
+        query = select(table.post_id, column).order_by(table.post_id, column)
+        statements = (
+            [query]
+            if post_ids is None
+            else [query.where(table.post_id.in_(chunk)) for chunk in in_chunks(post_ids)]
+        )
+        links: Links = {}
+        for statement in statements:
+            for post_id, value in conn.execute(statement):
+                links.setdefault(post_id, []).append(value)
+        return links
+
+    return gather(PostMention, PostMention.account_id), gather(PostHashtag, PostHashtag.hashtag)
+
+
+def _linked(posts: Iterable[Record], mentions: Links, hashtags: Links) -> Iterator[Record]:
+    for post in posts:
+        post["mentions"] = mentions.get(post["post_id"])
+        post["hashtags"] = hashtags.get(post["post_id"])
+        yield post
+
+
+def everything(conn: Connection) -> Snapshot[Iterator[Record]]:
+    """Every stored entity, streamed in key order."""
+    dialect = conn.dialect.name
+
+    def ordered(kind: str) -> Iterator[Record]:
+        columns = _columns(kind, dialect)
+        by = {c.key: c for c in columns}
+        return _stream(conn, select(*columns).order_by(*(by[k] for k in ORDER[kind])))
+
+    mentions, hashtags = _links(conn)
+    return Snapshot(
+        accounts=ordered("accounts"),
+        edges=ordered("edges"),
+        posts=_linked(ordered("posts"), mentions, hashtags),
+        reports=ordered("reports"),
+        decisions=ordered("decisions"),
+    )
+
+
+def _sorted(kind: str, records: Iterable[Record]) -> list[Record]:
+    """Records in the order ``everything`` gives them (sorted here: an ORDER BY could
+    change the fast path's index plans)."""
+    keys = ORDER[kind]
+    return sorted(records, key=lambda record: tuple(record[k] for k in keys))
+
+
+def around(
+    conn: Connection, targets: Sequence[str], lookback_s: float, directive_window_s: float
+) -> Snapshot[list[Record]]:
+    """What the pipeline needs to judge the recent reports against ``targets``: their
+    reports of the ``lookback_s`` before the newest, the same days' reports of those
+    reporters elsewhere (without text), the reporters' follows and ties to the targets,
+    the accounts, the decisions on every reported account, the posts that named the
+    targets within ``directive_window_s`` before, and the reshares of their posts."""
+    newest = conn.scalar(select(func.max(Report.created_at)).where(Report.target_id.in_(targets)))
+    if newest is None:
+        return Snapshot([], [], [], [], [])
+    since = newest - timedelta(seconds=lookback_s)
+    dialect = conn.dialect.name
+    report_columns = _columns("reports", dialect)
+    own = list(
+        _stream(
+            conn,
+            select(*report_columns).where(
+                Report.target_id.in_(targets), Report.created_at >= since
+            ),
+        )
+    )
+    reporters = sorted({r["reporter_id"] for r in own})
+    reports = {r["event_id"]: r for r in own}
+    edges: list[Record] = []
+    elsewhere = select(*_columns("reports", dialect, with_text=False))
+    for chunk in in_chunks(reporters):
+        statement = elsewhere.where(Report.reporter_id.in_(chunk), Report.created_at >= since)
+        for row in _stream(conn, statement):
+            reports.setdefault(row["event_id"], row)
+        ties = or_(Edge.kind == "follow", Edge.dst.in_(targets))
+        edges += _stream(conn, select(*_columns("edges", dialect)).where(Edge.src.in_(chunk), ties))
+    accounts: list[Record] = []
+    for chunk in in_chunks(sorted(set(reporters) | set(targets))):
+        accounts += _stream(
+            conn, select(*_columns("accounts", dialect)).where(Account.account_id.in_(chunk))
+        )
+    decisions: list[Record] = []
+    for chunk in in_chunks(sorted({r["target_id"] for r in reports.values()})):
+        decisions += _stream(
+            conn, select(*_columns("decisions", dialect)).where(Decision.target_id.in_(chunk))
+        )
+    return Snapshot(
+        accounts=_sorted("accounts", accounts),
+        edges=_sorted("edges", edges),
+        posts=_sorted(
+            "posts", _posts_about(conn, targets, since - timedelta(seconds=directive_window_s))
+        ),
+        reports=_sorted("reports", reports.values()),
+        decisions=_sorted("decisions", decisions),
+    )
+
+
+def _posts_about(conn: Connection, targets: Sequence[str], since: datetime) -> list[Record]:
+    """Posts that named the targets lately (directives) and reshares of their posts
+    (exposure), the posts reshared, with their mentions and hashtags."""
+    columns = select(*_columns("posts", conn.dialect.name))
+    naming = select(PostMention.post_id).where(PostMention.account_id.in_(targets))
+    own_posts = select(Post.post_id).where(Post.author_id.in_(targets))
+    # Two statements, not one with OR: PostgreSQL reads all posts for an OR of
+    # subqueries, and each half alone is an index lookup.
+    found = list(_stream(conn, columns.where(Post.post_id.in_(naming), Post.created_at >= since)))
+    found += _stream(conn, columns.where(Post.reshare_of.in_(own_posts)))
+    by_id = {p["post_id"]: p for p in found}
+    originals = sorted({p["reshare_of"] for p in by_id.values() if p["reshare_of"]} - set(by_id))
+    for chunk in in_chunks(originals):
+        by_id.update(
+            (p["post_id"], p) for p in _stream(conn, columns.where(Post.post_id.in_(chunk)))
+        )
+    mentions, hashtags = _links(conn, sorted(by_id))
+    return list(_linked(by_id.values(), mentions, hashtags))
