@@ -168,9 +168,9 @@ def simulate(
     ] = 1.0,
 ) -> None:
     """Write a synthetic data set with ground truth (truth.json)."""
-    from app.simulate import SCENARIOS, generate
-    from app.simulate.output import write_world
-    from app.simulate.world import STAGES
+    from app.tools.simulate import SCENARIOS, generate
+    from app.tools.simulate.output import write_world
+    from app.tools.simulate.world import STAGES
 
     if scenario not in SCENARIOS:
         raise typer.BadParameter(
@@ -211,7 +211,7 @@ def load(
     import httpx
 
     from app.datasets import count_lines
-    from app.load import LoadError, load_dataset
+    from app.tools.load import LoadError, load_dataset
 
     totals = {
         kind: count_lines(folder, kind)
@@ -307,7 +307,7 @@ def analyze(
         destination.write_bytes(orjson.dumps(document))
         progress.update(task, advance=1)
         if html is not None:
-            from app.report import render_report
+            from app.tools.report import render_report
 
             progress.update(task, description="writing the HTML report")
             html.write_text(render_report(document, f"Analysis of {folder.name}"), "utf-8")
@@ -342,7 +342,7 @@ def evaluate(
     import orjson
 
     from app.datasets import read_truth
-    from app.evaluate import TARGETS, evaluate, fetch_predictions, meets_target
+    from app.tools.evaluate import TARGETS, evaluate, fetch_predictions, meets_target
 
     if (predictions is None) == (url is None):
         raise typer.BadParameter("give exactly one of --predictions FILE or --url URL")
@@ -381,7 +381,7 @@ def import_tweets_command(
     out: Annotated[Path, typer.Option(help="Folder to write the data set to.")],
 ) -> None:
     """Turn the "How ISIS Uses Twitter" CSV into a data set (accounts, posts, edges)."""
-    from app.importers.tweets import import_tweets, read_rows
+    from app.tools.importers.tweets import import_tweets, read_rows
 
     total = sum(1 for _ in read_rows(csv_file))
     with _progress() as progress:
@@ -421,9 +421,9 @@ def demo(
 
     from app.config import Settings
     from app.db.engine import Database
-    from app.demo import DEFAULT_TWEETS, prepare_demo
     from app.main import create_app
     from app.services.keys import create_key
+    from app.tools.demo import DEFAULT_TWEETS, prepare_demo
 
     if tweets is None and DEFAULT_TWEETS.is_file():
         tweets = DEFAULT_TWEETS

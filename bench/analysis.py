@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from app.datasets import count_lines
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from bench.service import (
     family,
     full_run,

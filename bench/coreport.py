@@ -22,7 +22,7 @@ from coordination_network_toolkit.preprocess import preprocess_data
 
 from app.detection.coreport import co_report_weights
 from app.detection.data import build_data
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 
 Edges = dict[tuple[int, int], int]
 

@@ -20,7 +20,7 @@ import time
 
 import httpx
 
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from bench.service import KEY, full_run, scratch_database, send_world, service
 
 

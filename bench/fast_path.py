@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from bench.service import full_run, scratch_database, send, send_world, service
 
 

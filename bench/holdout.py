@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from app.simulate import SCENARIOS
-from app.training import fit_models, simulate_samples, worlds
+from app.tools.simulate import SCENARIOS
+from app.tools.training import fit_models, simulate_samples, worlds
 from bench.quality import COLUMNS, SHORT, run
 
 

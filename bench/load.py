@@ -202,7 +202,7 @@ def load_demo_service(
 ) -> LoadResult:
     """Fill the new database ``database_url`` with the demo data set, serve it with
     ``workers`` HTTP workers, and hold the load against it."""
-    from app.demo import prepare_demo
+    from app.tools.demo import prepare_demo
 
     prepare_demo(database_url, None)
     # The scheduler at its default, as in production: new data gets analysed.

@@ -29,9 +29,9 @@ from app.datasets import load_data, read_truth
 from app.detection.model import LogisticModel
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
-from app.evaluate import TARGETS, evaluate, meets_target
-from app.simulate import SCENARIOS, generate
-from app.simulate.output import write_world
+from app.tools.evaluate import TARGETS, evaluate, meets_target
+from app.tools.simulate import SCENARIOS, generate
+from app.tools.simulate.output import write_world
 from bench import independent_world
 
 COLUMNS = (

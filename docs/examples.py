@@ -22,8 +22,8 @@ import uvicorn
 
 from app.api.examples import EXAMPLES_FILE
 from app.config import Settings
-from app.demo import DEFAULT_TWEETS, prepare_demo
 from app.main import create_app
+from app.tools.demo import DEFAULT_TWEETS, prepare_demo
 
 SHOWN = 3
 KEY = "examples-admin-key-0123456789"

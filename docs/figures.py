@@ -22,8 +22,8 @@ import numpy as np
 
 from app.datasets import load_data
 from app.detection.pipeline import analyze
-from app.importers.tweets import import_tweets
-from app.simulate import SCENARIOS, World, generate
+from app.tools.importers.tweets import import_tweets
+from app.tools.simulate import SCENARIOS, World, generate
 
 OUT = Path(__file__).parent / "img"
 REAL = Path(__file__).resolve().parents[2] / "shared/data/isis-twitter-kaggle/tweets.csv"

@@ -262,7 +262,7 @@ DEMO_KEY = "demo-admin-key-0123456789"
 @pytest.fixture(scope="session")
 def demo_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, admin key) of a service on the demo data set, as ``mrd demo`` serves it."""
-    from app.demo import DEFAULT_TWEETS, prepare_demo
+    from app.tools.demo import DEFAULT_TWEETS, prepare_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
     prepare_demo(url, DEFAULT_TWEETS if DEFAULT_TWEETS.is_file() else None)

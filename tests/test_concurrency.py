@@ -27,7 +27,7 @@ from app.db.models import (
     AnalysisWave,
     Report,
 )
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from tests.conftest import (
     POSTGRES_URL,
     SERVICE_KEY,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import Report
-from app.demo import prepare_demo
+from app.tools.demo import prepare_demo
 from tests.conftest import BACKENDS, free_port, fresh_postgres_database, running_service
 from tests.conftest import SERVICE_KEY as KEY
 

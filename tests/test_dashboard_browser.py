@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.demo import DEFAULT_TWEETS
-from app.importers.tweets import account_key, read_rows
+from app.tools.demo import DEFAULT_TWEETS
+from app.tools.importers.tweets import account_key, read_rows
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

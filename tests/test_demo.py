@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from app.demo import DEFAULT_TWEETS
+from app.tools.demo import DEFAULT_TWEETS
 from bench.demo import first_waves, started_demo
 
 

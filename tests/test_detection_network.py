@@ -14,8 +14,8 @@ from app.detection.network import Network, find_network, tie_matrices
 from app.detection.pipeline import analyze
 from app.detection.scores import load_models
 from app.detection.shapes import shape
-from app.evaluate import bystander_metrics, tier_metrics
-from app.simulate import SCENARIOS, generate
+from app.tools.evaluate import bystander_metrics, tier_metrics
+from app.tools.simulate import SCENARIOS, generate
 
 NO_ORDERS = Attribution(
     np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=bool)

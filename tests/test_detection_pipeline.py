@@ -22,9 +22,9 @@ from app.detection.scores import FLAG, load_models
 from app.detection.shapes import shape
 from app.detection.signals import SIGNALS
 from app.detection.waves import WaveParams, find_waves
-from app.evaluate import evaluate
-from app.simulate import SCENARIOS, generate
-from app.simulate.output import write_world
+from app.tools.evaluate import evaluate
+from app.tools.simulate import SCENARIOS, generate
+from app.tools.simulate.output import write_world
 
 T0 = 1_500_000_000
 DAY = 86_400

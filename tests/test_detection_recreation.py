@@ -20,8 +20,8 @@ from app.detection.recreation import (
 )
 from app.detection.scores import Reliability
 from app.detection.shapes import shape
-from app.evaluate import recreation_metrics
-from app.simulate import SCENARIOS, generate
+from app.tools.evaluate import recreation_metrics
+from app.tools.simulate import SCENARIOS, generate
 
 T0 = 1_500_000_000.0
 HOUR = 3_600.0

@@ -12,7 +12,7 @@ import app.detection as detection
 from app.api.results import _empty_network, _unscored
 from app.detection import analyze, build_data, shape
 from app.detection.documents import as_json
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 
 
 def test_the_public_names_resolve() -> None:

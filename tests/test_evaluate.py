@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.datasets import read_entities, read_truth, write_entities
-from app.evaluate import (
+from app.tools.evaluate import (
     bystander_metrics,
     enforcement_metrics,
     evaluate,
@@ -28,8 +28,8 @@ from app.evaluate import (
     tier_metrics,
     wave_metrics,
 )
-from app.simulate import SCENARIOS, generate
-from app.simulate.output import write_world
+from app.tools.simulate import SCENARIOS, generate
+from app.tools.simulate.output import write_world
 from tests.conftest import LiveServer
 
 

@@ -10,7 +10,7 @@ import httpx
 
 from app.db.engine import Database
 from app.services.enforcement import CURRENT_RUN_TTL_S
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from tests.conftest import send, wait_for_run
 
 WORLD = generate(SCENARIOS["baseline"], seed=611, scale=0.3)

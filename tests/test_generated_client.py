@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from app.db.engine import Database
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from tests.conftest import ADMIN_KEY, LiveServer
 
 WORLD = generate(SCENARIOS["baseline"], seed=603, scale=0.2)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.datasets import read_entities
-from app.importers.tweets import import_tweets
+from app.tools.importers.tweets import import_tweets
 
 REAL = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "isis-twitter-kaggle" / "tweets.csv"

@@ -22,8 +22,8 @@ from app.detection.pipeline import Analysis, analyze, crowd_score
 from app.detection.scores import FLAG, campaign_share, load_models
 from app.detection.shapes import CORE_BURST
 from app.services.live import PROVISIONAL, _merged_account
-from app.simulate import SCENARIOS, generate
-from app.simulate.text import REASONS
+from app.tools.simulate import SCENARIOS, generate
+from app.tools.simulate.text import REASONS
 from tests.conftest import send, wait_for_run
 
 WORLD = generate(SCENARIOS["baseline"], seed=611, scale=0.3)

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, event
 from app.db.engine import Database
 from app.db.partitions import month_start, next_month, parent_of, partitions
 from app.services.live import load_neighbourhood
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from tests.conftest import CLIENT_TABLES, send, wait_for_run
 
 # Tables that grow with the events or the results; the small ones (runs, keys,

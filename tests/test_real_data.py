@@ -13,7 +13,7 @@ from app.datasets import load_data, read_entities
 from app.detection.pipeline import analyze
 from app.detection.recreation import handle_stem
 from app.detection.shapes import shape
-from app.importers.tweets import import_tweets
+from app.tools.importers.tweets import import_tweets
 from tests.test_import_tweets import REAL
 
 pytestmark = pytest.mark.skipif(not REAL.exists(), reason="the real data is not present")

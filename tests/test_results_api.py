@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from app.db.engine import Database
 from app.detection import DetectionParams, load_models
 from app.services.analysis import AnalysisRunner, queue_run
-from app.simulate import SCENARIOS, generate
+from app.tools.simulate import SCENARIOS, generate
 from tests.conftest import ADMIN_KEY, LiveServer, send, wait_for_run
 
 WORLD = generate(SCENARIOS["baseline"], seed=601, scale=0.3)

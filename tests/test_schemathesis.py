@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.demo import prepare_demo
 from app.main import create_app
+from app.tools.demo import prepare_demo
 from tests.conftest import LiveServer
 
 KEY = "fuzz-admin-key-0123456789"

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from app.datasets import read_entities, read_truth
-from app.simulate import SCENARIOS, World, generate
-from app.simulate.output import write_world
+from app.tools.simulate import SCENARIOS, World, generate
+from app.tools.simulate.output import write_world
 
 SCALE = 0.25
 

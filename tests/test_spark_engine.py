@@ -16,8 +16,8 @@ import pytest
 from app.datasets import load_data, write_entities
 from app.detection.pipeline import Analysis, analyze
 from app.detection.shapes import shape
-from app.simulate import SCENARIOS, generate
-from app.simulate.output import write_world
+from app.tools.simulate import SCENARIOS, generate
+from app.tools.simulate.output import write_world
 
 pytest.importorskip("pyspark")
 

@@ -1,6 +1,6 @@
 """Scenario simulator: synthetic data sets with ground truth (``mrd simulate``)."""
 
-from app.simulate.scenarios import SCENARIOS, Scenario
-from app.simulate.world import World, generate
+from app.tools.simulate.scenarios import SCENARIOS, Scenario
+from app.tools.simulate.world import World, generate
 
 __all__ = ["SCENARIOS", "Scenario", "World", "generate"]

@@ -22,8 +22,8 @@ import numpy as np
 
 from app.detection.data import MEMBER_LABEL
 from app.detection.data import to_iso as iso
-from app.simulate import text
-from app.simulate.scenarios import Scenario
+from app.tools.simulate import text
+from app.tools.simulate.scenarios import Scenario
 
 DAY = 86_400
 HOUR = 3_600

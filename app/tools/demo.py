@@ -15,16 +15,16 @@ from app.db.engine import Database
 from app.db.migrations import upgrade_to_head
 from app.db.models import AnalysisRun
 from app.entities import ENTITY_KINDS
-from app.importers.tweets import import_tweets
-from app.load import BATCH_SIZES, batches, rows_in_order
 from app.services.analysis import AnalysisRunner, queue_run
 from app.services.ingest import ingest_batch
-from app.simulate import SCENARIOS, generate
-from app.simulate.output import write_world
+from app.tools.importers.tweets import import_tweets
+from app.tools.load import BATCH_SIZES, batches, rows_in_order
+from app.tools.simulate import SCENARIOS, generate
+from app.tools.simulate.output import write_world
 
 # Where the data folder beside a clone keeps the real tweets (docs/real-data.md).
 DEFAULT_TWEETS = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "isis-twitter-kaggle" / "tweets.csv"
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "isis-twitter-kaggle" / "tweets.csv"
 )
 DEMO_SCENARIO = "baseline"
 DEMO_SEED = 7

@@ -1,6 +1,7 @@
 """Fit the detector's wave, reporter, core and tier models on simulated scenarios.
 
-    python -m app.training [--scale 1] [--train-seeds 101 102 103] [--calibration-seeds 201 202]
+    python -m app.tools.training [--scale 1] [--train-seeds 101 102 103]
+                                 [--calibration-seeds 201 202]
 
 Every training family (``TRAINING_FAMILIES``: all but the adapted ones) is simulated
 with the training seeds (the models are fitted on them, with mimicry copies) and with
@@ -47,8 +48,8 @@ from app.detection.scores import (
 )
 from app.detection.signals import WaveSignals
 from app.detection.waves import Waves
-from app.simulate import SCENARIOS, generate
-from app.simulate.scenarios import Scenario, varied
+from app.tools.simulate import SCENARIOS, generate
+from app.tools.simulate.scenarios import Scenario, varied
 
 # How far a positive row's signals are made to look like a negative's (and back) in
 # fitting: waves strongly, since adversaries choose which signals to show, and organic

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.datasets import ENTITY_ORDER, write_entities, write_truth
-from app.simulate.scenarios import describe
-from app.simulate.world import World
+from app.tools.simulate.scenarios import describe
+from app.tools.simulate.world import World
 
 
 def write_world(
