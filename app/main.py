@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__
 from app.api import analysis, audit, ingest, keys, operations, results, webhooks
@@ -22,9 +21,10 @@ from app.api.problems import install_problem_handlers
 from app.api.ui import mount_dashboard
 from app.config import Settings, get_settings
 from app.db.engine import Database
-from app.db.migrations import current_revision, head_revision
+from app.db.migrations import head_revision
 from app.logs import configure_logging
 from app.processes import die_with_serve
+from app.services import readiness
 from app.services.background import Background
 from app.services.enforcement import CurrentRun
 from app.services.keys import KeyCache, ensure_bootstrap_key
@@ -66,13 +66,6 @@ def announce_bootstrap_key(settings: Settings, db: Database) -> None:
         )
 
 
-def schema_is_current(db: Database, head: str | None) -> bool:
-    try:
-        return current_revision(db.engine) == head
-    except SQLAlchemyError:
-        return False
-
-
 # Requests with wrong keys allowed per client address: a burst (a client whose key was
 # just revoked, a typo), then one a second; each costs a database lookup.
 AUTH_FAILURES_PER_S = 1.0
@@ -95,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auth_disabled:
             log.warning("MRD_AUTH_DISABLED=1: every request is admitted without a key.")
         context = context_of(app)
-        if schema_is_current(context.db, context.head_revision):
+        if readiness.schema_is_current(context.db, context.head_revision):
             announce_bootstrap_key(settings, context.db)
             results.warm_up(app)
             # Everything loaded so far lives as long as the process: keep it out of

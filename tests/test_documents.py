@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import BaseModel
 
 import app.detection as detection
-from app.api.results import _empty_network, _unscored
 from app.detection import analyze, build_data, shape
 from app.detection.documents import as_json
+from app.services.results import empty_network, unscored
 from app.tools.simulate import SCENARIOS, generate
 
 
@@ -64,5 +64,5 @@ def test_results_stored_by_older_versions_are_still_served() -> None:
 
 
 def test_the_services_own_placeholders_fit_too() -> None:
-    fields_match(detection.AccountRisk, as_json(_unscored("never-analysed")))
-    fields_match(detection.Network, as_json(_empty_network()))
+    fields_match(detection.AccountRisk, as_json(unscored("never-analysed")))
+    fields_match(detection.Network, as_json(empty_network()))

@@ -16,12 +16,10 @@ from app.api.examples import DEMO
 from app.api.ingest import EXAMPLES, parse_json, read_json_body
 from app.api.problems import Problem, problem_responses
 from app.api.results import NETWORK_EXAMPLE
-from app.db import results_repository as results
 from app.db.models import AnalysisRun
 from app.detection.documents import AnalyzeResult
 from app.detection.params import DetectionParams
-from app.services import stateless
-from app.services.analysis import queue_run
+from app.services import analysis, stateless
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
 
@@ -69,7 +67,7 @@ RUN_EXAMPLE = DEMO["run"]
     },
 )
 def start_run(context: ContextDep, _key: IngestKey) -> Run:
-    run = queue_run(context.db)
+    run = analysis.queue_run(context.db)
     if context.background is not None:
         context.background.runner.wake()
     return Run.of(run)
@@ -86,7 +84,7 @@ def start_run(context: ContextDep, _key: IngestKey) -> Run:
     },
 )
 def latest_run(session: SessionDep, _key: ReadKey) -> Run:
-    run = results.latest_run(session)
+    run = analysis.latest_run(session)
     if run is None:
         raise Problem(404, "No analysis has run yet.", "not-found")
     return Run.of(run)
@@ -115,7 +113,7 @@ def get_run(
     session: SessionDep,
     _key: ReadKey,
 ) -> Run:
-    run = results.get_run(session, run_id)
+    run = analysis.get_run(session, run_id)
     if run is None:
         raise Problem(404, f"No analysis run {run_id}.", "not-found")
     return Run.of(run)

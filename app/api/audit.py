@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app.api.deps import AdminKey, SessionDep
 from app.api.problems import problem_responses
-from app.db import audit_repository
+from app.services import audit
 from app.services.audit import AuditAction
 
 router = APIRouter(prefix="/v1", tags=["keys"])
@@ -57,5 +57,5 @@ def audit_log(
     action: AuditAction | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditList:
-    rows = audit_repository.recent(session, action, limit)
+    rows = audit.recent(session, action, limit)
     return AuditList(items=[AuditRecord.model_validate(r, from_attributes=True) for r in rows])

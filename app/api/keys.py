@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
@@ -11,9 +11,7 @@ from starlette.responses import Response
 
 from app.api.deps import AdminKey, SessionDep
 from app.api.problems import Problem, problem_responses
-from app.db import keys_repository
-from app.services import audit
-from app.services.keys import create_key
+from app.services import keys
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -73,11 +71,7 @@ def _example(value: object) -> dict[str, object]:
     },
 )
 def create_api_key(body: KeyCreate, session: SessionDep, caller: AdminKey) -> KeyCreated:
-    key, secret = create_key(session, body.name, list(body.scopes))
-    audit.record(
-        session, caller.key_id, "key.created", key.key_id, name=key.name, scopes=key.scopes
-    )
-    session.commit()
+    key, secret = keys.create_key_by(session, caller.key_id, body.name, list(body.scopes))
     return KeyCreated(**KeyInfo.model_validate(key, from_attributes=True).model_dump(), key=secret)
 
 
@@ -89,8 +83,8 @@ def create_api_key(body: KeyCreate, session: SessionDep, caller: AdminKey) -> Ke
     responses={200: _example({"items": [KEY_EXAMPLE]}), **problem_responses(401, 403)},
 )
 def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
-    keys = keys_repository.list_all(session)
-    return KeyList(items=[KeyInfo.model_validate(k, from_attributes=True) for k in keys])
+    found = keys.list_keys(session)
+    return KeyList(items=[KeyInfo.model_validate(k, from_attributes=True) for k in found])
 
 
 @router.delete(
@@ -109,15 +103,9 @@ def revoke_api_key(
     session: SessionDep,
     caller: AdminKey,
 ) -> Response:
-    key = keys_repository.get(session, key_id)
-    if key is None or key.revoked_at is not None:
+    outcome = keys.revoke(session, key_id, caller.key_id)
+    if outcome == "gone":
         raise Problem(404, f"No active key with id {key_id}.", "not-found")
-    outcome = keys_repository.revoke_keeping_an_admin(session, key, datetime.now(UTC))
-    if outcome != "revoked":
-        session.rollback()
-        if outcome == "gone":
-            raise Problem(404, f"No active key with id {key_id}.", "not-found")
+    if outcome == "last_admin":
         raise Problem(409, "This is the last active admin key; create another first.", "conflict")
-    audit.record(session, caller.key_id, "key.revoked", key_id, name=key.name)
-    session.commit()
     return Response(status_code=204)

@@ -6,14 +6,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
 from app.api.context import ContextDep
 from app.api.metrics import metrics_response
 from app.api.problems import Problem, problem_responses
-from app.db.migrations import current_revision
-from app.supervisor import read_state
+from app.services import readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -67,28 +65,10 @@ def healthz(context: ContextDep) -> dict[str, str]:
     },
 )
 def readyz(context: ContextDep) -> dict[str, Any]:
-    expected = context.head_revision
     try:
-        revision = current_revision(context.db.engine)
-    except SQLAlchemyError as exc:
-        raise Problem(
-            503, f"The database is unreachable ({type(exc).__name__}).", "not-ready"
-        ) from None
-    if revision != expected:
-        raise Problem(
-            503,
-            f"The database schema is at {revision or 'no revision'}, not {expected}: "
-            "run `mrd migrate`.",
-            "not-ready",
-        )
-    background = read_state()
-    if background is not None and not background.up:
-        raise Problem(
-            503,
-            f"The background process is down ({background.last_exit}) and being restarted "
-            f"(restart {background.restarts}): analyses and webhook deliveries wait for it.",
-            "degraded",
-        )
+        revision = readiness.check(context.db, context.head_revision)
+    except readiness.NotReady as exc:
+        raise Problem(503, str(exc), exc.kind) from None
     return {"status": "ready", "database": "ok", "schema_revision": revision}
 
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.entities import friendly_message
+from app.services.results import BadCursor
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("mrd.api")
@@ -144,8 +145,13 @@ async def _on_database_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _on_bad_cursor(_request: Request, _exc: Exception) -> Response:
+    return problem_response(400, "The cursor is not one this service gave out.", "bad-cursor")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(BadCursor, _on_bad_cursor)
     for error in DATABASE_ERRORS:
         app.add_exception_handler(error, _on_database_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

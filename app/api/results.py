@@ -5,13 +5,8 @@ Every answer comes from the newest analysis run that succeeded.
 
 from __future__ import annotations
 
-import base64
-import math
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -20,20 +15,16 @@ from app.api.deps import ReadKey, SessionDep
 from app.api.examples import DEMO
 from app.api.paths import decoded_segment
 from app.api.problems import Problem, problem_responses
-from app.db import results_repository as results
-from app.detection.data import to_iso
 from app.detection.documents import (
     AccountRecord,
     AccountRisk,
     EnforcementAnswer,
     Group,
     Network,
-    Reliability,
-    TierListing,
     Wave,
     WaveSummary,
 )
-from app.services import enforcement
+from app.services import enforcement, results
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -125,52 +116,6 @@ class EnforcementQuery(BaseModel):
     content_id: str | None = Field(default=None, max_length=128)
 
 
-def _encode(position: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
-
-
-def _after(cursor: str | None, convert: Callable[[Any], Any]) -> tuple[Any, str] | None:
-    """The position ``cursor`` holds (its first field through ``convert``, which raises
-    ValueError on a value of the wrong kind), or None without a cursor; anything this
-    service did not give out is a 400, never a 500."""
-    if not cursor:
-        return None
-    try:
-        position = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(position, list) or len(position) != 2:
-            raise ValueError(position)
-        value, key = position
-        if not isinstance(key, str) or "\x00" in key:
-            raise ValueError(key)
-        return convert(value), key
-    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
-        raise Problem(400, "The cursor is not one this service gave out.", "bad-cursor") from None
-
-
-def _moment(value: Any) -> datetime:
-    """A cursor's time: an ISO 8601 string with its offset."""
-    if not isinstance(value, str):
-        raise ValueError(value)
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(value)
-    return moment.astimezone(UTC)  # OverflowError at the calendar's ends
-
-
-def _count(value: Any) -> int:
-    """A cursor's size: an integer a database column holds."""
-    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
-        raise ValueError(value)
-    return value
-
-
-def _score(value: Any) -> float:
-    """A cursor's risk: a finite number."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(value)
-    return float(value)
-
-
 def warm_up(app: Any) -> None:
     """Open a few connections and run the enforcement check's reads once at start, so
     the first real checks do not pay for them."""
@@ -193,17 +138,6 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 Cursor = Annotated[
     str | None, Query(max_length=512, description="`next_cursor` of the page before.")
 ]
-
-
-def _page(
-    rows: Sequence[Item], limit: int, position: tuple[str, str]
-) -> tuple[list[Item], str | None]:
-    """A page of ``limit`` items from ``limit + 1`` rows, and the cursor after it: the
-    last item's ``position`` fields (None at the end)."""
-    items = list(rows[:limit])
-    if len(rows) <= limit:
-        return items, None
-    return items, _encode([getattr(items[-1], p) for p in position])
 
 
 @router.get(
@@ -237,13 +171,9 @@ def list_waves(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> WavePage:
-    if run_id is None:
-        return WavePage(items=[], next_cursor=None)
-    after = _after(cursor, _moment)
-    rows = results.waves_page(
-        session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
+    items, next_cursor = results.waves(
+        session, run_id, limit, cursor, target_id, label, status, min_score, since, until
     )
-    items, next_cursor = _page(rows, limit, ("start", "wave_id"))
     return WavePage(items=items, next_cursor=next_cursor)
 
 
@@ -264,7 +194,7 @@ def get_wave(
     _key: ReadKey,
     run_id: CurrentRunId,
 ) -> Wave:
-    found = results.wave(session, run_id, wave_id) if run_id else None
+    found = results.wave(session, run_id, wave_id)
     if found is None:
         raise Problem(404, f"No wave {wave_id} in the latest analysis.", "not-found")
     return found
@@ -289,11 +219,7 @@ def list_groups(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> GroupPage:
-    if run_id is None:
-        return GroupPage(items=[], next_cursor=None)
-    after = _after(cursor, _count)
-    rows = results.groups_page(session, run_id, limit + 1, after)
-    items, next_cursor = _page(rows, limit, ("size", "group_id"))
+    items, next_cursor = results.groups(session, run_id, limit, cursor)
     return GroupPage(items=items, next_cursor=next_cursor)
 
 
@@ -311,28 +237,10 @@ def get_group(
     _key: ReadKey,
     run_id: CurrentRunId,
 ) -> Group:
-    found = results.group(session, run_id, group_id) if run_id else None
+    found = results.group(session, run_id, group_id)
     if found is None:
         raise Problem(404, f"No group {group_id} in the latest analysis.", "not-found")
     return found
-
-
-def _unscored(account_id: str) -> AccountRisk:
-    return AccountRisk(
-        account_id=account_id,
-        tier=None,
-        tier_label=None,
-        tier_confidence=0.0,
-        tier_evidence=[],
-        reporter_risk=0.0,
-        target_risk=0.0,
-        core_risk=0.0,
-        group_ids=[],
-        reliability=Reliability(reports=0, upheld=0, unfounded=0, score=0.5),
-        recreated_from=None,
-        explanations=["not in the latest analysis"],
-        updated_at=None,
-    )
 
 
 @router.get(
@@ -355,12 +263,10 @@ def account_risk(
     run_id: CurrentRunId,
 ) -> AccountRisk:
     account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
-    found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
-    if found is not None:
-        return found
-    if results.account_seen(session, account_id):
-        return _unscored(account_id)
-    raise Problem(404, f"Account {account_id} was never seen.", "not-found")
+    found = results.account_risk(session, run_id, account_id)
+    if found is None:
+        raise Problem(404, f"Account {account_id} was never seen.", "not-found")
+    return found
 
 
 ACCOUNT_EXAMPLE: dict[str, Any] = DEMO["account"]
@@ -383,14 +289,10 @@ def account_metadata(
     account_id: Annotated[str, ACCOUNT_ID], session: SessionDep, _key: ReadKey
 ) -> AccountRecord:
     account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
-    account = results.account_record(session, account_id)
-    if account is None:
+    found = results.account_record(session, account_id)
+    if found is None:
         raise Problem(404, f"No account record for {account_id}.", "not-found")
-    document = {field: getattr(account, field) for field in AccountRecord.model_fields}
-    for field in ("created_at", "status_changed_at", "updated_at"):
-        if document[field] is not None:
-            document[field] = to_iso(document[field].timestamp())
-    return AccountRecord(**document)
+    return found
 
 
 @router.post(
@@ -413,20 +315,7 @@ def account_metadata(
 def account_risk_batch(
     body: RiskBatch, session: SessionDep, _key: ReadKey, run_id: CurrentRunId
 ) -> RiskItems:
-    found = results.account_risks(session, run_id, body.account_ids) if run_id else {}
-    return RiskItems(items=[found.get(a) or _unscored(a) for a in body.account_ids])
-
-
-def _empty_network() -> Network:
-    return Network(
-        tiers={
-            "1": TierListing(label="official", count=0, accounts=[]),
-            "2": TierListing(label="supporting_institution", count=0, accounts=[]),
-            "3": TierListing(label="supporter", count=0, sample=[]),
-        },
-        hubs=[],
-        updated_at=None,
-    )
+    return RiskItems(items=results.account_risks(session, run_id, body.account_ids))
 
 
 @router.get(
@@ -445,8 +334,7 @@ def _empty_network() -> Network:
     },
 )
 def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> Network:
-    found = results.network(session, run_id) if run_id else None
-    return found or _empty_network()
+    return results.network(session, run_id)
 
 
 @router.get(
@@ -467,11 +355,7 @@ def list_targets(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> TargetPage:
-    if run_id is None:
-        return TargetPage(items=[], next_cursor=None)
-    after = _after(cursor, _score)
-    rows = results.targets_page(session, run_id, limit + 1, after)
-    items, next_cursor = _page(rows, limit, ("target_risk", "account_id"))
+    items, next_cursor = results.targets(session, run_id, limit, cursor)
     return TargetPage(items=items, next_cursor=next_cursor)
 
 

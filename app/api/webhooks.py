@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection
 from starlette.responses import Response
 
 from app.api.context import ContextDep
 from app.api.deps import AdminKey, SessionDep, SettingsDep
 from app.api.problems import Problem, problem_responses
-from app.db import webhooks_repository
 from app.db.models import Webhook, WebhookDelivery
-from app.services import audit
-from app.services.webhooks import DestinationRefused, delete_webhook, resolve_destination
+from app.services import subscriptions
+from app.services.webhooks import DestinationRefused
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -123,7 +119,7 @@ def _delivery(row: WebhookDelivery) -> Delivery:
 
 
 def _existing(session: SessionDep, webhook_id: str) -> Webhook:
-    webhook = webhooks_repository.get(session, webhook_id)
+    webhook = subscriptions.find(session, webhook_id)
     if webhook is None:
         raise Problem(404, f"No webhook with id {webhook_id}.", "not-found")
     return webhook
@@ -149,7 +145,14 @@ def create_webhook(
     body: WebhookCreate, session: SessionDep, settings: SettingsDep, caller: AdminKey
 ) -> WebhookCreated:
     try:
-        resolve_destination(body.url, settings.webhook_allow_private)
+        webhook = subscriptions.subscribe(
+            session,
+            caller.key_id,
+            body.url,
+            body.events,
+            body.secret,
+            settings.webhook_allow_private,
+        )
     except DestinationRefused as exc:
         raise Problem(
             422,
@@ -157,23 +160,6 @@ def create_webhook(
             "validation-error",
             errors=[{"loc": ["body", "url"], "msg": str(exc)}],
         ) from None
-    webhook = Webhook(
-        webhook_id=f"whk_{uuid.uuid4().hex}",
-        url=body.url,
-        events=sorted(set(body.events)),
-        secret=body.secret or secrets.token_urlsafe(32),
-        created_at=datetime.now(UTC),
-    )
-    webhooks_repository.add(session, webhook)
-    audit.record(
-        session,
-        caller.key_id,
-        "webhook.created",
-        webhook.webhook_id,
-        url=body.url,
-        events=webhook.events,
-    )
-    session.commit()
     return WebhookCreated.model_validate(webhook, from_attributes=True)
 
 
@@ -185,7 +171,7 @@ def create_webhook(
     responses={200: _example({"items": [WEBHOOK_EXAMPLE]}), **problem_responses(401, 403)},
 )
 def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
-    hooks = webhooks_repository.list_all(session)
+    hooks = subscriptions.list_webhooks(session)
     return WebhookList(items=[WebhookInfo.model_validate(h, from_attributes=True) for h in hooks])
 
 
@@ -199,13 +185,7 @@ def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
     responses=problem_responses(401, 403, 404),
 )
 def remove_webhook(webhook_id: WebhookId, context: ContextDep, caller: AdminKey) -> Response:
-    def remove(conn: Connection) -> bool:
-        gone = delete_webhook(conn, webhook_id)
-        if gone:
-            audit.record(conn, caller.key_id, "webhook.deleted", webhook_id)
-        return gone
-
-    if not context.db.run_write(remove):
+    if not subscriptions.remove(context.db, webhook_id, caller.key_id):
         raise Problem(404, f"No webhook with id {webhook_id}.", "not-found")
     return Response(status_code=204)
 
@@ -226,7 +206,7 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
     _existing(session, webhook_id)
-    rows = webhooks_repository.deliveries(session, webhook_id, status, limit)
+    rows = subscriptions.deliveries(session, webhook_id, status, limit)
     return DeliveryList(items=[_delivery(row) for row in rows])
 
 
@@ -249,16 +229,11 @@ def retry_delivery(
     session: SessionDep,
     caller: AdminKey,
 ) -> Delivery:
-    row = webhooks_repository.delivery(session, delivery_id)
-    if row is None or row.webhook_id != webhook_id:
+    outcome, row = subscriptions.requeue(
+        context.db, session, webhook_id, delivery_id, caller.key_id
+    )
+    if row is None:
         raise Problem(404, f"No delivery {delivery_id} for webhook {webhook_id}.", "not-found")
-    if row.status != "dead":
+    if outcome == "not_dead":
         raise Problem(409, f"Delivery {delivery_id} is {row.status}, not dead.", "conflict")
-
-    def requeue(conn: Connection) -> None:
-        webhooks_repository.requeue_dead(conn, delivery_id)
-        audit.record(conn, caller.key_id, "delivery.requeued", delivery_id, webhook_id=webhook_id)
-
-    context.db.run_write(requeue)
-    session.refresh(row)
     return _delivery(row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Webhook, WebhookDelivery
@@ -45,3 +45,10 @@ def requeue_dead(conn: Connection, delivery_id: str) -> None:
         .where(WebhookDelivery.delivery_id == delivery_id, WebhookDelivery.status == "dead")
         .values(status="pending", attempts=0, next_attempt_at=datetime.now(UTC))
     )
+
+
+def remove(conn: Connection, webhook_id: str) -> bool:
+    """Remove a subscription and its delivery log; False if there was none."""
+    gone = conn.execute(delete(Webhook).where(Webhook.webhook_id == webhook_id)).rowcount
+    conn.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
+    return bool(gone)

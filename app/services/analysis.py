@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.orm import Session
 
 from app.datasets import write_entities
 from app.db import results_repository as results
@@ -94,6 +95,15 @@ def watermark(conn: Connection) -> str:
         parts.append(conn.scalar(select(func.max(model.updated_at))))
         parts.append(conn.scalar(select(func.count()).select_from(model)))
     return "|".join(str(p) for p in parts)
+
+
+def latest_run(session: Session) -> AnalysisRun | None:
+    """The most recently created run, whatever its status."""
+    return results.latest_run(session)
+
+
+def get_run(session: Session, run_id: str) -> AnalysisRun | None:
+    return results.get_run(session, run_id)
 
 
 def queue_run(db: Database) -> AnalysisRun:

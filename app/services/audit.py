@@ -4,12 +4,14 @@ the action itself, so the log never misses one that happened."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
+from app.db import audit_repository
 from app.db.models import AuditEvent
 
 AuditAction = Literal[
@@ -40,3 +42,8 @@ def record(
         target.add(AuditEvent(**row))
     else:
         target.execute(insert(AuditEvent).values(row))
+
+
+def recent(session: Session, action: str | None, limit: int) -> Sequence[AuditEvent]:
+    """The newest records first, of one ``action`` or all."""
+    return audit_repository.recent(session, action, limit)

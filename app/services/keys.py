@@ -13,7 +13,7 @@ import hmac
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -62,6 +62,34 @@ def create_key(
     keys_repository.add(session, key)
     session.flush()
     return key, secret
+
+
+def create_key_by(session: Session, actor: str, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """``create_key`` on behalf of the admin key ``actor``, audited and committed."""
+    key, secret = create_key(session, name, scopes)
+    audit.record(session, actor, "key.created", key.key_id, name=key.name, scopes=key.scopes)
+    session.commit()
+    return key, secret
+
+
+def list_keys(session: Session) -> Sequence[ApiKey]:
+    return keys_repository.list_all(session)
+
+
+def revoke(session: Session, key_id: str, actor: str) -> Literal["revoked", "gone", "last_admin"]:
+    """Revoke the active key ``key_id`` on behalf of ``actor``, audited and committed,
+    unless it is the last active admin key (``last_admin``: the service never locks its
+    operators out); ``gone``: no such active key."""
+    key = keys_repository.get(session, key_id)
+    if key is None or key.revoked_at is not None:
+        return "gone"
+    outcome = keys_repository.revoke_keeping_an_admin(session, key, datetime.now(UTC))
+    if outcome != "revoked":
+        session.rollback()
+        return outcome
+    audit.record(session, actor, "key.revoked", key_id, name=key.name)
+    session.commit()
+    return outcome
 
 
 def authenticate(session: Session, secret: str) -> Principal | None:

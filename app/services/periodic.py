@@ -1,7 +1,9 @@
 """The shape every background thread of the service shares: do a round of work, pause,
 again, until stopped; an error in a round is logged and the next round comes anyway.
 The analysis runner, the fast path and retention are such workers
-(``app/services/background.py`` starts them)."""
+(``app/services/background.py`` starts them). The webhook dispatcher is not: it runs an
+event loop of concurrent deliveries, and a round that waited for its slowest receiver
+is exactly what it must never do."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, func, insert, select, update
 
 from app import __version__
 from app.config import Settings
@@ -477,10 +477,3 @@ class WebhookDispatcher:
             .where(WebhookDelivery.delivery_id == attempt.delivery_id)
             .values(values)
         )
-
-
-def delete_webhook(conn: Connection, webhook_id: str) -> bool:
-    """Remove a subscription and its delivery log; False if there was none."""
-    gone = conn.execute(delete(Webhook).where(Webhook.webhook_id == webhook_id)).rowcount
-    conn.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
-    return bool(gone)

@@ -1,0 +1,205 @@
+"""Reading a run's results: documents, pages of them with opaque cursors, and the
+answers for accounts and networks the run has nothing on.
+
+A cursor is the last item's sort position, encoded; anything this service did not
+give out is refused (``BadCursor``), never read as something else.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from app.db import results_repository as results
+from app.detection.data import to_iso
+from app.detection.documents import (
+    AccountRecord,
+    AccountRisk,
+    Group,
+    Network,
+    Reliability,
+    TierListing,
+    Wave,
+    WaveSummary,
+)
+
+Item = TypeVar("Item", bound=BaseModel)
+Page = tuple[list[Item], str | None]
+
+
+class BadCursor(ValueError):
+    """A cursor this service did not give out."""
+
+
+def _encode(position: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
+
+
+def _after(cursor: str | None, convert: Callable[[Any], Any]) -> tuple[Any, str] | None:
+    """The position ``cursor`` holds (its first field through ``convert``, which raises
+    ValueError on a value of the wrong kind), or None without a cursor."""
+    if not cursor:
+        return None
+    try:
+        position = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(position, list) or len(position) != 2:
+            raise ValueError(position)
+        value, key = position
+        if not isinstance(key, str) or "\x00" in key:
+            raise ValueError(key)
+        return convert(value), key
+    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
+        raise BadCursor(cursor) from None
+
+
+def _moment(value: Any) -> datetime:
+    """A cursor's time: an ISO 8601 string with its offset."""
+    if not isinstance(value, str):
+        raise ValueError(value)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(value)
+    return moment.astimezone(UTC)  # OverflowError at the calendar's ends
+
+
+def _count(value: Any) -> int:
+    """A cursor's size: an integer a database column holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise ValueError(value)
+    return value
+
+
+def _score(value: Any) -> float:
+    """A cursor's risk: a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def _page(rows: Sequence[Item], limit: int, position: tuple[str, str]) -> Page[Item]:
+    """A page of ``limit`` items from ``limit + 1`` rows, and the cursor after it: the
+    last item's ``position`` fields (None at the end)."""
+    items = list(rows[:limit])
+    if len(rows) <= limit:
+        return items, None
+    return items, _encode([getattr(items[-1], p) for p in position])
+
+
+def waves(
+    session: Session,
+    run_id: str | None,
+    limit: int,
+    cursor: str | None,
+    target_id: str | None = None,
+    label: str | None = None,
+    status: str | None = None,
+    min_score: float | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[WaveSummary]:
+    """Waves, newest first (``since``: ending after it; ``until``: starting before it)."""
+    if run_id is None:
+        return [], None
+    after = _after(cursor, _moment)
+    rows = results.waves_page(
+        session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
+    )
+    return _page(rows, limit, ("start", "wave_id"))
+
+
+def wave(session: Session, run_id: str | None, wave_id: str) -> Wave | None:
+    return results.wave(session, run_id, wave_id) if run_id else None
+
+
+def groups(session: Session, run_id: str | None, limit: int, cursor: str | None) -> Page[Group]:
+    """Lockstep groups, largest first."""
+    if run_id is None:
+        return [], None
+    rows = results.groups_page(session, run_id, limit + 1, _after(cursor, _count))
+    return _page(rows, limit, ("size", "group_id"))
+
+
+def group(session: Session, run_id: str | None, group_id: str) -> Group | None:
+    return results.group(session, run_id, group_id) if run_id else None
+
+
+def targets(
+    session: Session, run_id: str | None, limit: int, cursor: str | None
+) -> Page[AccountRisk]:
+    """Accounts by target risk, highest first."""
+    if run_id is None:
+        return [], None
+    rows = results.targets_page(session, run_id, limit + 1, _after(cursor, _score))
+    return _page(rows, limit, ("target_risk", "account_id"))
+
+
+def unscored(account_id: str) -> AccountRisk:
+    """The risk of an account the run has nothing on: none."""
+    return AccountRisk(
+        account_id=account_id,
+        tier=None,
+        tier_label=None,
+        tier_confidence=0.0,
+        tier_evidence=[],
+        reporter_risk=0.0,
+        target_risk=0.0,
+        core_risk=0.0,
+        group_ids=[],
+        reliability=Reliability(reports=0, upheld=0, unfounded=0, score=0.5),
+        recreated_from=None,
+        explanations=["not in the latest analysis"],
+        updated_at=None,
+    )
+
+
+def account_risk(session: Session, run_id: str | None, account_id: str) -> AccountRisk | None:
+    """The run's document of the account; ``unscored`` if the run has none but some
+    ingested data names the account; None for an account never seen."""
+    found = results.account_risks(session, run_id, [account_id]).get(account_id) if run_id else None
+    if found is not None:
+        return found
+    return unscored(account_id) if results.account_seen(session, account_id) else None
+
+
+def account_risks(
+    session: Session, run_id: str | None, account_ids: Sequence[str]
+) -> list[AccountRisk]:
+    """Each account's document, ``unscored`` where the run has none."""
+    found = results.account_risks(session, run_id, account_ids) if run_id else {}
+    return [found.get(a) or unscored(a) for a in account_ids]
+
+
+def account_record(session: Session, account_id: str) -> AccountRecord | None:
+    """The account as last ingested."""
+    account = results.account_record(session, account_id)
+    if account is None:
+        return None
+    document = {field: getattr(account, field) for field in AccountRecord.model_fields}
+    for field in ("created_at", "status_changed_at", "updated_at"):
+        if document[field] is not None:
+            document[field] = to_iso(document[field].timestamp())
+    return AccountRecord(**document)
+
+
+def empty_network() -> Network:
+    return Network(
+        tiers={
+            "1": TierListing(label="official", count=0, accounts=[]),
+            "2": TierListing(label="supporting_institution", count=0, accounts=[]),
+            "3": TierListing(label="supporter", count=0, sample=[]),
+        },
+        hubs=[],
+        updated_at=None,
+    )
+
+
+def network(session: Session, run_id: str | None) -> Network:
+    found = results.network(session, run_id) if run_id else None
+    return found or empty_network()
