@@ -22,9 +22,12 @@ NO_ORDERS = Attribution(
 )
 
 
-def hand_made() -> tuple[Data, np.ndarray]:
+def hand_made(
+    more_edges: tuple[tuple[str, str, str], ...] = (), reports: list[dict[str, Any]] | None = None
+) -> tuple[Data, np.ndarray]:
     """Two officials and a supervisor, two hubs, 40 supporters (half of them reporters
-    in orchestrated waves) who also follow a celebrity, and 60 ordinary accounts."""
+    in orchestrated waves) who also follow a celebrity, and 60 ordinary accounts; with
+    ``more_edges`` (src, dst, kind) and ``reports``."""
     officials = ["chief", "wilaya1", "wilaya2"]
     hubs = ["hubA", "hubB"]
     supporters = [f"s{i}" for i in range(40)]
@@ -54,7 +57,11 @@ def hand_made() -> tuple[Data, np.ndarray]:
         for step in (1, 3, 7):
             tie(o, ordinary[(i + step) % 60])
     tie("o0", "s0")  # an ordinary account that follows one supporter
-    data = build_data(accounts=[{"account_id": a} for a in ["celebrity"]], edges=edges)
+    for src, dst, kind in more_edges:
+        tie(src, dst, kind)
+    data = build_data(
+        accounts=[{"account_id": a} for a in ["celebrity"]], edges=edges, reports=reports or []
+    )
     risk = np.zeros(len(data.accounts))
     index = {a: i for i, a in enumerate(data.accounts.ids)}
     for s in supporters[::2]:
@@ -114,6 +121,36 @@ def test_an_account_the_network_appears_to_strike_is_no_supporter() -> None:
     tier = dict(zip(data.accounts.ids, network.tier.tolist(), strict=True))
     assert tier["s1"] == 0 and network.confidence[data.accounts.ids.index("s1")] == 0
     assert tier["hubB"] == 2 and tier["s3"] == 3
+
+
+def test_a_reported_account_is_a_supporter_only_on_its_own_conduct() -> None:
+    """An analyst follows the officials, both hubs and some supporters (whom she
+    watches), and ten supporters follow her: on ties alone she looks like one of them.
+    Reported by six accounts (a campaign nothing flagged: target risk 0), she is kept
+    out of tier 3 unless she amplifies the network; unreported, ties still decide."""
+    watched = [("analyst", a, "follow") for a in ("chief", "wilaya1", "hubA", "hubB")]
+    watched += [("analyst", f"s{i}", "follow") for i in range(0, 12, 2)]
+    watched += [(f"s{i}", "analyst", "follow") for i in range(1, 21, 2)]
+    reports = [
+        {
+            "event_id": f"r{i}",
+            "reporter_id": f"s{i}",
+            "target_id": "analyst",
+            "reason": "spam",
+            "created_at": 1_500_000_000 + 3_600 * i,
+        }
+        for i in range(6)
+    ]
+    retweets = (("analyst", "chief", "retweet"), ("analyst", "hubA", "retweet"))
+
+    def analyst_tier(more: tuple[tuple[str, str, str], ...], filed: list[dict[str, Any]]) -> int:
+        data, risk = hand_made(more, filed)
+        network = run_stage(data, risk)
+        return int(network.tier[data.accounts.ids.index("analyst")])
+
+    assert analyst_tier(tuple(watched), []) == 3
+    assert analyst_tier(tuple(watched), reports) == 0
+    assert analyst_tier(tuple(watched) + retweets, reports) == 3
 
 
 def test_labels_are_priors_and_a_cited_source_is_not_a_member() -> None:

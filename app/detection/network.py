@@ -50,7 +50,10 @@ class NetworkParams:
     the cut's edge into the test; ``min_anchors``: anchors it must be tied to;
     ``max_rounds``: rounds of the test. ``victim_risk``: the target risk that makes an
     account a victim, never a member; ``suspected_target``: the target risk at which it
-    is no longer taken for a supporter."""
+    is no longer taken for a supporter. An account reported by more accounts than chance
+    explains (beyond the Poisson tail ``target_tail`` at the mean per account) is a
+    supporter only on its own conduct: it amplifies at least ``conduct_amplified``
+    members, or reports in orchestrated waves (reporter risk from ``conduct_risk``)."""
 
     seed_risk: float = 0.8
     restart: float = 0.15
@@ -63,6 +66,9 @@ class NetworkParams:
     min_anchors: int = 1
     victim_risk: float = 0.5
     suspected_target: float = 0.2
+    target_tail: float = 1e-3
+    conduct_amplified: int = 2
+    conduct_risk: float = 0.5
 
 
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
@@ -312,6 +318,17 @@ def find_network(
     # and an account reported in waves that look partly orchestrated (target_risk from
     # ``suspected_target``) is far likelier a victim whose campaign was missed.
     supporter = member & ~source & (target_risk < params.suspected_target)
+    # Nor is an account reported far beyond chance taken in on its ties alone: a
+    # journalist or analyst the brigade struck unseen follows the officials and hubs it
+    # watches, and the supporters follow it by the thousand as camouflage. Supporters
+    # amplify the network; watchers and victims seldom do. (Scattered ordinary reports
+    # reach supporters too, so being reported once or twice proves nothing.)
+    reporters = np.unique(np.stack([data.reports.target, data.reports.reporter]), axis=1)
+    reported_by = np.bincount(reporters[0], minlength=n)
+    reported = reported_by > poisson.isf(params.target_tail, reported_by.mean() if n else 0.0)
+    amplifies = amplifications @ member.astype(np.float64) >= params.conduct_amplified
+    conduct = amplifies | (reporter_risk >= params.conduct_risk)
+    supporter &= conduct | ~reported
     member = supporter | source
     tier = np.where(supporter, 3, 0)
     tier[source] = 2
