@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from app.datasets import load_data, read_truth
-from app.detection.model import LogisticModel
 from app.detection.pipeline import analyze
+from app.detection.scores import Models
 from app.detection.shapes import shape
 from app.tools.evaluate import TARGETS, evaluate, meets_target
 from app.tools.simulate import SCENARIOS, generate
@@ -96,7 +96,7 @@ def run(
     family: str,
     seed: int,
     scale: float,
-    models: tuple[LogisticModel, LogisticModel] | None = None,
+    models: Models | None = None,
     generator: str = "project",
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
