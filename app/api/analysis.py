@@ -18,14 +18,17 @@ from app.api.problems import Problem, problem_responses
 from app.api.results import NETWORK_EXAMPLE
 from app.db.models import AnalysisRun
 from app.detection.documents import AnalyzeResult
-from app.detection.params import DetectionParams
 from app.services import analysis, stateless
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
 
 
 class RunParams(BaseModel):
-    settings: DetectionParams
+    settings: dict[str, Any] = Field(
+        description="Every stage's settings as recorded (`DetectionParams`: waves, groups, "
+        "partners, core, attribution, recreation, network, target_lookback_s, min_crowd); "
+        "a setting added after the run is absent, never filled in."
+    )
     models: dict[str, str] = Field(examples=[{"wave": "3f2a9c0d41b7e8a5"}])
 
 
@@ -41,7 +44,7 @@ class Run(BaseModel):
         None,
         description="How the run was made: every stage's settings and a digest of each "
         "model it used. Two runs with the same `params` on the same data give the same "
-        "answers. Absent until the run succeeds, and on runs stored by 0.1.0.",
+        "answers. Null until the run succeeds, and on runs stored by 0.1.0.",
     )
 
     @classmethod

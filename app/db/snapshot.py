@@ -1,12 +1,15 @@
 """The one reader of stored entities for the pipeline: everything (a full run) or the
 neighbourhood of some targets (the fast path), as the records ``build_data`` takes.
 
-Both read the same columns the same way: times as epoch seconds (a million datetime
-objects cost seconds), posts with their mentions and hashtags, and records in the
-order of their keys, so an analysis depends on what is stored, not on the order it
-arrived in (replicas ingesting at once interleave batches; tie-breaks such as a wave's
-first report follow the input order). A full run streams its records in batches; the
-neighbourhood is small and comes as lists.
+Both read the same columns the same way (the fast path leaves out the text of the
+reporters' reports on other targets): times as epoch seconds (a million datetime
+objects cost seconds), posts with their mentions and hashtags, and records in the order
+of their keys, so an analysis depends on what is stored, not on the order it arrived in
+(replicas ingesting at once interleave batches; tie-breaks such as a wave's first
+report follow the input order). A full run streams its records in batches, sorted by
+the database (on PostgreSQL in its collation); the neighbourhood is small, comes as
+lists and is sorted here by code point, so two ids that collate differently can order
+two simultaneous reports differently in the two paths.
 """
 
 from __future__ import annotations

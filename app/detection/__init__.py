@@ -9,7 +9,7 @@ nothing of the service (no storage, no HTTP), so it runs anywhere numpy does::
     documents = shape(analysis)       # typed: .waves, .groups, .accounts, .network
 
 ``analyze`` takes the models (``load_models()`` by default) and one frozen
-``DetectionParams`` (every stage's windows, floors and tails; the defaults are those the
+``DetectionParams`` (every stage's windows, floors and tails; by default those the
 models were fitted with); the documents' shapes are in ``app.detection.documents``. The stages are
 named in ``app.detection.pipeline``.
 """

@@ -175,7 +175,7 @@ class Documents(AnalyzeResult):
 
     def as_json(self) -> dict[str, Any]:
         """The documents as JSON values, as stored and written to files."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return as_json(self)
 
 
 def as_json(document: BaseModel) -> dict[str, Any]:

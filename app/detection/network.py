@@ -20,8 +20,10 @@ service, a researcher) are cited, not tiered. Among the sources the direction of
 decides: tier 1 is amplified and followed by the other sources more than it amplifies
 or follows them (the officials, and the supervisor the officials amplify); tier 2
 amplifies tier 1 and has a following of its own, and every source that named the
-target of an orchestrated wave is tier 2. The other members are tier 3, each gathered
-in the hub (tier-2 account) it is most tied to. The tier model turns what was found
+target of an orchestrated wave is tier 2. The other members are tier 3 (unless the
+network appears to strike them, or they are reported beyond chance and neither amplify
+the network nor report in orchestrated waves), each gathered in the hub (tier-2
+account) it is most tied to. The tier model turns what was found
 about each member into its calibrated ``confidence``.
 """
 
@@ -321,8 +323,10 @@ def find_network(
     # Nor is an account reported far beyond chance taken in on its ties alone: a
     # journalist or analyst the brigade struck unseen follows the officials and hubs it
     # watches, and the supporters follow it by the thousand as camouflage. Supporters
-    # amplify the network; watchers and victims seldom do. (Scattered ordinary reports
-    # reach supporters too, so being reported once or twice proves nothing.)
+    # amplify the network; watchers and victims seldom do. Scattered ordinary reports
+    # reach supporters too, so only a count beyond chance triggers the rule; where most
+    # accounts are never reported, the tail falls to a few reporters and the rule asks
+    # conduct of most reported accounts: fewer taken in, never more.
     reporters = np.unique(np.stack([data.reports.target, data.reports.reporter]), axis=1)
     reported_by = np.bincount(reporters[0], minlength=n)
     reported = reported_by > poisson.isf(params.target_tail, reported_by.mean() if n else 0.0)

@@ -1,6 +1,8 @@
 """Every setting of the pipeline in one frozen value, so a run can say exactly how it
 was made: the windows, floors and tails of each stage. The shipped models were fitted
-with the defaults (``training.py``); a run records its settings and the models it used
+with the defaults (``app/tools/training.py``), except the tier-3 conduct rule
+(``NetworkParams.target_tail`` and after), added since, which only takes accounts out
+of tier 3. A run records its settings and the models it used
 (``DetectionParams.record``) beside its results.
 """
 

@@ -84,12 +84,10 @@ def arrivals(times: np.ndarray, start: float, end: float) -> Arrivals:
     return Arrivals(bucket_s=bucket_s, counts=counts.tolist())
 
 
-def shape(analysis: Analysis, active_for_s: float | None = None) -> Documents:
+def shape(analysis: Analysis) -> Documents:
     """The analysis as documents: waves, groups, accounts, enforcement, network. A wave
-    is ``active`` while reports arrived within ``active_for_s`` (the analysis's
-    ``waves.active_for_s`` unless given)."""
-    if active_for_s is None:
-        active_for_s = analysis.params.waves.active_for_s
+    is ``active`` while reports arrived within the analysis's ``waves.active_for_s``."""
+    active_for_s = analysis.params.waves.active_for_s
     data, waves = analysis.data, analysis.waves
     ids = data.accounts.ids
     reports = data.reports

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 DAY = 86_400.0
 # By default, how long before a report an account naming the target counts as its
-# directive (``DetectionParams.directive_window_s``).
+# directive (``DetectionParams.attribution.directive_window_s``).
 DIRECTIVE_WINDOW_S = 3 * DAY
 
 SIGNALS = (
