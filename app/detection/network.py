@@ -184,6 +184,13 @@ def _lowest_conductance_prefix(
     return shortest + int(np.argmin(conductance[shortest - 1 : longest]))
 
 
+def _beyond_chance(counts: np.ndarray, sample: np.ndarray, tail: float) -> BoolArray:
+    """Counts beyond the Poisson ``tail`` at the mean of ``sample`` (what chance gives)."""
+    chance = float(sample.mean()) if len(sample) else 0.0
+    found: BoolArray = counts > poisson.isf(tail, chance)
+    return found
+
+
 def _anchors(amplifications: csr_matrix, seeds: IntArray, params: NetworkParams) -> BoolArray:
     """The accounts the seeds amplify far beyond chance (the Poisson tail at the seeds'
     mean, and at least ``min_amplifiers`` of them): the officials and hubs the network
@@ -191,8 +198,7 @@ def _anchors(amplifications: csr_matrix, seeds: IntArray, params: NetworkParams)
     is_seed = np.zeros(amplifications.shape[0])
     is_seed[seeds] = 1.0
     by_seeds = amplifications.T @ is_seed
-    chance = float(by_seeds[seeds].mean()) if len(seeds) else 0.0
-    beyond_chance = by_seeds > poisson.isf(params.source_tail, chance)
+    beyond_chance = _beyond_chance(by_seeds, by_seeds[seeds], params.source_tail)
     found: BoolArray = beyond_chance & (by_seeds >= params.min_amplifiers)
     return found
 
@@ -302,11 +308,10 @@ def find_network(
     member &= ~victim
 
     amplified_by = np.rint(amplifications.T @ member.astype(np.float64)).astype(np.int64)
-    chance = float(amplified_by[member].mean()) if member.any() else 0.0
     # The accounts the members amplify far beyond chance. Those that are members by
     # their own ties and audience are the network's sources; a wire service, outlet or
     # researcher the network retweets is cited, not a member.
-    beyond_chance = amplified_by > poisson.isf(params.source_tail, chance)
+    beyond_chance = _beyond_chance(amplified_by, amplified_by[member], params.source_tail)
     amplified = beyond_chance & (amplified_by >= params.min_amplifiers)
     source = amplified & member
     cited = amplified & ~member & ~victim
@@ -327,9 +332,9 @@ def find_network(
     # reach supporters too, so only a count beyond chance triggers the rule; where most
     # accounts are never reported, the tail falls to a few reporters and the rule asks
     # conduct of most reported accounts: fewer taken in, never more.
-    reporters = np.unique(np.stack([data.reports.target, data.reports.reporter]), axis=1)
-    reported_by = np.bincount(reporters[0], minlength=n)
-    reported = reported_by > poisson.isf(params.target_tail, reported_by.mean() if n else 0.0)
+    pairs = np.unique(data.reports.target.astype(np.int64) * max(n, 1) + data.reports.reporter)
+    reported_by = np.bincount(pairs // max(n, 1), minlength=n)
+    reported = _beyond_chance(reported_by, reported_by, params.target_tail)
     amplifies = amplifications @ member.astype(np.float64) >= params.conduct_amplified
     conduct = amplifies | (reporter_risk >= params.conduct_risk)
     supporter &= conduct | ~reported

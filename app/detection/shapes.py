@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -69,8 +69,6 @@ def _stable_id(prefix: str, *parts: str) -> str:
 
 
 TIER_SAMPLE = 20
-# The tiers as documents type them (0, outside the network, is None).
-TIERS: dict[int, Literal[1, 2, 3]] = {1: 1, 2: 2, 3: 3}
 # A wave's arrival curve has at most this many points: one per minute, or coarser
 # buckets (whole minutes) for long waves.
 ARRIVAL_POINTS = 720
@@ -302,7 +300,7 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[AccountRisk]
         docs.append(
             AccountRisk(
                 account_id=account_id,
-                tier=TIERS.get(t),
+                tier=cast(Literal[1, 2, 3], t) if t else None,
                 tier_label=TIER_LABELS.get(t),
                 tier_confidence=round(float(analysis.network.confidence[a]), 4),
                 tier_evidence=_tier_evidence(analysis, a) if t else [],
