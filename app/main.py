@@ -14,6 +14,7 @@ from app import __version__
 from app.api import analysis, audit, ingest, keys, operations, results, webhooks
 from app.api.body_limit import BodyLimit
 from app.api.context import ServiceContext, context_of
+from app.api.docs import mount_docs
 from app.api.metrics import MetricsMiddleware
 from app.api.openapi import install_openapi, operation_id
 from app.api.paths import SegmentedPath
@@ -111,6 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # Served by mount_docs from vendored assets; FastAPI's pages load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = ServiceContext(
         settings=settings,
@@ -132,8 +136,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(audit.router)
     app.include_router(webhooks.router)
+    webhooks.declare_events(app)
     app.include_router(operations.router)
     mount_dashboard(app)
+    mount_docs(app)
 
     install_openapi(app)
     return app

@@ -213,3 +213,49 @@ def test_accounts_with_awkward_ids_open_from_their_links(
         heading = browser.page.locator("h1").inner_text()
         assert account_id in heading, (account_id, heading)
     assert browser.errors == []
+
+
+# ReDoc's sidebar footer always asks its CDN for a logo; the policy blocks the request
+# before it leaves and ReDoc drops the image. Nothing else may be refused.
+REDOC_LOGO_REFUSED = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@pytest.mark.parametrize(
+    ("page_path", "rendered"),
+    [("/docs", ".opblock-summary"), ("/redoc", "li[data-item-id] label")],
+)
+def test_api_docs_render_with_the_network_cut_off(
+    browser: Browser, demo_service: tuple[str, str], page_path: str, rendered: str
+) -> None:
+    base, _ = demo_service
+    page = browser.page.context.browser.new_page(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    problems: list[str] = []
+
+    def local_only(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and REDOC_LOGO_REFUSED not in message.text
+            and problems.append(message.text)
+        ),
+    )
+    answer = page.goto(base + page_path)
+    assert answer is not None and "script-src 'self'" in answer.headers["content-security-policy"]
+    page.wait_for_selector(rendered, timeout=30_000)
+    # Every operation is listed: the document loaded and rendered from local assets.
+    assert page.locator(rendered).count() >= 30
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / f"api{page_path.replace('/', '-')}.png"))
+    page.close()
+    assert outside == []
+    assert problems == []

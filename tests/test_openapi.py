@@ -129,3 +129,55 @@ def test_examples_file_is_packaged() -> None:
     import app.api.examples as examples
 
     assert Path(examples.EXAMPLES_FILE).is_file()
+
+
+def test_operation_ids_are_the_handlers_names(spec: dict[str, Any]) -> None:
+    """Generated clients call these: ``list_waves``, not ``list_waves_v1_waves_get``."""
+    ids = [operation["operationId"] for _, _, operation in operations(spec)]
+    assert len(ids) == len(set(ids))
+    for operation_id in ids:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", operation_id), operation_id
+        assert "_v1_" not in operation_id, operation_id
+        assert not operation_id.endswith(("_get", "_post", "_delete", "_put")), operation_id
+
+
+def test_every_error_status_has_its_own_example(spec: dict[str, Any]) -> None:
+    seen: dict[str, set[str]] = {}
+    for method, path, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if not status.startswith(("4", "5")):
+                continue
+            example = response["content"]["application/problem+json"]["example"]
+            assert example["status"] == int(status), (method, path, status)
+            assert example["type"].startswith("urn:mrd:problem:"), (method, path, status)
+            assert example["detail"], (method, path, status)
+            seen.setdefault(status, set()).add(example["type"])
+    # Not one example copied everywhere: each status says its own kind of problem.
+    assert seen["401"] == {"urn:mrd:problem:unauthenticated"}
+    assert seen["413"] <= {"urn:mrd:problem:too-many-items", "urn:mrd:problem:body-too-large"}
+    assert seen["422"] == {"urn:mrd:problem:validation-error"}
+    assert "urn:mrd:problem:not-ready" in seen["503"]
+
+
+def test_every_parameter_is_described(spec: dict[str, Any]) -> None:
+    walked = 0
+    for method, path, operation in operations(spec):
+        for parameter in operation.get("parameters", []):
+            walked += 1
+            assert len(parameter.get("description", "")) > 10, (method, path, parameter["name"])
+    assert walked >= 20
+
+
+def test_wave_events_are_declared_as_webhooks(spec: dict[str, Any]) -> None:
+    webhooks = spec["webhooks"]
+    assert set(webhooks) == {"wave.detected", "wave.updated"}
+    for name, item in webhooks.items():
+        operation = item["post"]
+        assert operation["operationId"] == "on_" + name.replace(".", "_")
+        assert "X-MRD-Signature" in operation["description"]
+        headers = {p["name"].lower() for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"x-mrd-signature", "x-mrd-event", "x-mrd-delivery"}
+        body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        event = spec["components"]["schemas"][body.rsplit("/", 1)[-1]]
+        assert {"event_id", "event", "created_at", "wave"} <= set(event["properties"])
+        assert event["examples"][0]["wave"]["label"] == "orchestrated"

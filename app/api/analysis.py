@@ -108,6 +108,7 @@ def get_run(
         str,
         Path(
             max_length=36,
+            description="A run id from `POST /v1/analysis/runs` or `runs/latest`.",
             openapi_examples={
                 "demo": {"summary": "The demo's run", "value": DEMO["run"]["run_id"]}
             },

@@ -54,8 +54,8 @@ class AuditList(BaseModel):
 def audit_log(
     session: SessionDep,
     _key: AdminKey,
-    action: AuditAction | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    action: Annotated[AuditAction | None, Query(description="Only records of this action.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Newest records to return.")] = 100,
 ) -> AuditList:
     rows = audit.recent(session, action, limit)
     return AuditList(items=[AuditRecord.model_validate(r, from_attributes=True) for r in rows])

@@ -99,7 +99,14 @@ def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
     responses=problem_responses(401, 403, 404, 409),
 )
 def revoke_api_key(
-    key_id: Annotated[str, Path(max_length=64, examples=["key_3f2a9c0d11b7e4a5"])],
+    key_id: Annotated[
+        str,
+        Path(
+            max_length=64,
+            description="A key id from `GET /v1/keys` (never the secret).",
+            examples=["key_3f2a9c0d11b7e4a5"],
+        ),
+    ],
     session: SessionDep,
     caller: AdminKey,
 ) -> Response:

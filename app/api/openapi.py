@@ -42,12 +42,14 @@ def document(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document with every error answered as problem+json: 422 (FastAPI would
     describe its own body), and wherever a body is read 400 (not JSON), 408 (too slow)
     and 413 (over MRD_MAX_BODY_BYTES); wherever a key is checked 429 (rate limit) and
-    503 (the database did not answer)."""
+    503 (the database did not answer). The events sent to subscribers are declared as
+    OpenAPI 3.1 ``webhooks``."""
     schema = get_openapi(
         title=app.title,
         version=app.version,
         description=app.description,
         routes=app.routes,
+        webhooks=app.webhooks.routes,
         tags=TAGS,
     )
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -63,6 +65,12 @@ def document(app: FastAPI) -> dict[str, Any]:
             if "401" in responses:
                 for status in (429, 503):
                     responses[str(status)] = problem_responses(status)[status]
+    for item in schema.get("webhooks", {}).values():
+        for operation in item.values():
+            # The receiver answers these, not this service: any 2xx counts as delivered.
+            operation["responses"] = {
+                "2XX": {"description": "Delivered; any other answer is retried with backoff."}
+            }
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     return schema

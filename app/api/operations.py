@@ -61,7 +61,15 @@ def healthz(context: ContextDep) -> dict[str, str]:
                 }
             }
         },
-        **problem_responses(503),
+        **problem_responses(
+            503,
+            examples={
+                503: (
+                    "not-ready",
+                    "The database schema is at 0006, not 0007: run `mrd migrate`.",
+                )
+            },
+        ),
     },
 )
 def readyz(context: ContextDep) -> dict[str, Any]:

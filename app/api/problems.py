@@ -185,12 +185,57 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for the given error statuses."""
+# What each error status typically says, shown as its example in the OpenAPI document.
+PROBLEM_EXAMPLES: dict[int, tuple[str, str]] = {
+    400: ("malformed-json", "The body is not valid JSON: unexpected character: line 1 column 2"),
+    401: ("unauthenticated", "This endpoint needs an API key in the X-API-Key header."),
+    403: ("forbidden", "This key has scopes ['read']; this endpoint needs 'admin'."),
+    404: ("not-found", "No wave wav_0000000000000000 in the latest analysis."),
+    408: ("body-timeout", "The body did not arrive within 60 s."),
+    409: ("conflict", "This is the last active admin key; create another first."),
+    413: ("too-many-items", '"reports" holds 12000 items; at most 10000 per request.'),
+    415: ("unsupported-media-type", "Send the body as application/json (got text/plain)."),
+    429: ("rate-limited", "This key made more than 1000 requests per second; slow down."),
+    503: (
+        "unavailable",
+        "The database is unavailable; the request may not have been applied. Retry after "
+        "the time given: resending is safe.",
+    ),
+}
+
+
+def problem_example(status: int, example: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A realistic problem body for ``status`` (422 names the failing field), or the
+    given ``(kind, detail)``."""
+    body: dict[str, Any] = {"title": HTTPStatus(status).phrase, "status": status}
+    if example is not None:
+        return body | {"type": f"urn:mrd:problem:{example[0]}", "detail": example[1]}
+    if status == 422:
+        body |= {
+            "type": "urn:mrd:problem:validation-error",
+            "detail": "The request is not valid.",
+            "errors": [{"loc": ["body", "target_id"], "msg": "Field required"}],
+        }
+        return body
+    kind, detail = PROBLEM_EXAMPLES[status]
+    return body | {"type": f"urn:mrd:problem:{kind}", "detail": detail}
+
+
+def problem_responses(
+    *statuses: int, examples: dict[int, tuple[str, str]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the given error statuses, each with its example
+    (``examples``: ``(kind, detail)`` where an operation says something of its own)."""
+    examples = examples or {}
     return {
         status: {
             "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                PROBLEM_MEDIA_TYPE: {
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                    "example": problem_example(status, examples.get(status)),
+                }
+            },
         }
         for status in statuses
     }

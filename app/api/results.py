@@ -31,12 +31,14 @@ router = APIRouter(prefix="/v1", tags=["results"])
 WAVE_EXAMPLE: dict[str, Any] = {k: v for k, v in DEMO["wave"].items() if k != "reporters"}
 WAVE_ID = Path(
     max_length=64,
+    description="A wave id from `GET /v1/waves` (stable across runs while the wave lasts).",
     openapi_examples={
         "demo": {"summary": "An orchestrated wave", "value": DEMO["wave"]["wave_id"]}
     },
 )
 GROUP_ID = Path(
     max_length=64,
+    description="A group id from `GET /v1/groups`.",
     openapi_examples={"demo": {"summary": "A lockstep group", "value": DEMO["group"]["group_id"]}},
 )
 # An id of at most 128 characters; a "/" or "%" in it arrives encoded (app.api.paths),
@@ -162,12 +164,28 @@ def list_waves(
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRunId,
-    target_id: Annotated[str | None, Query(max_length=128)] = None,
-    label: Literal["orchestrated", "organic"] | None = None,
-    status: Literal["active", "closed"] | None = None,
-    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    target_id: Annotated[
+        str | None, Query(max_length=128, description="Only waves against this account.")
+    ] = None,
+    label: Annotated[
+        Literal["orchestrated", "organic"] | None,
+        Query(description="Only waves with this label (`orchestrated`: score >= 0.5)."),
+    ] = None,
+    status: Annotated[
+        Literal["active", "closed"] | None,
+        Query(description="`active`: reports still arriving; `closed`: the wave has ended."),
+    ] = None,
+    min_score: Annotated[
+        float | None, Query(ge=0, le=1, description="Only waves scored at least this.")
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only waves that ended at or after this time (with a time zone)."),
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None,
+        Query(description="Only waves that started at or before this time (with a time zone)."),
+    ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> WavePage:

@@ -6,21 +6,30 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, FastAPI, Header, Path, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api.context import ContextDep
 from app.api.deps import AdminKey, SessionDep, SettingsDep
+from app.api.examples import DEMO
 from app.api.problems import Problem, problem_responses
 from app.db.models import Webhook, WebhookDelivery
+from app.detection.documents import WaveSummary
 from app.services import subscriptions
 from app.services.webhooks import DestinationRefused
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 EventName = Literal["wave.detected", "wave.updated"]
-WebhookId = Annotated[str, Path(max_length=40, examples=["whk_5d0c3be2f1a94e7b8c7e2a4d1f3b6a90"])]
+WebhookId = Annotated[
+    str,
+    Path(
+        max_length=40,
+        description="A subscription id from `GET /v1/webhooks`.",
+        examples=["whk_5d0c3be2f1a94e7b8c7e2a4d1f3b6a90"],
+    ),
+]
 
 WEBHOOK_EXAMPLE = {
     "webhook_id": "whk_5d0c3be2f1a94e7b8c7e2a4d1f3b6a90",
@@ -47,6 +56,72 @@ DELIVERY_EXAMPLE = {
         "wave": {"wave_id": "wave_1f3a9c0d11b7e4a5", "target_id": "analyst-iraq-01"},
     },
 }
+
+
+class WaveEvent(BaseModel):
+    """What the service POSTs to a subscribed URL."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "evt_0f4b7c1e9d2a4c3b8e6f5a1d0c9b8a7e",
+                    "event": "wave.detected",
+                    "created_at": "2026-11-21T09:05:00+00:00",
+                    "wave": {k: v for k, v in DEMO["wave"].items() if k != "reporters"},
+                }
+            ]
+        }
+    )
+
+    event_id: str = Field(description="Unique per event; the same on every retry.")
+    event: EventName
+    created_at: AwareDatetime = Field(
+        description="When the event was raised: order events by it (retries can reorder)."
+    )
+    wave: WaveSummary = Field(description="The wave as `GET /v1/waves` lists it.")
+
+
+WEBHOOK_HEADERS_DOC = (
+    " Signed: `X-MRD-Signature: t=<unix seconds>,v1=<hex>`, the HMAC-SHA256 with the "
+    "subscription's secret of the bytes `<t>.<body>`; verify it over the raw body and "
+    "reject old timestamps. `X-MRD-Delivery` is the same on every retry. Answer any 2xx "
+    "within `MRD_WEBHOOK_TIMEOUT_S`; anything else is retried with backoff (docs/api.md)."
+)
+
+
+def declare_events(app: FastAPI) -> None:
+    """The events as OpenAPI 3.1 ``webhooks``: what a receiver must accept. Declared
+    only; the dispatcher (app.services.webhooks) sends them."""
+
+    def receive(
+        event: WaveEvent,
+        x_mrd_signature: Annotated[
+            str, Header(description="`t=<unix seconds>,v1=<hex HMAC-SHA256>`")
+        ],
+        x_mrd_event: Annotated[EventName, Header(description="The event's name.")],
+        x_mrd_delivery: Annotated[
+            str, Header(description="The delivery id: drop repeats of one you have.")
+        ],
+    ) -> None:
+        """Never called: FastAPI reads the declaration from its signature."""
+
+    descriptions = {
+        "wave.detected": "Sent once per wave, when it is first labelled orchestrated (by the "
+        "fast path about a second after its reports, or by a full run).",
+        "wave.updated": "Sent when an announced wave changed enough to matter: it grew by a "
+        "quarter, its score moved by 0.1, it closed, or a full run relabelled it.",
+    }
+    for name, description in descriptions.items():
+        app.webhooks.add_api_route(
+            name,
+            receive,
+            methods=["POST"],
+            summary=f"{name} (sent by the service to your URL)",
+            description=description + WEBHOOK_HEADERS_DOC,
+            operation_id="on_" + name.replace(".", "_"),
+            tags=["webhooks"],
+        )
 
 
 class WebhookCreate(BaseModel):
@@ -202,8 +277,11 @@ def list_deliveries(
     webhook_id: WebhookId,
     session: SessionDep,
     _key: AdminKey,
-    status: Literal["pending", "delivered", "dead"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    status: Annotated[
+        Literal["pending", "delivered", "dead"] | None,
+        Query(description="Only deliveries in this state (`dead`: the dead letters)."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Newest deliveries to return.")] = 100,
 ) -> DeliveryList:
     _existing(session, webhook_id)
     rows = subscriptions.deliveries(session, webhook_id, status, limit)
@@ -223,7 +301,12 @@ def list_deliveries(
 def retry_delivery(
     webhook_id: WebhookId,
     delivery_id: Annotated[
-        str, Path(max_length=40, examples=["dlv_9b1f0e6a2c7d4e55b0a3f8c1d2e4b6a7"])
+        str,
+        Path(
+            max_length=40,
+            description="A delivery id from the subscription's delivery log.",
+            examples=["dlv_9b1f0e6a2c7d4e55b0a3f8c1d2e4b6a7"],
+        ),
     ],
     context: ContextDep,
     session: SessionDep,
