@@ -31,11 +31,16 @@ PORT = 8791
 
 
 def _trimmed(document: dict[str, Any]) -> dict[str, Any]:
-    """Long lists cut to a few items: an example, not a dump."""
-    return {
+    """Long lists cut to a few items, and names kept for the accounts still shown: an
+    example, not a dump."""
+    kept = {
         key: value[:SHOWN] if isinstance(value, list) and len(value) > SHOWN else value
         for key, value in document.items()
     }
+    if isinstance(kept.get("accounts"), dict):
+        shown = orjson.dumps({k: v for k, v in kept.items() if k != "accounts"}).decode()
+        kept["accounts"] = {a: n for a, n in kept["accounts"].items() if f'"{a}"' in shown}
+    return kept
 
 
 def collect(base_url: str, key: str) -> dict[str, Any]:
@@ -52,16 +57,19 @@ def collect(base_url: str, key: str) -> dict[str, Any]:
         wave = get(f"/v1/waves/{flagged['wave_id']}")
         reporter = max(wave["reporters"], key=lambda r: r["reporter_risk"])["account_id"]
         target = flagged["target_id"]
+        leader = next(o["account_id"] for o in wave["orchestrators"] if o["directive"])
         group = get("/v1/groups", limit=1)["items"][0]
         network = get("/v1/network/tiers")
         network["tiers"] = {tier: _trimmed(listing) for tier, listing in network["tiers"].items()}
         network["hubs"] = [_trimmed(h) for h in network["hubs"][:SHOWN]]
+        network = _trimmed(network)
         check = client.post("/v1/enforcement/check", json={"target_id": target}).json()
         return {
-            "wave": _trimmed(wave) | {"reporters": wave["reporters"][:SHOWN]},
+            "wave": _trimmed(wave),
             "group": _trimmed(get(f"/v1/groups/{group['group_id']}")),
             "target_risk": _trimmed(get(f"/v1/accounts/{target}/risk")),
             "reporter_risk": _trimmed(get(f"/v1/accounts/{reporter}/risk")),
+            "orchestrator_risk": _trimmed(get(f"/v1/accounts/{leader}/risk")),
             "account": get(f"/v1/accounts/{target}"),
             "network": network,
             "enforcement": check,

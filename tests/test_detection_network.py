@@ -18,7 +18,11 @@ from app.tools.evaluate import bystander_metrics, tier_metrics
 from app.tools.simulate import SCENARIOS, generate
 
 NO_ORDERS = Attribution(
-    np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=bool)
+    np.empty(0, dtype=np.int64),
+    np.empty(0, dtype=np.int64),
+    np.empty(0),
+    np.empty(0, dtype=bool),
+    np.empty(0, dtype=np.int64),
 )
 
 

@@ -36,7 +36,8 @@ def analysed(client: httpx.Client, db: Database) -> Iterator[httpx.Client]:
 
 
 def test_nothing_before_the_first_run(client: httpx.Client) -> None:
-    assert client.get("/v1/waves").json() == {"items": [], "next_cursor": None}
+    # Every page names the accounts it mentions (none here).
+    assert client.get("/v1/waves").json() == {"items": [], "next_cursor": None, "accounts": {}}
     assert client.get("/v1/analysis/runs/latest").status_code == 404
     assert client.get("/v1/analysis/runs/no-such-run").status_code == 404
     check = client.post("/v1/enforcement/check", json={"target_id": "anyone"}).json()
@@ -123,6 +124,58 @@ def test_waves_pages_filters_and_detail(analysed: httpx.Client) -> None:
     forged = base64.urlsafe_b64encode(b'["yesterday", "w1"]').decode()
     for path in ("/v1/waves", "/v1/groups", "/v1/targets"):
         assert client.get(path, params={"cursor": forged}).status_code == 400
+
+
+def test_answers_name_the_accounts_they_mention(analysed: httpx.Client) -> None:
+    records = {a["account_id"]: a for a in WORLD.accounts}
+    page = analysed.get("/v1/waves", params={"label": "orchestrated", "limit": 20}).json()
+    for wave in page["items"]:
+        for account_id in [wave["target_id"], *(o["account_id"] for o in wave["orchestrators"])]:
+            name = page["accounts"][account_id]
+            assert name["handle"] == records[account_id]["handle"]
+            assert name["display_name"] == records[account_id].get("display_name")
+    detail = analysed.get(f"/v1/waves/{page['items'][0]['wave_id']}").json()
+    assert {r["account_id"] for r in detail["reporters"]} <= set(detail["accounts"])
+    targets = analysed.get("/v1/targets", params={"limit": 5}).json()
+    assert {t["account_id"] for t in targets["items"]} <= set(targets["accounts"])
+    network = analysed.get("/v1/network/tiers").json()
+    assert set(network["tiers"]["1"]["accounts"]) <= set(network["accounts"])
+    group = analysed.get("/v1/groups", params={"limit": 1}).json()
+    assert set(group["items"][0]["members"]) <= set(group["accounts"])
+
+
+def test_orchestrators_are_first_class(analysed: httpx.Client) -> None:
+    """The account that named a target just before its waves: its directive post on the
+    wave, its waves and its orchestrator risk on its own document, a filter for them."""
+    flagged = analysed.get("/v1/waves", params={"label": "orchestrated", "limit": 1000}).json()
+    directed = [
+        (wave, o) for wave in flagged["items"] for o in wave["orchestrators"][:1] if o["directive"]
+    ]
+    assert directed
+    wave, leader = directed[0]
+    posts = {p["post_id"]: p for p in WORLD.posts}
+    detail = analysed.get(f"/v1/waves/{wave['wave_id']}").json()
+    directive = detail["orchestrators"][0]["directive"]
+    assert directive["text"] == posts[directive["post_id"]]["text"]
+    assert posts[directive["post_id"]]["author_id"] == leader["account_id"]
+    assert directive["created_at"] <= wave["end"]
+    risk = analysed.get(f"/v1/accounts/{leader['account_id']}/risk").json()
+    assert risk["orchestrator_risk"] >= 0.5
+    assert any(e.startswith("named the target just before") for e in risk["explanations"])
+    led = {d["wave_id"] for d in risk["waves_directed"]}
+    assert wave["wave_id"] in led
+    listed = analysed.get(
+        "/v1/waves", params={"orchestrator_id": leader["account_id"], "limit": 1000}
+    ).json()["items"]
+    assert {w["wave_id"] for w in listed} == led
+    truth_leaders = {o for w in WORLD.truth["waves"] for o in w.get("orchestrators", [])}
+    assert leader["account_id"] in truth_leaders
+    # An ordinary reporter directs nothing.
+    reporter = detail["reporters"][0]["account_id"]
+    plain = analysed.get(f"/v1/accounts/{reporter}/risk").json()
+    assert plain["orchestrator_risk"] == 0 and plain["waves_directed"] == []
+    assert analysed.get("/v1/waves", params={"orchestrator_id": reporter}).json()["items"] == []
+    assert detail["sample_texts"] and len(detail["sample_texts"]) <= 5
 
 
 JSON_SCALARS = (

@@ -16,6 +16,7 @@ from app.api.examples import DEMO
 from app.api.paths import decoded_segment
 from app.api.problems import Problem, problem_responses
 from app.detection.documents import (
+    AccountName,
     AccountRecord,
     AccountRisk,
     EnforcementAnswer,
@@ -57,6 +58,10 @@ ACCOUNT_ID = Path(
             "summary": "A coordinated reporter",
             "value": DEMO["reporter_risk"]["account_id"],
         },
+        "orchestrator": {
+            "summary": "The account that named the target before an orchestrated wave",
+            "value": DEMO["orchestrator_risk"]["account_id"],
+        },
     },
 )
 NETWORK_EXAMPLE: dict[str, Any] = DEMO["network"]
@@ -67,11 +72,33 @@ def _example(value: object) -> dict[str, object]:
     return {"content": {"application/json": {"example": value}}}
 
 
+def names_field() -> Any:
+    return Field(
+        default_factory=dict,
+        description="Handle and display name of every account this answer names, by id, "
+        "as last ingested (accounts never ingested are absent): what a person reads beside "
+        "an id.",
+    )
+
+
 class Page(BaseModel, Generic[Item]):
     items: list[Item]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
+    accounts: dict[str, AccountName] = names_field()
+
+
+class NamedWave(Wave):
+    accounts: dict[str, AccountName] = names_field()
+
+
+class NamedGroup(Group):
+    accounts: dict[str, AccountName] = names_field()
+
+
+class NamedNetwork(Network):
+    accounts: dict[str, AccountName] = names_field()
 
 
 class WavePage(Page[WaveSummary]):
@@ -107,6 +134,7 @@ class RiskBatch(BaseModel):
 
 class RiskItems(BaseModel):
     items: list[AccountRisk]
+    accounts: dict[str, AccountName] = names_field()
 
 
 class EnforcementQuery(BaseModel):
@@ -186,20 +214,34 @@ def list_waves(
         AwareDatetime | None,
         Query(description="Only waves that started at or before this time (with a time zone)."),
     ] = None,
+    orchestrator_id: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="Only the waves this account is listed as directing "
+            "(its `waves_directed`).",
+        ),
+    ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> WavePage:
-    items, next_cursor = results.waves(
-        session, run_id, limit, cursor, target_id, label, status, min_score, since, until
+    only = results.WaveFilter(
+        target_id=target_id,
+        label=label,
+        status=status,
+        min_score=min_score,
+        since=since,
+        until=until,
     )
-    return WavePage(items=items, next_cursor=next_cursor)
+    items, next_cursor = results.waves(session, run_id, limit, cursor, only, orchestrator_id)
+    return WavePage(items=items, next_cursor=next_cursor, accounts=results.names(session, items))
 
 
 @router.get(
     "/waves/{wave_id}",
     summary="One wave, with its reporters",
     description="The wave and every reporter in it with their `reporter_risk`.",
-    response_model=Wave,
+    response_model=NamedWave,
     response_model_exclude_unset=True,
     responses={
         200: {"content": {"application/json": {"example": DEMO["wave"]}}},
@@ -211,11 +253,13 @@ def get_wave(
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRunId,
-) -> Wave:
+) -> NamedWave:
     found = results.wave(session, run_id, wave_id)
     if found is None:
         raise Problem(404, f"No wave {wave_id} in the latest analysis.", "not-found")
-    return found
+    return NamedWave(
+        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
+    )
 
 
 @router.get(
@@ -238,14 +282,14 @@ def list_groups(
     cursor: Cursor = None,
 ) -> GroupPage:
     items, next_cursor = results.groups(session, run_id, limit, cursor)
-    return GroupPage(items=items, next_cursor=next_cursor)
+    return GroupPage(items=items, next_cursor=next_cursor, accounts=results.names(session, items))
 
 
 @router.get(
     "/groups/{group_id}",
     summary="One lockstep group",
     description="Members, cohesion, the waves and targets the group struck.",
-    response_model=Group,
+    response_model=NamedGroup,
     response_model_exclude_unset=True,
     responses={200: _example(DEMO["group"]), **problem_responses(401, 403, 404)},
 )
@@ -254,11 +298,13 @@ def get_group(
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRunId,
-) -> Group:
+) -> NamedGroup:
     found = results.group(session, run_id, group_id)
     if found is None:
         raise Problem(404, f"No group {group_id} in the latest analysis.", "not-found")
-    return found
+    return NamedGroup(
+        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
+    )
 
 
 @router.get(
@@ -333,7 +379,8 @@ def account_metadata(
 def account_risk_batch(
     body: RiskBatch, session: SessionDep, _key: ReadKey, run_id: CurrentRunId
 ) -> RiskItems:
-    return RiskItems(items=results.account_risks(session, run_id, body.account_ids))
+    items = results.account_risks(session, run_id, body.account_ids)
+    return RiskItems(items=items, accounts=results.names(session, items))
 
 
 @router.get(
@@ -344,15 +391,18 @@ def account_risk_batch(
     "(supporters) with a sample of its most certain members; and each hub (a tier-2 account) "
     "with the supporters gathered around it, largest first. Each account's own tier, "
     "confidence and reasons are in its risk (`GET /v1/accounts/{account_id}/risk`).",
-    response_model=Network,
+    response_model=NamedNetwork,
     response_model_exclude_unset=True,
     responses={
         200: {"content": {"application/json": {"example": NETWORK_EXAMPLE}}},
         **problem_responses(401, 403),
     },
 )
-def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> Network:
-    return results.network(session, run_id)
+def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> NamedNetwork:
+    found = results.network(session, run_id)
+    return NamedNetwork(
+        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
+    )
 
 
 @router.get(
@@ -374,7 +424,7 @@ def list_targets(
     cursor: Cursor = None,
 ) -> TargetPage:
     items, next_cursor = results.targets(session, run_id, limit, cursor)
-    return TargetPage(items=items, next_cursor=next_cursor)
+    return TargetPage(items=items, next_cursor=next_cursor, accounts=results.names(session, items))
 
 
 @router.post(

@@ -10,6 +10,7 @@ beside the columns readers filter and sort on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ from app.db.models import (
     AnalysisRun,
     AnalysisWave,
     Lease,
+    Post,
     Report,
 )
 from app.detection.documents import (
@@ -193,33 +195,44 @@ def _keyset(query: Select[Any], value: Any, key: Any, after: tuple[Any, Any] | N
     return query.order_by(desc(value), key)
 
 
+@dataclass(frozen=True, kw_only=True)
+class WaveFilter:
+    """Which waves a listing shows (None: any). ``wave_ids``: only these (an
+    orchestrator's directed waves)."""
+
+    target_id: str | None = None
+    label: str | None = None
+    status: str | None = None
+    min_score: float | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    wave_ids: Sequence[str] | None = None
+
+
 def waves_page(
     session: Session,
     run_id: str,
     limit: int,
     after: tuple[datetime, str] | None,
-    target_id: str | None = None,
-    label: str | None = None,
-    status: str | None = None,
-    min_score: float | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    only: WaveFilter,
 ) -> list[WaveSummary]:
     """Waves of a run, newest first, after the cursor position ``after`` (without
     their reporters: a listing does not show them)."""
     query = select(AnalysisWave.document).where(AnalysisWave.run_id == run_id)
-    if target_id is not None:
-        query = query.where(AnalysisWave.target_id == target_id)
-    if label is not None:
-        query = query.where(AnalysisWave.label == label)
-    if status is not None:
-        query = query.where(AnalysisWave.status == status)
-    if min_score is not None:
-        query = query.where(AnalysisWave.score >= min_score)
-    if since is not None:
-        query = query.where(AnalysisWave.end >= since)
-    if until is not None:
-        query = query.where(AnalysisWave.start <= until)
+    if only.target_id is not None:
+        query = query.where(AnalysisWave.target_id == only.target_id)
+    if only.label is not None:
+        query = query.where(AnalysisWave.label == only.label)
+    if only.status is not None:
+        query = query.where(AnalysisWave.status == only.status)
+    if only.min_score is not None:
+        query = query.where(AnalysisWave.score >= only.min_score)
+    if only.since is not None:
+        query = query.where(AnalysisWave.end >= only.since)
+    if only.until is not None:
+        query = query.where(AnalysisWave.start <= only.until)
+    if only.wave_ids is not None:
+        query = query.where(AnalysisWave.wave_id.in_(list(only.wave_ids)))
     query = _keyset(query, AnalysisWave.start, AnalysisWave.wave_id, after).limit(limit)
     return [WaveSummary.model_validate(d) for d in session.scalars(query)]
 
@@ -327,3 +340,27 @@ def account_seen(session: Session, account_id: str) -> bool:
 
 def account_record(session: Session, account_id: str) -> Account | None:
     return session.get(Account, account_id)
+
+
+# Ids per query: well under SQLite's and PostgreSQL's limits on bound parameters.
+NAME_CHUNK = 1_000
+
+
+def account_names(
+    session: Session, account_ids: Sequence[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """(handle, display name) of each of ``account_ids`` that has a record."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    unique = sorted(set(account_ids))
+    for begin in range(0, len(unique), NAME_CHUNK):
+        query = select(Account.account_id, Account.handle, Account.display_name).where(
+            Account.account_id.in_(unique[begin : begin + NAME_CHUNK])
+        )
+        found.update((a, (h, d)) for a, h, d in session.execute(query))
+    return found
+
+
+def post_texts(session: Session, post_ids: Sequence[str]) -> dict[str, str | None]:
+    """The text of each of ``post_ids`` that is stored."""
+    query = select(Post.post_id, Post.text).where(Post.post_id.in_(sorted(set(post_ids))))
+    return {post_id: text for post_id, text in session.execute(query)}

@@ -35,12 +35,15 @@ class AttributionParams:
 
 @dataclass(frozen=True)
 class Attribution:
-    """Candidate orchestrators: one row per (wave, account), best first within a wave."""
+    """Candidate orchestrators: one row per (wave, account), best first within a wave.
+    ``post``: the candidate's first post naming the target in the directive window (the
+    evidence an analyst cites), -1 when inferred."""
 
     wave: IntArray
     account: IntArray
     score: FloatArray
     inferred: BoolArray
+    post: IntArray
 
 
 def _audience_keys(data: Data) -> IntArray:
@@ -51,22 +54,18 @@ def _audience_keys(data: Data) -> IntArray:
     return keys
 
 
-def _naming_posts(data: Data) -> tuple[IntArray, IntArray, FloatArray]:
-    """(named account, author, time) of every post that mentions or replies to someone,
-    sorted by named account and time."""
+def _naming_posts(data: Data) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """(named account, author, time, post) of every post that mentions or replies to
+    someone, sorted by named account and time."""
     posts = data.posts
-    named = [posts.mention_account]
-    author = [posts.author[posts.mention_post]]
-    when = [posts.time[posts.mention_post]]
     replies = np.flatnonzero(posts.reply_to >= 0)
-    named.append(posts.author[posts.reply_to[replies]])
-    author.append(posts.author[replies])
-    when.append(posts.time[replies])
-    named_all, author_all, when_all = (np.concatenate(c) for c in (named, author, when))
-    ok = (named_all >= 0) & (author_all >= 0) & (named_all != author_all) & ~np.isnan(when_all)
-    named_all, author_all, when_all = named_all[ok], author_all[ok], when_all[ok]
-    order = np.lexsort((when_all, named_all))
-    return named_all[order], author_all[order], when_all[order]
+    named = np.concatenate([posts.mention_account, posts.author[posts.reply_to[replies]]])
+    post = np.concatenate([posts.mention_post, replies])
+    author, when = posts.author[post], posts.time[post]
+    ok = (named >= 0) & (author >= 0) & (named != author) & ~np.isnan(when)
+    named, author, when, post = named[ok], author[ok], when[ok], post[ok]
+    order = np.lexsort((when, named))
+    return named[order], author[order], when[order], post[order]
 
 
 def attribute(
@@ -76,13 +75,13 @@ def attribute(
     params = params or AttributionParams()
     n = len(data.accounts)
     audience = _audience_keys(data)
-    named, author, when = _naming_posts(data)
+    named, author, when, post = _naming_posts(data)
     member = np.flatnonzero(waves.report_wave >= 0)
     crowd_keys = np.unique(waves.report_wave[member] * n + data.reports.reporter[member])
     crowd_wave, crowd = crowd_keys // n, crowd_keys % n
     bounds = np.searchsorted(crowd_wave, np.arange(len(waves) + 1))
     naming_key = named * 1e11 + when
-    rows: list[tuple[IntArray, IntArray, FloatArray, BoolArray]] = []
+    rows: list[tuple[IntArray, IntArray, FloatArray, BoolArray, IntArray]] = []
     for w in np.flatnonzero(flagged).tolist():
         reporters = crowd[bounds[w] : bounds[w + 1]]
         if len(reporters) == 0:
@@ -91,10 +90,13 @@ def attribute(
         start = target * 1e11 + waves.start[w]
         lo = np.searchsorted(naming_key, start - params.directive_window_s)
         hi = np.searchsorted(naming_key, start + params.directive_grace_s)
-        candidates = np.unique(author[lo:hi])
+        # Each author's first naming post in the window (np.unique keeps first indices).
+        candidates, first = np.unique(author[lo:hi], return_index=True)
+        directive = post[lo:hi][first]
         inferred = len(candidates) == 0
         if inferred:
             candidates = _most_followed(audience, reporters, target, n, params.top)
+            directive = np.full(len(candidates), -1)
         keys = (reporters[:, None] * n + candidates[None, :]).ravel()
         slot = np.minimum(np.searchsorted(audience, keys), max(len(audience) - 1, 0))
         reached = (audience[slot] == keys).reshape(len(reporters), len(candidates))
@@ -106,11 +108,12 @@ def attribute(
                 candidates[best],
                 share[best],
                 np.full(len(best), inferred),
+                directive[best],
             )
         )
     if not rows:
         empty = np.empty(0, dtype=np.int64)
-        return Attribution(empty, empty.copy(), np.empty(0), np.empty(0, dtype=bool))
+        return Attribution(empty, empty.copy(), np.empty(0), np.empty(0, dtype=bool), empty.copy())
     return Attribution(*(np.concatenate(column) for column in zip(*rows, strict=True)))
 
 

@@ -16,12 +16,27 @@ from pydantic import BaseModel, Field
 Action = Literal["proceed", "hold_for_review"]
 
 
+class Directive(BaseModel):
+    """The post by which an account named a wave's target just before the wave."""
+
+    post_id: str
+    created_at: str
+    text: str | None = Field(
+        default=None, description="The post's text (in `GET /v1/waves/{wave_id}` only)."
+    )
+
+
 class Orchestrator(BaseModel):
     account_id: str
-    score: float = Field(description="How strongly the wave is attributed to the account.")
+    score: float = Field(
+        description="Share of the wave's reporters who follow or amplify the account."
+    )
     inferred: bool = Field(
         description="True when no directive post names the target and the attribution "
         "comes from the crowd's shared followings alone."
+    )
+    directive: Directive | None = Field(
+        default=None, description="Its first post naming the target (null when inferred)."
     )
 
 
@@ -63,6 +78,11 @@ class Wave(WaveSummary):
     """A wave with every reporter in it."""
 
     reporters: list[WaveReporter]
+    sample_texts: list[str] = Field(
+        default_factory=list,
+        description="Up to five of the reports' own texts, most repeated first: the same "
+        "words filed again and again are a sign of a pasted order.",
+    )
 
 
 class Group(BaseModel):
@@ -84,6 +104,15 @@ class Reliability(BaseModel):
     score: float = Field(description="Share of decided reports upheld, smoothed.")
 
 
+class DirectedWave(BaseModel):
+    wave_id: str
+    target_id: str
+    start: str
+    score: float = Field(description="The wave's score.")
+    attribution: float = Field(description="Its `orchestrators` score in that wave.")
+    inferred: bool
+
+
 class AccountRisk(BaseModel):
     """What the latest analysis says of one account."""
 
@@ -103,7 +132,25 @@ class AccountRisk(BaseModel):
         default_factory=dict, description="`target_risk` of its most reported content items."
     )
     reports_received: int = 0
+    orchestrator_risk: float = Field(
+        default=0.0,
+        description="This account directs orchestrated reporting: the highest, over the "
+        "orchestrated waves whose target it named just before they began, of the wave's "
+        "score times the share of the wave's reporters in its audience. Shared followings "
+        "alone (an inferred attribution) do not count: they are not its own conduct.",
+    )
+    waves_directed: list[DirectedWave] = Field(
+        default_factory=list,
+        description="The orchestrated waves it is listed as directing, newest first.",
+    )
     updated_at: str | None
+
+
+class AccountName(BaseModel):
+    """How a person recognises an account: its handle and display name as last ingested."""
+
+    handle: str | None
+    display_name: str | None
 
 
 class AccountRecord(BaseModel):

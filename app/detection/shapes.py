@@ -13,6 +13,8 @@ from app.detection.documents import (
     AccountRisk,
     Action,
     Arrivals,
+    DirectedWave,
+    Directive,
     Documents,
     Group,
     Hub,
@@ -144,6 +146,9 @@ def shape(analysis: Analysis) -> Documents:
                     )
                     for a in reporters.tolist()
                 ],
+                sample_texts=sample_texts([reports.text[r] for r in rows.tolist()])
+                if reports.text
+                else [],
             )
         )
 
@@ -166,7 +171,7 @@ def shape(analysis: Analysis) -> Documents:
     return Documents(
         waves=wave_docs,
         groups=group_docs,
-        accounts=_account_docs(analysis, group_ids),
+        accounts=_account_docs(analysis, group_ids, _directed(analysis, wave_docs)),
         enforcement=_enforcement(analysis),
         network=network_document(analysis),
     )
@@ -204,10 +209,39 @@ def network_document(analysis: Analysis) -> Network:
 
 
 def _orchestrators(analysis: Analysis) -> dict[int, list[Orchestrator]]:
-    """Per wave, its candidate orchestrators, best first."""
+    """Per wave, its candidate orchestrators, best first, each with its naming post."""
     found = analysis.orchestrators
+    posts = analysis.data.posts
     ids = analysis.data.accounts.ids
     by_wave: dict[int, list[Orchestrator]] = {}
+    for w, account, score, inferred, post in zip(
+        found.wave.tolist(),
+        found.account.tolist(),
+        found.score.tolist(),
+        found.inferred.tolist(),
+        found.post.tolist(),
+        strict=True,
+    ):
+        directive = (
+            Directive(post_id=posts.post_id[post], created_at=to_iso(posts.time[post]))
+            if post >= 0
+            else None
+        )
+        by_wave.setdefault(w, []).append(
+            Orchestrator(
+                account_id=ids[account],
+                score=round(score, 4),
+                inferred=inferred,
+                directive=directive,
+            )
+        )
+    return by_wave
+
+
+def _directed(analysis: Analysis, wave_docs: list[Wave]) -> dict[int, list[DirectedWave]]:
+    """Per account, the orchestrated waves it is listed as directing, newest first."""
+    found = analysis.orchestrators
+    by_account: dict[int, list[DirectedWave]] = {}
     for w, account, score, inferred in zip(
         found.wave.tolist(),
         found.account.tolist(),
@@ -215,10 +249,31 @@ def _orchestrators(analysis: Analysis) -> dict[int, list[Orchestrator]]:
         found.inferred.tolist(),
         strict=True,
     ):
-        by_wave.setdefault(w, []).append(
-            Orchestrator(account_id=ids[account], score=round(score, 4), inferred=inferred)
+        wave = wave_docs[w]
+        by_account.setdefault(account, []).append(
+            DirectedWave(
+                wave_id=wave.wave_id,
+                target_id=wave.target_id,
+                start=wave.start,
+                score=wave.score,
+                attribution=round(score, 4),
+                inferred=inferred,
+            )
         )
-    return by_wave
+    for waves in by_account.values():
+        waves.sort(key=lambda d: (d.start, d.wave_id), reverse=True)
+    return by_account
+
+
+def orchestrator_risk(directed: list[DirectedWave]) -> float:
+    """The strongest evidence that the account directed a wave by naming its target."""
+    return max((d.score * d.attribution for d in directed if not d.inferred), default=0.0)
+
+
+def sample_texts(texts: list[str | None], limit: int = 5) -> list[str]:
+    """The reports' own words, most repeated first."""
+    said = Counter(t.strip() for t in texts if t and t.strip())
+    return [text for text, _ in said.most_common(limit)]
 
 
 def _wave_explanations(analysis: Analysis, w: int) -> list[str]:
@@ -241,7 +296,9 @@ def _wave_explanations(analysis: Analysis, w: int) -> list[str]:
     return lines
 
 
-def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[AccountRisk]:
+def _account_docs(
+    analysis: Analysis, group_ids: list[str], directed: dict[int, list[DirectedWave]]
+) -> list[AccountRisk]:
     data = analysis.data
     record = analysis.reliability
     record_score = record.score
@@ -295,6 +352,21 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[AccountRisk]
                     else "too little evidence to inherit its report history"
                 )
             )
+        led = directed.get(a, [])
+        named = [d for d in led if not d.inferred]
+        if named:
+            explanations.append(
+                f"named the target just before {len(named)} orchestrated "
+                f"wave{'s' if len(named) != 1 else ''} (orchestrator risk "
+                f"{orchestrator_risk(led):.2f})"
+            )
+        if len(led) > len(named):
+            unordered = len(led) - len(named)
+            explanations.append(
+                f"among the accounts most followed by the crowds of {unordered} orchestrated "
+                f"wave{'s' if unordered != 1 else ''} that no post ordered (inferred from "
+                "shared followings, not its own conduct)"
+            )
         explanations += _tier_explanations(analysis, a, hub_sizes)
         t = int(analysis.network.tier[a])
         docs.append(
@@ -318,6 +390,8 @@ def _account_docs(analysis: Analysis, group_ids: list[str]) -> list[AccountRisk]
                 explanations=explanations,
                 content_risk=by_content.get(a, {}),
                 reports_received=int(received[a]),
+                orchestrator_risk=round(orchestrator_risk(led), 4),
+                waves_directed=led,
                 updated_at=updated,
             )
         )

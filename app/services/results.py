@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -18,8 +19,10 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.db import results_repository as results
+from app.db.results_repository import WaveFilter as WaveFilter  # the routers build it
 from app.detection.data import to_iso
 from app.detection.documents import (
+    AccountName,
     AccountRecord,
     AccountRisk,
     Group,
@@ -97,25 +100,64 @@ def waves(
     run_id: str | None,
     limit: int,
     cursor: str | None,
-    target_id: str | None = None,
-    label: str | None = None,
-    status: str | None = None,
-    min_score: float | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    only: WaveFilter,
+    orchestrator_id: str | None = None,
 ) -> Page[WaveSummary]:
-    """Waves, newest first (``since``: ending after it; ``until``: starting before it)."""
+    """Waves, newest first (``since``: ending after it; ``until``: starting before it);
+    with ``orchestrator_id``, only the waves that account is listed as directing."""
     if run_id is None:
         return [], None
     after = _after(cursor, _moment)
-    rows = results.waves_page(
-        session, run_id, limit + 1, after, target_id, label, status, min_score, since, until
-    )
+    if orchestrator_id is not None:
+        found = results.account_risks(session, run_id, [orchestrator_id]).get(orchestrator_id)
+        led = [d.wave_id for d in found.waves_directed] if found else []
+        only = replace(only, wave_ids=led)
+    rows = results.waves_page(session, run_id, limit + 1, after, only)
     return _page(rows, limit, ("start", "wave_id"))
 
 
 def wave(session: Session, run_id: str | None, wave_id: str) -> Wave | None:
-    return results.wave(session, run_id, wave_id) if run_id else None
+    """The wave, with the text of each orchestrator's naming post."""
+    found = results.wave(session, run_id, wave_id) if run_id else None
+    if found is None:
+        return None
+    posts = [o.directive.post_id for o in found.orchestrators if o.directive]
+    texts = results.post_texts(session, posts) if posts else {}
+    for orchestrator in found.orchestrators:
+        if orchestrator.directive is not None:
+            orchestrator.directive.text = texts.get(orchestrator.directive.post_id)
+    return found
+
+
+def mentioned(document: BaseModel) -> set[str]:
+    """The ids of the accounts a document names, where a person reads them."""
+    if isinstance(document, WaveSummary):
+        ids = {document.target_id} | {o.account_id for o in document.orchestrators}
+        if isinstance(document, Wave):
+            ids |= {r.account_id for r in document.reporters}
+        return ids
+    if isinstance(document, Group):
+        return set(document.members)
+    if isinstance(document, AccountRisk):
+        ids = {document.account_id} | {d.target_id for d in document.waves_directed}
+        return ids | ({document.recreated_from} if document.recreated_from else set())
+    if isinstance(document, Network):
+        ids = {hub.account_id for hub in document.hubs}
+        for listing in document.tiers.values():
+            ids |= set(listing.accounts or []) | set(listing.sample or [])
+        return ids
+    raise TypeError(type(document).__name__)
+
+
+def names(session: Session, documents: Sequence[BaseModel]) -> dict[str, AccountName]:
+    """Handle and display name of every account the documents name (as last ingested;
+    accounts with no record are left out)."""
+    ids = set().union(*(mentioned(d) for d in documents)) if documents else set()
+    found = results.account_names(session, sorted(ids))
+    return {
+        account_id: AccountName(handle=handle, display_name=display_name)
+        for account_id, (handle, display_name) in sorted(found.items())
+    }
 
 
 def groups(session: Session, run_id: str | None, limit: int, cursor: str | None) -> Page[Group]:
