@@ -52,10 +52,21 @@ VIEWS = {
             "tier_1_precision",
             "tier_2_precision",
             "attribution_top1_accuracy",
+            "orchestrator_precision",
+            "orchestrator_recall",
             "recreation_precision",
             "recreation_recall",
         ),
-        ("tier_f1", "tier1_prec", "tier2_prec", "attrib_top1", "recr_prec", "recr_recall"),
+        (
+            "tier_f1",
+            "tier1_prec",
+            "tier2_prec",
+            "attrib_top1",
+            "orch_prec",
+            "orch_recall",
+            "recr_prec",
+            "recr_recall",
+        ),
     ),
     "bystanders": (
         (

@@ -178,6 +178,34 @@ def test_orchestrators_are_first_class(analysed: httpx.Client) -> None:
     assert detail["sample_texts"] and len(detail["sample_texts"]) <= 5
 
 
+def test_accounts_are_found_by_id_handle_or_name(analysed: httpx.Client) -> None:
+    named = {"account_id": "acct_search_1", "handle": "Mosul_Watch_77"}
+    named["display_name"] = "مرصد الموصل Mosul Watch"
+    sent = analysed.post("/v1/accounts", json={"accounts": [named]})
+    assert sent.status_code == 200 and sent.json()["accepted"] == 1
+    by_id = analysed.get("/v1/accounts", params={"q": named["account_id"]}).json()["items"]
+    assert by_id[0] == {
+        "account_id": named["account_id"],
+        "handle": named["handle"],
+        "display_name": named["display_name"],
+    }
+    by_handle = analysed.get(
+        "/v1/accounts", params={"q": "@MOSUL_watch", "limit": 100}
+    ).json()["items"]
+    assert [m["account_id"] for m in by_handle] == [named["account_id"]]
+    part = "الموصل"
+    by_name = analysed.get("/v1/accounts", params={"q": part, "limit": 100}).json()["items"]
+    assert [m["account_id"] for m in by_name] == [named["account_id"]]
+    world = analysed.get("/v1/accounts", params={"q": WORLD.accounts[0]["handle"][:3]}).json()
+    assert world["items"] and all(
+        m["handle"].lower().startswith(WORLD.accounts[0]["handle"][:3].lower())
+        for m in world["items"]
+    )
+    # LIKE wildcards are searched for, not obeyed.
+    assert analysed.get("/v1/accounts", params={"q": "%"}).json()["items"] == []
+    assert analysed.get("/v1/accounts", params={"q": ""}).status_code == 422
+
+
 JSON_SCALARS = (
     st.none()
     | st.booleans()

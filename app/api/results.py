@@ -101,6 +101,20 @@ class NamedNetwork(Network):
     accounts: dict[str, AccountName] = names_field()
 
 
+class NamedAccountRisk(AccountRisk):
+    accounts: dict[str, AccountName] = names_field()
+
+
+class AccountMatch(AccountName):
+    account_id: str
+
+
+class AccountMatches(BaseModel):
+    """Accounts matching a search, exact id first, then by handle, then by name."""
+
+    items: list[AccountMatch]
+
+
 class WavePage(Page[WaveSummary]):
     """Waves, newest first."""
 
@@ -313,7 +327,7 @@ def get_group(
     description="Tier, reporter risk (takes part in orchestrated reporting), target risk (is "
     "being hit by it), lockstep groups, reliability and re-creation link. 404 if the account "
     "was never seen in any ingested data.",
-    response_model=AccountRisk,
+    response_model=NamedAccountRisk,
     response_model_exclude_unset=True,
     responses={
         200: {"content": {"application/json": {"example": DEMO["target_risk"]}}},
@@ -325,12 +339,56 @@ def account_risk(
     session: SessionDep,
     _key: ReadKey,
     run_id: CurrentRunId,
-) -> AccountRisk:
+) -> NamedAccountRisk:
     account_id = decoded_segment(account_id, ACCOUNT_ID_LENGTH)
     found = results.account_risk(session, run_id, account_id)
     if found is None:
         raise Problem(404, f"Account {account_id} was never seen.", "not-found")
-    return found
+    return NamedAccountRisk(
+        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
+    )
+
+
+@router.get(
+    "/accounts",
+    summary="Find accounts",
+    description="Accounts whose id is `q`, whose handle starts with `q` (a leading `@` is "
+    "ignored, case does not matter) or whose display name contains it: the exact id first, "
+    "then handles, then names, each alphabetically. For a search box; ids, handles and "
+    "names as last ingested.",
+    response_model=AccountMatches,
+    responses={
+        200: _example(
+            {
+                "items": [
+                    {
+                        "account_id": DEMO["account"]["account_id"],
+                        "handle": DEMO["account"]["handle"],
+                        "display_name": DEMO["account"]["display_name"],
+                    }
+                ]
+            }
+        ),
+        **problem_responses(401, 403, 422),
+    },
+)
+def find_accounts(
+    session: SessionDep,
+    _key: ReadKey,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=128,
+            description="An account id, the start of a handle, or part of a display name.",
+            examples=[DEMO["account"]["handle"]],
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=100, description="Most matches to return.")] = 20,
+) -> AccountMatches:
+    return AccountMatches(
+        items=[AccountMatch(**match) for match in results.find_accounts(session, q, limit)]
+    )
 
 
 ACCOUNT_EXAMPLE: dict[str, Any] = DEMO["account"]

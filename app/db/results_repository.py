@@ -21,6 +21,7 @@ from sqlalchemy import (
     delete,
     desc,
     exists,
+    func,
     insert,
     or_,
     select,
@@ -364,3 +365,34 @@ def post_texts(session: Session, post_ids: Sequence[str]) -> dict[str, str | Non
     """The text of each of ``post_ids`` that is stored."""
     query = select(Post.post_id, Post.text).where(Post.post_id.in_(sorted(set(post_ids))))
     return {post_id: text for post_id, text in session.execute(query)}
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_accounts(session: Session, text: str, limit: int) -> list[dict[str, str | None]]:
+    """Accounts with id ``text``, a handle starting with it (any case), or a display
+    name containing it: in that order, each alphabetical, at most ``limit``."""
+    pattern = _like_escaped(text.lower())
+    found: dict[str, dict[str, str | None]] = {}
+    tries = (
+        Account.account_id == text,
+        func.lower(Account.handle).like(pattern + "%", escape="\\"),
+        func.lower(Account.display_name).like("%" + pattern + "%", escape="\\"),
+    )
+    for condition in tries:
+        if len(found) >= limit:
+            break
+        query = (
+            select(Account.account_id, Account.handle, Account.display_name)
+            .where(condition)
+            .order_by(Account.handle, Account.account_id)
+            .limit(limit)
+        )
+        for account_id, handle, display_name in session.execute(query):
+            found.setdefault(
+                account_id,
+                {"account_id": account_id, "handle": handle, "display_name": display_name},
+            )
+    return list(found.values())[:limit]

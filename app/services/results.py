@@ -245,3 +245,10 @@ def empty_network() -> Network:
 def network(session: Session, run_id: str | None) -> Network:
     found = results.network(session, run_id) if run_id else None
     return found or empty_network()
+
+
+def find_accounts(session: Session, text: str, limit: int) -> list[dict[str, str | None]]:
+    """The search box: by id, handle (a leading ``@`` dropped) or display name."""
+    text = text.strip()
+    text = text[1:] if text.startswith("@") and len(text) > 1 else text
+    return results.find_accounts(session, text, limit)

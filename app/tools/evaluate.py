@@ -136,6 +136,22 @@ def wave_metrics(
     }
 
 
+def orchestrator_metrics(truth: dict[str, Any], risk: dict[str, float]) -> dict[str, Any]:
+    """Accounts with ``orchestrator_risk`` >= 0.5 that truly directed an orchestrated
+    wave by naming its target (precision), and such directors found (recall)."""
+    directors = {
+        o
+        for w in truth["waves"]
+        if w["orchestrated"] and w.get("directive_post_id")
+        for o in w.get("orchestrators", [])
+    }
+    flagged = {a for a, r in risk.items() if r >= 0.5}
+    return {
+        "orchestrator_precision": _ratio(len(flagged & directors), len(flagged)),
+        "orchestrator_recall": _ratio(len(flagged & directors), len(directors)),
+    }
+
+
 def enforcement_targets(truth: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Victims (targets of orchestrated waves) and violators (targets of organic waves,
     official accounts included); a target of both kinds is left out of both."""
@@ -276,6 +292,9 @@ def evaluate(folder: Path, truth: dict[str, Any], predictions: dict[str, Any]) -
         **recreation_metrics(
             truth,
             {a: str(r["recreated_from"]) for a, r in risks.items() if r.get("recreated_from")},
+        ),
+        **orchestrator_metrics(
+            truth, {a: float(r.get("orchestrator_risk") or 0.0) for a, r in risks.items()}
         ),
     }
 
