@@ -310,7 +310,12 @@ def analyze(
             from app.tools.report import render_report
 
             progress.update(task, description="writing the HTML report")
-            html.write_text(render_report(document, f"Analysis of {folder.name}"), "utf-8")
+            handles = {
+                account_id: handle
+                for account_id, handle in zip(data.accounts.ids, data.accounts.handle, strict=True)
+                if handle
+            }
+            html.write_text(render_report(document, f"Analysis of {folder.name}", handles), "utf-8")
             progress.update(task, advance=1)
     flagged = sum(1 for w in document["waves"] if w["label"] == "orchestrated")
     found = (

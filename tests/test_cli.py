@@ -103,6 +103,13 @@ def test_analyze_writes_a_self_contained_html_report(tmp_path: Path) -> None:
     assert page.count("<svg") == 2
     assert 'fill="#c0392b"' in page and 'fill="#7f8c9a"' in page
     assert flagged[0]["target_id"] in page
+    # Accounts are shown as people know them: handle beside the id.
+    handles = {
+        a["account_id"]: a["handle"]
+        for a in map(orjson.loads, (folder / "accounts.ndjson").read_bytes().splitlines())
+    }
+    target = flagged[0]["target_id"]
+    assert f"@{handles[target]} ({target})" in page
     assert f"<b>{len(flagged):,}</b>orchestrated" in page
     assert 'dir="auto"' in page
 

@@ -215,6 +215,65 @@ def test_accounts_with_awkward_ids_open_from_their_links(
     assert browser.errors == []
 
 
+def test_lists_show_handles_beside_ids(browser: Browser, demo_service: tuple[str, str]) -> None:
+    targets = api(demo_service, "/v1/targets?limit=5")
+    top = targets["items"][0]["account_id"]
+    browser.open("/targets", "targets")
+    row = browser.page.locator("[data-testid='targets-table'] a.acct").first
+    assert "@" + targets["accounts"][top]["handle"] in row.inner_text()
+    waves = api(demo_service, "/v1/waves?limit=1")
+    first = waves["items"][0]
+    browser.open("/waves", "waves")
+    table = browser.page.locator("[data-testid='waves-table']")
+    assert table.get_by_text("@" + waves["accounts"][first["target_id"]]["handle"]).count() >= 1
+    wave = api(demo_service, f"/v1/waves/{first['wave_id']}")
+    browser.open(f"/wave/{first['wave_id']}", "wave")
+    reporter = max(wave["reporters"], key=lambda r: r["reporter_risk"])["account_id"]
+    reporters = browser.page.locator("[data-testid='reporters-table']")
+    assert reporters.get_by_text("@" + wave["accounts"][reporter]["handle"]).count() == 1
+    assert browser.errors == []
+
+
+def test_search_finds_an_account_by_handle(browser: Browser, demo_service: tuple[str, str]) -> None:
+    top = api(demo_service, "/v1/targets?limit=1")
+    account_id = top["items"][0]["account_id"]
+    handle = top["accounts"][account_id]["handle"]
+    browser.open("/waves", "waves")
+    box = browser.page.locator("[data-testid='search-input']")
+    box.fill("@" + handle)
+    found = browser.page.locator("[data-testid='search-results'] a", has_text=account_id)
+    found.first.wait_for(timeout=10_000)
+    found.first.click()
+    browser.wait_ready("account")
+    assert account_id in browser.page.locator("h1").inner_text()
+    assert browser.errors == []
+
+
+def test_orchestrator_page_lists_its_waves_and_the_wave_shows_its_order(
+    browser: Browser, demo_service: tuple[str, str]
+) -> None:
+    waves = api(demo_service, "/v1/waves?label=orchestrated&limit=1000")["items"]
+    wave = next(w for w in waves if w["orchestrators"] and w["orchestrators"][0]["directive"])
+    leader = wave["orchestrators"][0]["account_id"]
+    detail = api(demo_service, f"/v1/waves/{wave['wave_id']}")
+    browser.open(f"/wave/{wave['wave_id']}", "wave")
+    order = detail["orchestrators"][0]["directive"]["text"]
+    orchestrators = browser.page.locator("[data-testid='orchestrators-table']")
+    assert orchestrators.get_by_text(order, exact=True).count() == 1
+    texts = browser.page.locator("[data-testid='report-texts'] li")
+    assert texts.count() == len(detail["sample_texts"]) > 0
+    orchestrators.locator("a.acct").first.click()
+    browser.wait_ready("account")
+    directed = browser.page.locator("[data-testid='directed-waves-table'] a[href*='#/wave/']")
+    risk = api(demo_service, f"/v1/accounts/{leader}/risk")
+    assert directed.count() == len(risk["waves_directed"]) > 0
+    assert wave["wave_id"] in directed.all_inner_texts()
+    browser.shot("orchestrator")
+    directed.first.click()
+    browser.wait_ready("wave")
+    assert browser.errors == []
+
+
 # ReDoc's sidebar footer always asks its CDN for a logo; the policy blocks the request
 # before it leaves and ReDoc drops the image. Nothing else may be refused.
 REDOC_LOGO_REFUSED = "https://cdn.redoc.ly/redoc/logo-mini.svg"

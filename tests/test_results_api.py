@@ -189,9 +189,9 @@ def test_accounts_are_found_by_id_handle_or_name(analysed: httpx.Client) -> None
         "handle": named["handle"],
         "display_name": named["display_name"],
     }
-    by_handle = analysed.get(
-        "/v1/accounts", params={"q": "@MOSUL_watch", "limit": 100}
-    ).json()["items"]
+    by_handle = analysed.get("/v1/accounts", params={"q": "@MOSUL_watch", "limit": 100}).json()[
+        "items"
+    ]
     assert [m["account_id"] for m in by_handle] == [named["account_id"]]
     part = "الموصل"
     by_name = analysed.get("/v1/accounts", params={"q": part, "limit": 100}).json()["items"]

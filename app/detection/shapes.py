@@ -407,7 +407,8 @@ def _tier_evidence(analysis: Analysis, a: int) -> list[str]:
     if row["reporter_risk"] >= FLAG:
         lines.append(f"reports in orchestrated waves (reporter risk {row['reporter_risk']:.2f})")
     if network.directed[a]:
-        lines.append(f"named the target just before {network.directed[a]} orchestrated waves")
+        waves = "wave" if network.directed[a] == 1 else "waves"
+        lines.append(f"named the target just before {network.directed[a]} orchestrated {waves}")
     group = int(analysis.groups.account_group[a])
     if group >= 0:
         lines.append(f"in a lockstep group of {len(analysis.groups.members[group])} accounts")
@@ -442,8 +443,6 @@ def _tier_explanations(analysis: Analysis, a: int, hub_sizes: np.ndarray) -> lis
             f"amplified by {network.amplified_by[a]} network members; tied to by "
             f"{network.from_sources[a]} other sources, ties to {network.to_sources[a]}"
         )
-    if network.directed[a]:
-        lines.append(f"named the target just before {network.directed[a]} orchestrated waves")
     if t == 3 and network.share[a] > 0:
         lines.append(
             f"{network.share[a]:.0%} of its follows and amplifications lead into the network"

@@ -140,7 +140,13 @@ def _table(header: list[str], rows: list[list[Any]], numeric: set[int]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _wave_rows(waves: list[dict[str, Any]]) -> str:
+def _named(account_id: str, handles: dict[str, str]) -> str:
+    """ "@handle (id)" where the data set has a handle, else the id."""
+    handle = handles.get(account_id)
+    return f"@{handle} ({account_id})" if handle else account_id
+
+
+def _wave_rows(waves: list[dict[str, Any]], handles: dict[str, str]) -> str:
     if not waves:
         return "<p class=muted>None.</p>"
     ranked = sorted(waves, key=lambda w: -w["score"])[:TABLE_ROWS]
@@ -148,9 +154,10 @@ def _wave_rows(waves: list[dict[str, Any]]) -> str:
     for w in ranked:
         label = f'<span class="badge {w["label"]}">{w["label"]}</span>'
         why = escape("; ".join(w["explanations"][:2]))
-        lead = escape(", ".join(o["account_id"] for o in w["orchestrators"][:3]))
+        lead = escape(", ".join(_named(o["account_id"], handles) for o in w["orchestrators"][:3]))
+        target = escape(_named(w["target_id"], handles))
         rows.append(
-            f'<tr><td dir="auto">{escape(w["target_id"])}</td><td>{w["start"]}</td>'
+            f'<tr><td dir="auto">{target}</td><td>{w["start"]}</td>'
             f'<td class="n">{w["report_count"]:,}</td><td class="n">{w["score"]:.2f}</td>'
             f'<td>{label}</td><td dir="auto">{lead}</td><td>{why}</td></tr>'
         )
@@ -161,8 +168,11 @@ def _wave_rows(waves: list[dict[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def render_report(document: dict[str, Any], title: str) -> str:
-    """The whole report as one HTML string."""
+def render_report(
+    document: dict[str, Any], title: str, handles: dict[str, str] | None = None
+) -> str:
+    """The whole report as one HTML string; accounts shown with their ``handles``."""
+    handles = handles or {}
     waves, groups, network = document["waves"], document["groups"], document["network"]
     orchestrated = [w for w in waves if w["label"] == "orchestrated"]
     targets = sorted(
@@ -184,21 +194,26 @@ def render_report(document: dict[str, Any], title: str) -> str:
             g["size"],
             g["cohesion"],
             len(g["wave_ids"]),
-            ", ".join(g["target_ids"][:5]),
+            ", ".join(_named(t, handles) for t in g["target_ids"][:5]),
         ]
         for g in sorted(groups, key=lambda g: -g["size"])[:TABLE_ROWS]
     ]
     target_rows = [
-        [a["account_id"], a["target_risk"], "; ".join(a["explanations"][:1])]
+        [_named(a["account_id"], handles), a["target_risk"], "; ".join(a["explanations"][:1])]
         for a in targets[:TABLE_ROWS]
     ]
-    hub_rows = [[h["account_id"], h["member_count"]] for h in network["hubs"][:TABLE_ROWS]]
+    hub_rows = [
+        [_named(h["account_id"], handles), h["member_count"]] for h in network["hubs"][:TABLE_ROWS]
+    ]
     tier_rows = [
         [
             f"{t} ({network['tiers'][t]['label']})",
             network["tiers"][t]["count"],
             ", ".join(
-                network["tiers"][t].get("accounts", network["tiers"][t].get("sample", []))[:12]
+                _named(a, handles)
+                for a in network["tiers"][t].get("accounts", network["tiers"][t].get("sample", []))[
+                    :12
+                ]
             ),
         ]
         for t in ("1", "2", "3")
@@ -213,7 +228,7 @@ def render_report(document: dict[str, Any], title: str) -> str:
 calibrated probabilities that a wave was orchestrated.</p>
 <div class=facts>{fact_html}</div>
 <h2>Reports over time</h2>{_timeline(waves)}
-<h2>Waves (highest score first, up to {TABLE_ROWS})</h2>{_wave_rows(waves)}
+<h2>Waves (highest score first, up to {TABLE_ROWS})</h2>{_wave_rows(waves, handles)}
 <h2>Targets under attack</h2>
 {_table(["account", "target risk", "why"], target_rows, {1})}
 <h2>Lockstep groups</h2>

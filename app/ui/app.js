@@ -7,6 +7,7 @@ import { renderWaves } from "./js/waves.js";
 import { renderWave } from "./js/wave.js";
 import { renderNetwork } from "./js/network.js";
 import { renderAccount } from "./js/account.js";
+import { mountSearch } from "./js/search.js";
 
 const ROUTES = [
   [/^\/targets$/, renderTargets, "targets"],
@@ -95,6 +96,7 @@ $("#key-skip").addEventListener("click", () => {
   start();
 });
 $("#key-enter").addEventListener("click", () => openKeyForm());
+mountSearch($("#search"), showError);
 $("#key-forget").addEventListener("click", () => {
   forgetKey();
   openKeyForm("Key forgotten. " + ASK);

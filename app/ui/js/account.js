@@ -70,11 +70,13 @@ export async function renderAccount(ctx, accountId) {
           h("p", { class: "small muted" }, "Takes part in orchestrated reporting."),
           h("div", { class: "gauge-row" }, h("span", {}, "Target risk"), riskBar(risk.target_risk, { label: "target risk", wide: true })),
           h("p", { class: "small muted" }, "Is being hit by orchestrated reporting."),
+          h("div", { class: "gauge-row" }, h("span", {}, "Orchestrator risk"), riskBar(risk.orchestrator_risk ?? 0, { label: "orchestrator risk", wide: true })),
+          h("p", { class: "small muted" }, "Directs orchestrated reporting: named targets just before orchestrated waves (a ranking for review, not a probability)."),
           facts([
             ["Tier", h("span", {}, tierBadge(risk.tier, risk.tier_label), risk.tier != null ? ` confidence ${fmtPct(risk.tier_confidence)}` : "")],
             [
               "Re-created from",
-              risk.recreated_from ? h("span", {}, accountLink(risk.recreated_from), " (its earlier account)") : "—",
+              risk.recreated_from ? h("span", {}, accountLink(risk.recreated_from, risk.accounts), " (its earlier account)") : "—",
             ],
             ["Updated", fmtTime(risk.updated_at)],
           ]),
@@ -100,6 +102,23 @@ export async function renderAccount(ctx, accountId) {
       ),
     ),
     section("Lockstep groups", groupCards(ctx, risk.group_ids)),
+    section(
+      `Waves it directed (${fmtInt((risk.waves_directed || []).length)})`,
+      risk.waves_directed?.length
+        ? table(
+            [
+              { title: "Wave", cell: (d) => waveLink(d.wave_id) },
+              { title: "Target", cell: (d) => accountLink(d.target_id, risk.accounts) },
+              { title: "Start", cell: (d) => h("span", { class: "nowrap" }, fmtTime(d.start)) },
+              { title: "Wave score", num: true, cell: (d) => fmtScore(d.score) },
+              { title: "Attribution", cell: (d) => riskBar(d.attribution, { label: "share of the wave's reporters in its audience" }) },
+              { title: "How", cell: (d) => (d.inferred ? "inferred from shared followings" : "named the target just before") },
+            ],
+            risk.waves_directed,
+            { testid: "directed-waves-table" },
+          )
+        : empty("It is not listed as directing any orchestrated wave."),
+    ),
   );
 
   // Waves against this account, newest first.

@@ -64,15 +64,17 @@ export async function api(path, { signal } = {}) {
 /** Every page of a cursor-paginated list, up to `max` items. */
 export async function apiAll(path, { signal, max = 5000 } = {}) {
   const items = [];
+  const accounts = {};
   let cursor = null;
   const sep = path.includes("?") ? "&" : "?";
   do {
     const url = cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path;
     const page = await api(url, { signal });
     items.push(...page.items);
+    Object.assign(accounts, page.accounts || {});
     cursor = page.next_cursor;
   } while (cursor && items.length < max);
-  return { items: items.slice(0, max), truncated: Boolean(cursor) || items.length > max };
+  return { items: items.slice(0, max), truncated: Boolean(cursor) || items.length > max, accounts };
 }
 
 export const enc = encodeURIComponent;

@@ -23,8 +23,30 @@ export function h(tag, attrs = {}, ...children) {
 /** User text, isolated so its direction does not leak into the sentence around it. */
 export const bdi = (text) => h("bdi", { dir: "auto" }, text ?? "");
 
-export const accountLink = (id) =>
-  h("a", { href: `#/account/${enc(id)}`, dir: "auto", class: "acct" }, id);
+/** How a person knows an account: "@handle", else its display name, else its id. */
+export function accountLabel(id, names) {
+  const name = names && names[id];
+  if (name?.handle) return `@${name.handle}`;
+  return name?.display_name || id;
+}
+
+/** A link to an account: handle and display name (each isolated, so Arabic reads right
+ *  to left) with the id beside them; just the id when the service has no record of it.
+ *  `names` is the answer's `accounts` map. */
+export function accountLink(id, names) {
+  const name = names && names[id];
+  const href = `#/account/${enc(id)}`;
+  if (!name || (!name.handle && !name.display_name)) return h("a", { href, dir: "auto", class: "acct" }, id);
+  return h(
+    "a",
+    { href, class: "acct named", title: id },
+    name.handle ? bdi(`@${name.handle}`) : null,
+    name.handle && name.display_name ? " " : null,
+    name.display_name ? h("bdi", { dir: "auto", class: "display-name" }, name.display_name) : null,
+    " ",
+    h("span", { class: "acct-id", dir: "auto" }, id),
+  );
+}
 
 export const waveLink = (id, text = id) =>
   h("a", { href: `#/wave/${enc(id)}`, dir: "auto", class: "mono" }, text);

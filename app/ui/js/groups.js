@@ -29,7 +29,7 @@ function card(g) {
           "p",
           { class: "small" },
           "Struck: ",
-          targets.flatMap((t, i) => [i ? ", " : "", accountLink(t)]),
+          targets.flatMap((t, i) => [i ? ", " : "", accountLink(t, g.accounts)]),
           g.target_ids.length > MAX_TARGETS ? ` and ${fmtInt(g.target_ids.length - MAX_TARGETS)} more` : "",
         )
       : null,

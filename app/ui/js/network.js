@@ -2,7 +2,7 @@
 /* global cytoscape */
 
 import { api } from "./api.js";
-import { empty, fmtInt, h, section } from "./dom.js";
+import { accountLabel, empty, fmtInt, h, section } from "./dom.js";
 
 const MAX_MEMBERS_PER_HUB = 40;
 const MAX_NODES = 1500;
@@ -66,7 +66,8 @@ export function buildGraph(net) {
   const elements = [
     ...[...nodes].map(([id, tier]) => {
       const ring = tier === 3 ? 1 + ((j++ % rings) / rings) : 0;
-      return { data: { id, tier, ring: tier === 1 ? 3 : tier === 2 ? 2 : ring, label: tier < 3 ? id : "" } };
+      const label = tier < 3 ? accountLabel(id, net.accounts) : "";
+      return { data: { id, tier, ring: tier === 1 ? 3 : tier === 2 ? 2 : ring, label } };
     }),
     ...edges,
   ];
@@ -166,7 +167,9 @@ export async function renderNetwork(ctx) {
     n.connectedEdges().addClass("hover");
     const degree = n.data("tier") === 2 ? ` · ${n.connectedEdges().length} supporters drawn` : "";
     // Ids may be Arabic: isolate the id so it cannot reorder the rest of the line.
-    info.replaceChildren(h("bdi", { dir: "auto" }, n.id()), ` · ${TIER_STYLE[n.data("tier")].name}${degree}`);
+    const name = accountLabel(n.id(), net.accounts);
+    const who = name === n.id() ? [h("bdi", { dir: "auto" }, n.id())] : [h("bdi", { dir: "auto" }, name), " (", h("bdi", { dir: "auto" }, n.id()), ")"];
+    info.replaceChildren(...who, ` · ${TIER_STYLE[n.data("tier")].name}${degree}`);
   });
   cy.on("mouseout", "node", (e) => {
     e.target.removeClass("hover");

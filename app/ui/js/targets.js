@@ -59,6 +59,7 @@ export async function renderTargets(ctx) {
     body,
   );
 
+  let names = {};
   const draw = (items) => {
     if (!items.length) {
       body.replaceChildren(empty("No targets yet: no analysis has finished, or no account is under orchestrated attack."));
@@ -66,7 +67,7 @@ export async function renderTargets(ctx) {
     }
     const columns = [
       { title: "#", num: true, cell: (r) => String(r.rank) },
-      { title: "Account", cell: (r) => accountLink(r.account_id) },
+      { title: "Account", cell: (r) => accountLink(r.account_id, names) },
       { title: "Target risk", cell: (r) => riskBar(r.target_risk, { label: "target risk" }) },
       { title: "Reports received", num: true, cell: (r) => fmtInt(r.reports_received) },
       { title: "Tier", cell: (r) => tierBadge(r.tier, r.tier_label) },
@@ -89,6 +90,7 @@ export async function renderTargets(ctx) {
     try {
       const page = await api("/v1/targets?limit=50", { signal: ctx.signal });
       if (!ctx.alive()) return;
+      names = page.accounts || {};
       draw(page.items);
       updated.textContent = `updated ${fmtTime(new Date().toISOString())}`;
       ctx.ready("targets");

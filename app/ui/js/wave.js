@@ -49,7 +49,7 @@ export async function renderWave(ctx, waveId) {
       h("span", { class: `score-big ${w.label === "orchestrated" ? "orch" : "org"}`, title: "orchestration score" }, fmtScore(w.score)),
     ),
     facts([
-      ["Target", accountLink(w.target_id)],
+      ["Target", accountLink(w.target_id, w.accounts)],
       w.content_id ? ["Content", h("span", { dir: "auto", class: "mono" }, w.content_id)] : null,
       ["Start", fmtTime(w.start)],
       ["End", `${fmtTime(w.end)} (${fmtDuration(w.start, w.end)})`],
@@ -105,14 +105,32 @@ export async function renderWave(ctx, waveId) {
       orch.length
         ? table(
             [
-              { title: "Account", cell: (o) => accountLink(o.account_id) },
-              { title: "Score", cell: (o) => riskBar(o.score, { label: "orchestrator score" }) },
-              { title: "How found", cell: (o) => (o.inferred ? "inferred: most reporters follow it" : "named the target before the wave") },
+              { title: "Account", cell: (o) => accountLink(o.account_id, w.accounts) },
+              { title: "Score", cell: (o) => riskBar(o.score, { label: "share of the reporters who follow or amplify it" }) },
+              { title: "How found", cell: (o) => (o.inferred ? "inferred: many reporters follow it; no post ordered the wave" : "named the target just before the wave") },
+              {
+                title: "Naming post",
+                cell: (o) =>
+                  o.directive
+                    ? h("div", { class: "directive" }, h("div", { class: "small muted" }, fmtTime(o.directive.created_at)), h("div", { dir: "auto", class: "post-text" }, o.directive.text ?? `post ${o.directive.post_id}`))
+                    : "—",
+              },
             ],
             orch,
             { testid: "orchestrators-table" },
           )
         : empty("No orchestrating account identified."),
+    ),
+    section(
+      "What the reporters wrote",
+      w.sample_texts?.length
+        ? h(
+            "ul",
+            { class: "report-texts", "data-testid": "report-texts" },
+            w.sample_texts.map((t) => h("li", { dir: "auto" }, t)),
+          )
+        : empty("The reports carried no text."),
+      h("p", { class: "small muted" }, "Up to five of the reports' own texts, most repeated first: the same words filed again and again suggest a pasted order."),
     ),
     section("Lockstep groups", groupCards(ctx, w.group_ids)),
   );
@@ -126,7 +144,7 @@ export async function renderWave(ctx, waveId) {
         ? table(
             [
               { title: "#", num: true, cell: (r) => String(r.rank) },
-              { title: "Account", cell: (r) => accountLink(r.account_id) },
+              { title: "Account", cell: (r) => accountLink(r.account_id, w.accounts) },
               { title: "Reporter risk", cell: (r) => riskBar(r.reporter_risk, { label: "reporter risk" }) },
             ],
             shown.map((r, i) => ({ ...r, rank: i + 1 })),

@@ -12,7 +12,7 @@ export async function renderWaves(ctx) {
   let label = LABELS.includes(ctx.query.get("label")) ? ctx.query.get("label") : "all";
   ctx.view.append(h("div", { class: "page-head" }, h("h1", {}, "Waves")), h("p", { class: "muted loading" }, "Loading waves…"));
 
-  const { items: waves, truncated } = await apiAll(`/v1/waves?limit=1000`, { signal: ctx.signal, max: MAX_WAVES });
+  const { items: waves, truncated, accounts: names } = await apiAll(`/v1/waves?limit=1000`, { signal: ctx.signal, max: MAX_WAVES });
   if (!ctx.alive()) return;
   ctx.view.lastChild.remove();
 
@@ -79,7 +79,7 @@ export async function renderWaves(ctx) {
   ctx.view.append(section("Newest waves", tableBox));
   const columns = [
     { title: "Wave", cell: (w) => waveLink(w.wave_id) },
-    { title: "Target", cell: (w) => accountLink(w.target_id) },
+    { title: "Target", cell: (w) => accountLink(w.target_id, names) },
     { title: "Start", cell: (w) => h("span", { class: "nowrap" }, fmtTime(w.start)) },
     { title: "Reports", num: true, cell: (w) => fmtInt(w.report_count) },
     { title: "Reporters", num: true, cell: (w) => fmtInt(w.reporter_count) },
