@@ -142,7 +142,10 @@ def main() -> None:
         print(f"{family:14s} " + " ".join(f"{m:11.4f}" for m in means), flush=True)
     print(f"{'worst':14s} " + " ".join(f"{_worst(everything, c):11.4f}" for c in columns))
     misses = [c for c in columns if meets_target(c, _worst(everything, c)) is False]
-    print("targets:", ", ".join(f"{c} {TARGETS[c][0]} {TARGETS[c][1]}" for c in columns))
+    print(
+        "targets:",
+        ", ".join(f"{c} {TARGETS[c][0]} {TARGETS[c][1]}" for c in columns if c in TARGETS),
+    )
     print("missed (worst run):", ", ".join(misses) if misses else "none")
 
 
@@ -150,7 +153,9 @@ def _worst(runs: list[dict[str, Any]], column: str) -> float:
     values = [r[column] for r in runs if r[column] is not None]
     if not values:
         return float("nan")
-    return float(min(values) if TARGETS[column][0] == ">=" else max(values))
+    # Without a target, higher is better (precision, recall).
+    lower_is_better = column in TARGETS and TARGETS[column][0] == "<="
+    return float(max(values) if lower_is_better else min(values))
 
 
 if __name__ == "__main__":
