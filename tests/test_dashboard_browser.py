@@ -134,6 +134,17 @@ def test_wave_page_draws_arrivals_signals_and_reporters(
     assert browser.drawn("arrival-chart")
     signals = browser.page.locator("[data-testid='signals']")
     assert signals.inner_text().strip()
+    # Each signal explains itself: its definition on hover, the organic reference, and
+    # how far it moved the score; the strongest push comes first.
+    catalogue = {s["name"]: s for s in api(demo_service, "/v1/signals")["items"]}
+    detail = api(demo_service, f"/v1/waves/{wave['wave_id']}")
+    strongest = max(detail["contributions"].items(), key=lambda kv: abs(kv[1]))[0]
+    first = signals.locator(".signal").first
+    assert first.get_attribute("data-signal") == strongest
+    name = first.locator(".signal-name")
+    assert name.get_attribute("title") == catalogue[strongest]["definition"]
+    name.hover()
+    assert "organic ≈" in first.inner_text()
     reporters = browser.page.locator("[data-testid='reporters-table'] a[href*='#/account/']")
     assert reporters.count() == min(wave["reporter_count"], 200)
     browser.shot("wave")

@@ -86,6 +86,16 @@ def test_network_tiers_and_hubs(analysed: httpx.Client) -> None:
     assert any(e.startswith("hub of") for e in risk["explanations"])
     groups = analysed.get("/v1/groups", params={"limit": 5}).json()["items"]
     assert groups and all(set(g["tier_counts"]) <= {"1", "2", "3"} for g in groups)
+    # Officials reported organically for what they post are not listed as targets.
+    leaders = tiers["1"]["accounts"] + tiers["2"]["accounts"]
+    risks = analysed.post("/v1/accounts/risk", json={"account_ids": leaders}).json()["items"]
+    reported = {r["account_id"] for r in risks if 0 < r["target_risk"] < 0.5}
+    assert reported, "this world's officials are reported organically"
+    listed = analysed.get("/v1/targets", params={"limit": 1000}).json()["items"]
+    assert listed and not reported & {t["account_id"] for t in listed}
+    assert all(t["tier"] not in (1, 2) or t["target_risk"] >= 0.5 for t in listed)
+    first = listed[0]["explanations"]
+    assert any(e.startswith("struck by ") for e in first), first
 
 
 def test_waves_pages_filters_and_detail(analysed: httpx.Client) -> None:
@@ -242,11 +252,14 @@ def test_every_malformed_cursor_is_a_400(analysed: httpx.Client) -> None:
     a time goes, a naive time, an integer past 64 bits) are 400 problem+json, never 500."""
     naive = _b64(b'["2017-07-29T10:00:00", "w"]')
     huge = _b64(b'[9223372036854775808, "g"]')
+    # A group size past the 32-bit column (PostgreSQL refused it with a 500).
+    past_the_column = _b64(b'[2407403408, ""]')
     past_the_end = _b64(b'["9999-12-31T23:00:00-05:00", "w"]')
     for path, cursor in (
         ("/v1/waves", naive),
         ("/v1/waves", past_the_end),
         ("/v1/groups", huge),
+        ("/v1/groups", past_the_column),
         ("/v1/targets", naive),
     ):
         assert analysed.get(path, params={"cursor": cursor}).status_code == 400

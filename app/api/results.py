@@ -22,6 +22,7 @@ from app.detection.documents import (
     EnforcementAnswer,
     Group,
     Network,
+    SignalInfo,
     Wave,
     WaveSummary,
 )
@@ -103,6 +104,10 @@ class NamedNetwork(Network):
 
 class NamedAccountRisk(AccountRisk):
     accounts: dict[str, AccountName] = names_field()
+
+
+class SignalCatalogue(BaseModel):
+    items: list[SignalInfo]
 
 
 class AccountMatch(AccountName):
@@ -249,6 +254,33 @@ def list_waves(
     )
     items, next_cursor = results.waves(session, run_id, limit, cursor, only, orchestrator_id)
     return WavePage(items=items, next_cursor=next_cursor, accounts=results.names(session, items))
+
+
+@router.get(
+    "/signals",
+    summary="What the wave signals mean",
+    description="Every signal a wave carries, with a one-line definition and its median in "
+    "organic waves (the wave model's reference): read a wave's `signals` against it, and "
+    "its `contributions` for how far each moved the score.",
+    response_model=SignalCatalogue,
+    responses={
+        200: _example(
+            {
+                "items": [
+                    {
+                        "name": "unexposed_fan_share",
+                        "definition": "Share of reporters who follow that most-followed "
+                        "account yet never saw the target's content: told, not shown.",
+                        "organic_median": 0.0769,
+                    }
+                ]
+            }
+        ),
+        **problem_responses(401, 403),
+    },
+)
+def list_signals(_key: ReadKey) -> SignalCatalogue:
+    return SignalCatalogue(items=results.signal_catalogue())
 
 
 @router.get(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -318,6 +319,7 @@ class AnalysisAccount(Base):
     account_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     reporter_risk: Mapped[float] = mapped_column(Float)
     target_risk: Mapped[float] = mapped_column(Float)
+    tier: Mapped[int | None] = mapped_column(SmallInteger)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_analysis_accounts_run_target_risk", "run_id", "target_risk"),)

@@ -116,6 +116,7 @@ def account_row(run_id: str, account: AccountRisk) -> dict[str, Any]:
         "account_id": account.account_id,
         "reporter_risk": account.reporter_risk,
         "target_risk": account.target_risk,
+        "tier": account.tier,
         "document": as_json(account),
     }
 
@@ -302,10 +303,20 @@ def network(session: Session, run_id: str) -> Network | None:
 
 
 def targets_page(
-    session: Session, run_id: str, limit: int, after: tuple[float, str] | None
+    session: Session,
+    run_id: str,
+    limit: int,
+    after: tuple[float, str] | None,
+    hold_at: float,
 ) -> list[AccountRisk]:
+    """Accounts by target risk. The network's own officials and institutions are
+    reported organically for what they post: listed only when brigaded (target risk at
+    the enforcement check's ``hold_at``)."""
+    leaders = AnalysisAccount.tier.in_((1, 2))
     query = select(AnalysisAccount.document).where(
-        AnalysisAccount.run_id == run_id, AnalysisAccount.target_risk > 0
+        AnalysisAccount.run_id == run_id,
+        AnalysisAccount.target_risk > 0,
+        or_(AnalysisAccount.tier.is_(None), ~leaders, AnalysisAccount.target_risk >= hold_at),
     )
     query = _keyset(query, AnalysisAccount.target_risk, AnalysisAccount.account_id, after)
     return [AccountRisk.model_validate(d) for d in session.scalars(query.limit(limit))]

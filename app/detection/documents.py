@@ -50,6 +50,17 @@ class WaveReporter(BaseModel):
     reporter_risk: float
 
 
+class SignalInfo(BaseModel):
+    """What one of a wave's signals measures, and its value in a typical organic wave."""
+
+    name: str
+    definition: str
+    organic_median: float = Field(
+        description="The signal's median over organic waves of the wave model's training "
+        "worlds: the reference a wave's value is read against."
+    )
+
+
 class WaveSummary(BaseModel):
     """A burst of reports on one target (or one of its content items), as listed."""
 
@@ -66,7 +77,16 @@ class WaveSummary(BaseModel):
     provisional: bool = Field(
         description="Found by the fast path since the latest full run; the next run decides."
     )
-    signals: dict[str, float]
+    signals: dict[str, float] = Field(
+        description="Named measures of the crowd; each is defined in `GET /v1/signals`, "
+        "with its value in a typical organic wave."
+    )
+    contributions: dict[str, float] = Field(
+        default_factory=dict,
+        description="How far each signal moved the score, in log-odds: positive toward "
+        "orchestrated, negative toward organic (the wave model's view; a wave judged by "
+        "its coordinated core says so in `explanations`).",
+    )
     explanations: list[str]
     orchestrators: list[Orchestrator]
     group_ids: list[str]

@@ -32,7 +32,7 @@ from app.detection.signals import SIGNALS
 
 EXPLAINED_SIGNALS = {
     "directed_share": "{:.0%} of reporters follow an account that named the target just before",
-    "exposure_share": "only {:.0%} of reporters had seen the target's own content",
+    "exposure_share": "{:.0%} of reporters had seen the target's own content",
     "common_upstream_share": "{:.0%} of reporters follow one and the same account",
     "unexposed_fan_share": "{:.0%} of reporters follow that account but never saw the target",
     "duplicate_text_share": "{:.0%} of report texts are near-duplicates",
@@ -133,6 +133,10 @@ def shape(analysis: Analysis) -> Documents:
                 signals={
                     name: round(float(v), 4)
                     for name, v in zip(SIGNALS, analysis.signals.values[w], strict=True)
+                },
+                contributions={
+                    name: round(float(v), 3)
+                    for name, v in zip(SIGNALS, analysis.wave_contributions[w], strict=True)
                 },
                 explanations=_wave_explanations(analysis, w),
                 orchestrators=orchestrators.get(w, []),
@@ -296,10 +300,33 @@ def _wave_explanations(analysis: Analysis, w: int) -> list[str]:
     return lines
 
 
+def _struck(analysis: Analysis) -> dict[int, str]:
+    """Per target of orchestrated waves, what struck it, in words of its own: how many
+    such waves in the days looked back from its latest one, their reports and the latest's
+    start. A list of targets that all say "100% of recent reports ..." tells an analyst
+    nothing about which to open first."""
+    waves, lookback = analysis.waves, analysis.params.target_lookback_s
+    flagged = np.flatnonzero(analysis.wave_score >= FLAG)
+    reports = np.bincount(waves.report_wave[waves.report_wave >= 0], minlength=len(waves))
+    lines: dict[int, str] = {}
+    for target in np.unique(waves.target[flagged]).tolist():
+        mine = flagged[waves.target[flagged] == target]
+        recent = mine[waves.end[mine] >= waves.end[mine].max() - lookback]
+        latest = recent[np.argmax(waves.start[recent])]
+        count, filed = len(recent), int(reports[recent].sum())
+        lines[target] = (
+            f"struck by {count} orchestrated wave{'s' if count != 1 else ''} ({filed:,} "
+            f"reports) in the {lookback / 86_400:g} days to its latest, which began "
+            f"{to_iso(waves.start[latest])}"
+        )
+    return lines
+
+
 def _account_docs(
     analysis: Analysis, group_ids: list[str], directed: dict[int, list[DirectedWave]]
 ) -> list[AccountRisk]:
     data = analysis.data
+    struck = _struck(analysis)
     record = analysis.reliability
     record_score = record.score
     received = np.bincount(data.reports.target, minlength=len(data.accounts))
@@ -336,6 +363,8 @@ def _account_docs(
                 f"follows someone who reshared it) in {share} of its reports in "
                 "orchestrated waves"
             )
+        if a in struck:
+            explanations.append(struck[a])
         explanations += target_explanations(
             float(analysis.target_risk[a]), float(analysis.core_risk[a])
         )

@@ -52,6 +52,33 @@ SIGNALS = (
 )
 
 
+# One line each, for the people who read them (API, dashboard tooltips, docs).
+SIGNAL_DEFINITIONS: dict[str, str] = {
+    "log_reports": "log(1 + the wave's reports): its size on a log scale.",
+    "peak_hour_share": "Share of the wave's reports that arrived in its busiest hour.",
+    "duration_hours": "Hours from the wave's first report to its last.",
+    "new_account_share": "Share of reporters whose account was under 30 days old.",
+    "median_account_age_days": "Reporters' median account age, in days, at their report.",
+    "exposure_share": "Share of reporters who had seen the target's own content: they "
+    "follow it, engaged with it, or follow someone who reshared it.",
+    "directed_share": "Share of reporters who follow an account that named the target in "
+    "a post in the three days before their report.",
+    "follow_within_share": "Share of reporters who follow another reporter of the wave.",
+    "common_upstream_share": "Largest share of reporters that follow one and the same "
+    "account (the target excepted).",
+    "unexposed_fan_share": "Share of reporters who follow that most-followed account yet "
+    "never saw the target's content: told, not shown.",
+    "reason_concentration": "Share of reports that give the most common reason.",
+    "duplicate_text_share": "Share of report texts in the largest cluster of near-identical texts.",
+    "repeat_overlap": "How much more of the crowd struck together in one other wave, on "
+    "another target, than chance would put there.",
+    "lockstep_share": "Share of reporters in a lockstep group: accounts that struck other "
+    "targets together before.",
+    "unfounded_rate": "Reporters' share of unfounded reports on other targets (moderator "
+    "decisions), 0.5 with none decided.",
+}
+
+
 @dataclass(frozen=True)
 class WaveSignals:
     """One row per wave, one column per name in ``SIGNALS``."""

@@ -28,10 +28,13 @@ from app.detection.documents import (
     Group,
     Network,
     Reliability,
+    SignalInfo,
     TierListing,
     Wave,
     WaveSummary,
 )
+from app.detection.scores import FLAG, load_models
+from app.detection.signals import SIGNAL_DEFINITIONS, SIGNALS
 
 Item = TypeVar("Item", bound=BaseModel)
 Page = tuple[list[Item], str | None]
@@ -73,8 +76,8 @@ def _moment(value: Any) -> datetime:
 
 
 def _count(value: Any) -> int:
-    """A cursor's size: an integer a database column holds."""
-    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+    """A cursor's size: an integer the group size column (32 bits) holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
         raise ValueError(value)
     return value
 
@@ -178,7 +181,7 @@ def targets(
     """Accounts by target risk, highest first."""
     if run_id is None:
         return [], None
-    rows = results.targets_page(session, run_id, limit + 1, _after(cursor, _score))
+    rows = results.targets_page(session, run_id, limit + 1, _after(cursor, _score), FLAG)
     return _page(rows, limit, ("target_risk", "account_id"))
 
 
@@ -252,3 +255,17 @@ def find_accounts(session: Session, text: str, limit: int) -> list[dict[str, str
     text = text.strip()
     text = text[1:] if text.startswith("@") and len(text) > 1 else text
     return results.find_accounts(session, text, limit)
+
+
+def signal_catalogue() -> list[SignalInfo]:
+    """Every wave signal with its definition and the wave model's organic reference."""
+    model = load_models().wave
+    reference = dict(zip(model.features, model.centre, strict=True))
+    return [
+        SignalInfo(
+            name=name,
+            definition=SIGNAL_DEFINITIONS[name],
+            organic_median=round(float(reference[name]), 4),
+        )
+        for name in SIGNALS
+    ]

@@ -21,10 +21,14 @@ async function newestWave(targetId, signal) {
 }
 
 // An account's explanations start with its own reporting ("filed 3 reports"); on this page
-// the reason it is a target matters, so prefer the line about reports against it.
+// only why it is a target matters: what struck it, then why that holds a suspension.
+// Never a fact about its own reports.
 const why = (explanations) => {
   const lines = explanations || [];
-  return lines.find((e) => e.includes("against it")) ?? lines[0] ?? "—";
+  const struck = lines.find((e) => e.startsWith("struck by "));
+  const held = lines.find((e) => e.includes("against it") || e.includes("struck it in a burst"));
+  if (!struck && !held) return h("span", { class: "muted" }, "reported in waves that look partly orchestrated");
+  return h("span", { dir: "auto" }, struck ?? held, struck && held ? h("span", { class: "small muted block" }, held) : null);
 };
 
 function waveCell(ctx, targetId, eager) {
@@ -71,7 +75,7 @@ export async function renderTargets(ctx) {
       { title: "Target risk", cell: (r) => riskBar(r.target_risk, { label: "target risk" }) },
       { title: "Reports received", num: true, cell: (r) => fmtInt(r.reports_received) },
       { title: "Tier", cell: (r) => tierBadge(r.tier, r.tier_label) },
-      { title: "Why", cell: (r) => h("span", { dir: "auto" }, why(r.explanations)) },
+      { title: "Why", cell: (r) => why(r.explanations) },
       { title: "Newest wave", cell: (r) => waveCell(ctx, r.account_id, r.rank <= EAGER_WAVES) },
     ];
     body.replaceChildren(

@@ -12,15 +12,44 @@ const MAX_REPORTERS = 200;
 // Raw measures by name: a 0.4 h duration is not a 40% share.
 const RAW_SIGNAL = /^log_|_(hours|days|count|seconds|s)$/;
 
-/** Signals are mostly shares in [0, 1]; the few raw measures (hours, days) get no bar. */
-function signalRows(signals) {
-  const rows = Object.entries(signals || {}).map(([name, v]) => {
+// name -> {definition, organic_median}: fetched once, for every wave page.
+let catalogue = null;
+async function signalCatalogue(signal) {
+  catalogue ??= api("/v1/signals", { signal }).then((c) => Object.fromEntries(c.items.map((s) => [s.name, s])));
+  try {
+    return await catalogue;
+  } catch (err) {
+    catalogue = null; // try again on the next page
+    if (err.name === "AbortError") throw err;
+    return {};
+  }
+}
+
+const fmtSignal = (v) => fmtScore(v, Math.abs(v) >= 100 ? 0 : 2);
+
+/** How far a signal moved the score, in log-odds, and which way. */
+function push(contribution) {
+  if (contribution == null || Math.abs(contribution) < 0.05) return h("span", { class: "push none" }, "no effect");
+  const toward = contribution > 0 ? "orchestrated" : "organic";
+  return h("span", { class: `push ${toward}`, title: `moved the score ${Math.abs(contribution).toFixed(2)} log-odds toward ${toward}` }, `${contribution > 0 ? "+" : "−"}${Math.abs(contribution).toFixed(2)} ${toward}`);
+}
+
+/** Signals are mostly shares in [0, 1]; the few raw measures (hours, days) get no bar.
+ *  Each row: name (its definition as tooltip), value, the organic reference, its push. */
+function signalRows(w, known) {
+  const entries = Object.entries(w.signals || {});
+  // Strongest push first: what decided the score leads.
+  entries.sort(([a], [b]) => Math.abs(w.contributions?.[b] ?? 0) - Math.abs(w.contributions?.[a] ?? 0));
+  const rows = entries.map(([name, v]) => {
     const share = typeof v === "number" && v >= 0 && v <= 1 && !RAW_SIGNAL.test(name);
+    const info = known[name];
     return h(
       "div",
-      { class: "signal" },
-      h("span", { class: "signal-name" }, humanize(name)),
-      share ? riskBar(v, { label: humanize(name), wide: true }) : h("span", { class: "risk wide" }, h("span", { class: "bar raw" }), h("span", { class: "num" }, fmtScore(v, v >= 100 ? 0 : 2))),
+      { class: "signal", "data-signal": name },
+      h("span", { class: "signal-name", title: info?.definition ?? null, tabindex: info ? "0" : null }, humanize(name)),
+      share ? riskBar(v, { label: humanize(name), wide: true }) : h("span", { class: "risk wide" }, h("span", { class: "bar raw" }), h("span", { class: "num" }, fmtSignal(v))),
+      h("span", { class: "signal-ref muted small" }, info ? `organic ≈ ${fmtSignal(info.organic_median)}` : ""),
+      push(w.contributions?.[name]),
     );
   });
   return rows.length ? rows : [empty("No signals.")];
@@ -36,6 +65,7 @@ export async function renderWave(ctx, waveId) {
     ctx.ready("wave");
     return;
   }
+  const known = await signalCatalogue(ctx.signal);
   if (!ctx.alive()) return;
   const color = w.label === "orchestrated" ? COLORS.orchestrated : COLORS.organic;
 
@@ -85,8 +115,8 @@ export async function renderWave(ctx, waveId) {
       { class: "two-col" },
       section(
         "Signals",
-        h("div", { class: "signals", "data-testid": "signals" }, signalRows(w.signals)),
-        h("p", { class: "small muted" }, "Bars show shares from 0 to 1; hatched rows are raw measures (counts, hours, days)."),
+        h("div", { class: "signals", "data-testid": "signals" }, signalRows(w, known)),
+        h("p", { class: "small muted" }, "Strongest first. Hover a name for its definition. Bars show shares from 0 to 1; hatched rows are raw measures (log counts, hours, days). \u201corganic \u2248\u201d is the median in organic waves; the last column is how far the signal moved the score (log-odds)."),
       ),
       section(
         "Why",
