@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -34,8 +35,26 @@ class Engine(StrEnum):
 cli = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Coordinated mass-reporting detector. Settings come from MRD_* environment variables.",
 )
+# Set by --debug: an unexpected error shows its traceback instead of one line.
+SHOW_TRACEBACKS = {"on": False}
+
+
+@cli.callback()
+def options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="MRD_DEBUG", help="Show the traceback of an unexpected error."
+        ),
+    ] = False,
+) -> None:
+    """Coordinated mass-reporting detector. Settings come from MRD_* environment variables."""
+    SHOW_TRACEBACKS["on"] = debug
+
+
 keys_cli = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 cli.add_typer(keys_cli, name="keys")
 
@@ -166,8 +185,16 @@ def simulate(
     scale: Annotated[
         float, typer.Option(min=0.01, help="Multiplies every count; 10 gives ~1M reports.")
     ] = 1.0,
+    force: Annotated[
+        bool, typer.Option(help="Write into a folder that already holds files.")
+    ] = False,
 ) -> None:
     """Write a synthetic data set with ground truth (truth.json)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise typer.BadParameter(
+            f"{out} exists and is not an empty folder; add --force to write over it",
+            param_hint="--out",
+        )
     from app.tools.simulate import SCENARIOS, generate
     from app.tools.simulate.output import write_world
     from app.tools.simulate.world import STAGES
@@ -281,6 +308,13 @@ def analyze(
     ] = "local[*]",
 ) -> None:
     """Analyse a data-set folder offline (no server): waves, groups, account risks."""
+    if engine is Engine.spark and not spark_installed():
+        typer.echo(
+            "error: the Spark engine is not installed; pip install "
+            "'mass-report-detector[spark]' (and Java 17+), or use --engine local",
+            err=True,
+        )
+        raise typer.Exit(1)
     import orjson
 
     from app.datasets import load_data
@@ -422,23 +456,62 @@ def demo(
     the real network of 112 pro-ISIS Twitter accounts. Prints the dashboard URL, the
     docs URL and an admin key, then serves until interrupted (Ctrl-C).
     """
+    from app.tools.demo import DEFAULT_TWEETS
+
+    if tweets is None and DEFAULT_TWEETS.is_file():
+        tweets = DEFAULT_TWEETS
+    elif tweets is not None and not tweets.is_file():
+        raise typer.BadParameter(f"{tweets} is not a file", param_hint="--tweets")
+    if database is not None and database.exists():
+        raise typer.BadParameter(
+            f"{database} exists; the demo fills a new database", param_hint="--database"
+        )
+    # Before a minute of preparation, not after it.
+    busy = port_taken(host, port)
+    if busy:
+        typer.echo(f"error: cannot listen on {host}:{port} ({busy}); try --port", err=True)
+        raise typer.Exit(1)
+    if tweets is None:
+        typer.echo(
+            f"note: the real tweets are left out ({DEFAULT_TWEETS} not found); pass "
+            "--tweets tweets.csv (Kaggle: How ISIS Uses Twitter) to add them",
+            err=True,
+        )
+    if database is not None:
+        _serve_demo(host, port, tweets, scale, database, kept=True)
+        return
+    # A temporary database lives as long as the demo.
+    scratch = Path(tempfile.mkdtemp(prefix="mrd-demo-"))
+    try:
+        _serve_demo(host, port, tweets, scale, scratch / "demo.db", kept=False)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or None when it can."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _serve_demo(
+    host: str, port: int, tweets: Path | None, scale: float, path: Path, kept: bool
+) -> None:
+    """Fill ``path`` with the demo data, print where to look, serve until interrupted."""
     import uvicorn
 
     from app.config import Settings
     from app.db.engine import Database
     from app.main import create_app
     from app.services.keys import create_key
-    from app.tools.demo import DEFAULT_TWEETS, prepare_demo
+    from app.tools.demo import prepare_demo
 
-    if tweets is None and DEFAULT_TWEETS.is_file():
-        tweets = DEFAULT_TWEETS
-    elif tweets is not None and not tweets.is_file():
-        raise typer.BadParameter(f"{tweets} is not a file", param_hint="--tweets")
-    path = database or Path(tempfile.mkdtemp(prefix="mrd-demo-")) / "demo.db"
-    if path.exists():
-        raise typer.BadParameter(
-            f"{path} exists; the demo fills a new database", param_hint="--database"
-        )
     url = f"sqlite:///{path.resolve()}"
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
@@ -462,7 +535,7 @@ def demo(
         f"Stored {stored}; analysis {run['status']}: {run.get('waves', 0)} waves "
         f"({run.get('orchestrated_waves', 0)} orchestrated), {run.get('groups', 0)} groups; "
         f"ready in {prepared.seconds:.1f} s.\n"
-        f"Database:  {path}\n\n"
+        f"Database:  {path}{'' if kept else ' (removed when the demo stops)'}\n\n"
         f"Dashboard: http://{host}:{port}/ui/\n"
         f"API docs:  http://{host}:{port}/docs\n"
         f"API key:   {secret}   (admin; header X-API-Key)\n"
@@ -470,5 +543,43 @@ def demo(
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
+def spark_installed() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def describe(exc: Exception) -> str:
+    """An unexpected error in one line, with what to do about it."""
+    import httpx
+
+    if isinstance(exc, httpx.HTTPStatusError):
+        answer = exc.response
+        try:
+            detail = answer.json().get("detail") or answer.reason_phrase
+        except ValueError:
+            detail = answer.reason_phrase
+        hint = {
+            401: "pass a valid key with --api-key or MRD_API_KEY",
+            403: "use a key with the scope this command needs (read, or ingest to load)",
+        }.get(answer.status_code, "check the service's log")
+        return f"{answer.request.url} answered {answer.status_code}: {detail} ({hint})"
+    if isinstance(exc, httpx.TransportError):
+        return f"could not reach the service: {exc} (is it running? check --url)"
+    if isinstance(exc, OSError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
 def main() -> None:
-    cli()
+    """``mrd``: any error the commands do not answer themselves is one line on standard
+    error and exit status 1; ``--debug`` shows the traceback instead."""
+    try:
+        cli()
+    except Exception as exc:
+        if SHOW_TRACEBACKS["on"]:
+            raise
+        typer.echo(f"error: {describe(exc)}", err=True)
+        sys.exit(1)

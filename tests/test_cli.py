@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,82 @@ def test_every_command_and_option_has_help() -> None:
                 assert getattr(param, "help", None), (name, param.name)
         shown = run_cli(*name.split(), "--help")
         assert shown.exit_code == 0 and "Usage" in shown.output, name
+
+
+def one_line_failure(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """The command failed with ``code`` and said why in one line, without a traceback."""
+    assert result.returncode == code, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_evaluate_with_a_wrong_key_says_so_in_one_line(tmp_path: Path, service: Any) -> None:
+    folder = tmp_path / "set"
+    assert run_cli("simulate", "--out", str(folder), "--scale", "0.05").exit_code == 0
+    result = mrd(
+        "evaluate",
+        str(folder),
+        "--url",
+        service.url,
+        "--api-key",
+        "wrong",
+        database_url="sqlite://",
+    )
+    line = one_line_failure(result, 1)
+    assert "401" in line and "--api-key" in line, line
+    # --debug shows the traceback instead.
+    debug = mrd(
+        "--debug",
+        "evaluate",
+        str(folder),
+        "--url",
+        service.url,
+        "--api-key",
+        "wrong",
+        database_url="sqlite://",
+    )
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_spark_engine_without_its_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    folder = tmp_path / "set"
+    assert run_cli("simulate", "--out", str(folder), "--scale", "0.05").exit_code == 0
+    hide_spark = (
+        "import sys; sys.modules['pyspark'] = None; from app.cli import main; "
+        f"sys.argv = ['mrd', 'analyze', {str(folder)!r}, '--engine', 'spark']; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide_spark], capture_output=True, text=True, timeout=120
+    )
+    line = one_line_failure(result, 1)
+    assert "mass-report-detector[spark]" in line, line
+
+
+def test_demo_on_a_busy_port_stops_before_preparing(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        before = set(Path(tempfile.gettempdir()).glob("mrd-demo-*"))
+        result = mrd("demo", "--port", str(port), "--tweets", __file__, database_url="sqlite://")
+    line = one_line_failure(result, 1)
+    assert f"127.0.0.1:{port}" in line and "--port" in line, line
+    assert set(Path(tempfile.gettempdir()).glob("mrd-demo-*")) == before  # nothing left behind
+
+
+def test_simulate_refuses_a_folder_with_files_unless_forced(tmp_path: Path) -> None:
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    result = mrd("simulate", "--out", str(folder), "--scale", "0.05", database_url="sqlite://")
+    assert result.returncode == 2
+    assert "--force" in result.stderr and (folder / "notes.txt").read_text() == "mine"
+    assert not (folder / "reports.ndjson").exists()
+    forced = mrd(
+        "simulate", "--out", str(folder), "--scale", "0.05", "--force", database_url="sqlite://"
+    )
+    assert forced.returncode == 0 and (folder / "reports.ndjson").exists()
