@@ -10,6 +10,9 @@ import orjson
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record. Fields a call passes as ``extra={"fields": {...}}``
+    become keys of their own (``run_id``, ``waves``, ...), for log queries to filter on."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
@@ -17,6 +20,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry |= {k: v for k, v in fields.items() if k not in entry}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()

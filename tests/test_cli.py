@@ -84,6 +84,12 @@ def test_json_logs(capsys) -> None:  # type: ignore[no-untyped-def]
     assert entry["level"] == "warning"
     assert entry["message"] == "هجوم بلاغات"
     assert entry["time"].endswith("Z")
+    # Structured fields are keys of their own, not a repr inside the message.
+    logging.getLogger("mrd.test").info(
+        "run %s done", "r1", extra={"fields": {"run_id": "r1", "waves": 3, "message": "x"}}
+    )
+    entry = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert entry["run_id"] == "r1" and entry["waves"] == 3 and entry["message"] == "run r1 done"
     configure_logging("INFO", as_json=False)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from app.config import Settings
@@ -96,3 +98,13 @@ def test_server_error_leaks_no_stack_trace(tmp_path: Path) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert "secret internal detail" not in response.text
     assert "Traceback" not in response.text
+
+
+def test_readiness_probes_log_nothing(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Probes come every few seconds: a ready service answers them without a log line."""
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            assert client.get("/readyz").status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []

@@ -216,6 +216,21 @@ def test_accounts_are_found_by_id_handle_or_name(analysed: httpx.Client) -> None
     assert analysed.get("/v1/accounts", params={"q": ""}).status_code == 422
 
 
+def test_metrics_report_analysis_runs_and_webhook_deliveries(analysed: httpx.Client) -> None:
+    run = analysed.get("/v1/analysis/runs/latest").json()
+    body = analysed.get("/metrics").text
+    figures = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in body.splitlines()
+        if line.startswith("mrd_") and " " in line
+    }
+    assert figures['mrd_analysis_runs{status="succeeded"}'] >= 1
+    assert figures["mrd_analysis_last_run_waves"] == run["stats"]["waves"]
+    assert figures["mrd_analysis_last_run_orchestrated_waves"] == run["stats"]["orchestrated_waves"]
+    assert figures["mrd_analysis_last_run_duration_seconds"] == run["stats"]["seconds"]["total"]
+    assert figures['mrd_webhook_deliveries{status="dead"}'] == figures["mrd_webhook_dead_letters"]
+
+
 JSON_SCALARS = (
     st.none()
     | st.booleans()

@@ -27,6 +27,8 @@ from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.db.engine import Database
+from app.services.operations import Figures, figures
 from app.supervisor import read_state
 
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -81,14 +83,76 @@ class BackgroundCollector(Collector):
 BACKGROUND = BackgroundCollector()
 REGISTRY.register(BACKGROUND)
 
+RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+DELIVERY_STATUSES = ("pending", "delivered", "dead")
 
-def metrics_response() -> Response:
+
+class DatabaseCollector(Collector):
+    """Analysis runs and webhook deliveries as the database holds them: the background
+    process does this work, so no API process's own counters could show it."""
+
+    def __init__(self, found: Figures) -> None:
+        self.found = found
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        found = self.found
+        runs = GaugeMetricFamily("mrd_analysis_runs", "Analysis runs by status.", labels=["status"])
+        for status in RUN_STATUSES:
+            runs.add_metric([status], found.runs.get(status, 0))
+        yield runs
+        deliveries = GaugeMetricFamily(
+            "mrd_webhook_deliveries", "Webhook deliveries by status.", labels=["status"]
+        )
+        for status in DELIVERY_STATUSES:
+            deliveries.add_metric([status], found.deliveries.get(status, 0))
+        yield deliveries
+        yield GaugeMetricFamily(
+            "mrd_webhook_dead_letters",
+            "Deliveries that used up their attempts (the dead letters).",
+            value=found.deliveries.get("dead", 0),
+        )
+        newest = (
+            (
+                "mrd_analysis_last_success_timestamp_seconds",
+                "When the newest succeeded run finished (Unix time).",
+                found.last_run_finished,
+            ),
+            (
+                "mrd_analysis_last_run_duration_seconds",
+                "How long the newest succeeded run took.",
+                found.last_run_seconds,
+            ),
+            (
+                "mrd_analysis_last_run_waves",
+                "Waves the newest succeeded run found.",
+                found.last_run_waves,
+            ),
+            (
+                "mrd_analysis_last_run_orchestrated_waves",
+                "Orchestrated waves the newest succeeded run found.",
+                found.last_run_orchestrated,
+            ),
+        )
+        for name, documentation, value in newest:
+            if value is not None:
+                yield GaugeMetricFamily(name, documentation, value=value)
+
+
+def metrics_response(db: Database) -> Response:
+    """This process's (or every worker's) counters, then the database's figures."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         registry.register(BACKGROUND)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        text = generate_latest(registry)
+    else:
+        text = generate_latest()
+    found = figures(db)
+    if found is not None:
+        stored = CollectorRegistry()
+        stored.register(DatabaseCollector(found))
+        text += generate_latest(stored)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
 class MetricsMiddleware:

@@ -86,7 +86,10 @@ def readyz(context: ContextDep) -> dict[str, Any]:
     description="Prometheus text format: `mrd_http_requests_total` and "
     "`mrd_http_request_duration_seconds` by method and route template, "
     "`mrd_ingest_items_total` by kind and outcome (accepted, duplicate, rejected, conflict); "
-    "under `mrd serve`, `mrd_background_up` and `mrd_background_restarts_total`.",
+    "under `mrd serve`, `mrd_background_up` and `mrd_background_restarts_total`; from the "
+    "database, `mrd_analysis_runs` by status, the newest succeeded run's finish time, "
+    "duration and waves (`mrd_analysis_last_*`), `mrd_webhook_deliveries` by status and "
+    "`mrd_webhook_dead_letters`.",
     response_class=Response,
     responses={
         200: {
@@ -99,5 +102,5 @@ def readyz(context: ContextDep) -> dict[str, Any]:
         }
     },
 )
-def metrics() -> Response:
-    return metrics_response()
+def metrics(context: ContextDep) -> Response:
+    return metrics_response(context.db)

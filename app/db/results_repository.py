@@ -407,3 +407,21 @@ def find_accounts(session: Session, text: str, limit: int) -> list[dict[str, str
                 {"account_id": account_id, "handle": handle, "display_name": display_name},
             )
     return list(found.values())[:limit]
+
+
+def run_counts(conn: Connection) -> dict[str, int]:
+    """Analysis runs by status (queued, running, succeeded, failed)."""
+    query = select(AnalysisRun.status, func.count()).group_by(AnalysisRun.status)
+    return {status: count for status, count in conn.execute(query)}
+
+
+def newest_succeeded(conn: Connection) -> tuple[datetime, dict[str, Any]] | None:
+    """When the newest succeeded run finished, and its stats."""
+    query = (
+        select(AnalysisRun.finished_at, AnalysisRun.stats)
+        .where(AnalysisRun.status == SUCCEEDED)
+        .order_by(desc(AnalysisRun.finished_at))
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return (row[0], row[1] or {}) if row and row[0] else None

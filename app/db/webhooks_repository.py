@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Webhook, WebhookDelivery
@@ -52,3 +52,9 @@ def remove(conn: Connection, webhook_id: str) -> bool:
     gone = conn.execute(delete(Webhook).where(Webhook.webhook_id == webhook_id)).rowcount
     conn.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
     return bool(gone)
+
+
+def delivery_counts(conn: Connection) -> dict[str, int]:
+    """Deliveries by status (pending, delivered, dead)."""
+    query = select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
+    return {status: count for status, count in conn.execute(query)}

@@ -269,7 +269,14 @@ class AnalysisRunner(PeriodicWorker):
                 results.drop_results_except(conn, results.previous_succeeded(conn, KEEP_RUNS))
 
             self.db.run_write(publish)
-            log.info("analysis run %s succeeded: %s", run_id, stats)
+            log.info(
+                "analysis run %s succeeded: %d waves (%d orchestrated) in %.1f s",
+                run_id,
+                stats["waves"],
+                stats["orchestrated_waves"],
+                stats["seconds"]["total"],
+                extra={"fields": {"run_id": run_id, **stats}},
+            )
         except Exception as exc:
             log.exception("analysis run %s failed", run_id)
             message = f"{type(exc).__name__}: {exc}"[:2000]
