@@ -154,10 +154,37 @@ def test_wave_page_draws_arrivals_signals_and_reporters(
     assert browser.errors == []
 
 
-def test_network_graph_is_drawn_coloured_by_tier(browser: Browser) -> None:
+def test_network_draws_ties_and_labels_and_a_hub_leads_to_its_waves(
+    browser: Browser, demo_service: tuple[str, str]
+) -> None:
+    network = api(demo_service, "/v1/network/tiers")
+    assert network["ties"]
     browser.open("/network", "network")
     assert browser.drawn("network-graph")
     browser.shot("network")
+    drawn = browser.page.evaluate(
+        """() => { const cy = document.querySelector('#network-graph')._cyreg.cy;
+        return { edges: cy.edges().length,
+                 labels: cy.nodes('[tier <= 2]').map(n => n.data('label')) }; }"""
+    )
+    assert drawn["edges"] > 0
+    official = network["tiers"]["1"]["accounts"][0]
+    assert "@" + network["accounts"][official]["handle"] in drawn["labels"]
+    # A hub that directed waves: find it, open its panel, follow a wave it directed.
+    hub = next(
+        h["account_id"]
+        for h in network["hubs"]
+        if api(demo_service, f"/v1/accounts/{h['account_id']}/risk")["waves_directed"]
+    )
+    find = browser.page.locator("[data-testid='network-find']")
+    find.fill("@" + network["accounts"][hub]["handle"])
+    find.press("Enter")
+    panel = browser.page.locator("[data-testid='network-panel']")
+    waves = panel.locator("[data-testid='panel-waves'] a[href*='#/wave/']")
+    waves.first.wait_for(timeout=10_000)
+    assert hub in panel.locator("h3").inner_text()
+    waves.first.click()
+    browser.wait_ready("wave")
     assert browser.errors == []
 
 

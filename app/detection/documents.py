@@ -202,11 +202,25 @@ class Hub(BaseModel):
     members: list[str]
 
 
+class Tie(BaseModel):
+    """Two drawn members tied in the data: one follows or amplifies the other."""
+
+    source: str
+    target: str
+    kind: str = Field(description="The strongest tie: retweet, quote, like, then follow.")
+
+
 class Network(BaseModel):
     """The three tiers and the hubs."""
 
     tiers: dict[str, TierListing]
     hubs: list[Hub]
+    ties: list[Tie] = Field(
+        default_factory=list,
+        description="Ties among the accounts worth drawing (tiers 1 and 2, some of each "
+        "hub's supporters, the tier-3 sample), those with a tier-1 or tier-2 end first; "
+        "bounded, for a picture, not a census.",
+    )
     updated_at: str | None
 
 

@@ -8,7 +8,7 @@ from typing import Literal, cast
 
 import numpy as np
 
-from app.detection.data import to_iso
+from app.detection.data import EDGE_KINDS, to_iso
 from app.detection.documents import (
     AccountRisk,
     Action,
@@ -21,6 +21,7 @@ from app.detection.documents import (
     Network,
     Orchestrator,
     Reliability,
+    Tie,
     TierListing,
     Wave,
     WaveReporter,
@@ -71,6 +72,11 @@ def _stable_id(prefix: str, *parts: str) -> str:
 
 
 TIER_SAMPLE = 20
+# The network picture: supporters drawn per hub, and ties at most.
+DRAWN_PER_HUB = 25
+MAX_TIES = 4_000
+# A tie's kind, strongest first: amplifying says more than following.
+TIE_KINDS = ("retweet", "quote", "like", "follow")
 # A wave's arrival curve has at most this many points: one per minute, or coarser
 # buckets (whole minutes) for long waves.
 ARRIVAL_POINTS = 720
@@ -209,7 +215,45 @@ def network_document(analysis: Analysis) -> Network:
         for h, begin, end in zip(network.hubs.tolist(), bounds, ends, strict=True)
     ]
     hubs.sort(key=lambda hub: (-hub.member_count, hub.account_id))
-    return Network(tiers=tiers, hubs=hubs, updated_at=to_iso(analysis.data.now))
+    return Network(
+        tiers=tiers, hubs=hubs, ties=_ties(analysis, hubs), updated_at=to_iso(analysis.data.now)
+    )
+
+
+def _ties(analysis: Analysis, hubs: list[Hub]) -> list[Tie]:
+    """Ties among the accounts a picture of the network draws (``Network.ties``)."""
+    network, data = analysis.network, analysis.data
+    n = len(data.accounts)
+    index = {account_id: a for a, account_id in enumerate(data.accounts.ids)}
+    drawn = np.zeros(n, dtype=bool)
+    drawn[(network.tier == 1) | (network.tier == 2)] = True
+    for hub in hubs:
+        drawn[[index[m] for m in hub.members[:DRAWN_PER_HUB]]] = True
+    inside = np.flatnonzero(network.tier == 3)
+    drawn[inside[np.argsort(-network.confidence[inside], kind="stable")[:TIER_SAMPLE]]] = True
+    edges = data.edges
+    rank = np.full(len(EDGE_KINDS), len(TIE_KINDS))
+    for r, kind in enumerate(TIE_KINDS):
+        rank[EDGE_KINDS.index(kind)] = r
+    keep = drawn[edges.src] & drawn[edges.dst] & (edges.src != edges.dst)
+    keep &= rank[edges.kind] < len(TIE_KINDS)
+    src, dst, strength = edges.src[keep], edges.dst[keep], rank[edges.kind[keep]]
+    if len(src) == 0:
+        return []
+    # One tie per pair (either direction), its strongest kind; ties of the officials and
+    # institutions first, then the rest, each in a stable order.
+    low, high = np.minimum(src, dst), np.maximum(src, dst)
+    leads = (network.tier[low] == 1) | (network.tier[low] == 2)
+    leads |= (network.tier[high] == 1) | (network.tier[high] == 2)
+    order = np.lexsort((strength, high, low, ~leads))
+    low, high, strength, leads = low[order], high[order], strength[order], leads[order]
+    first = np.concatenate([[True], (low[1:] != low[:-1]) | (high[1:] != high[:-1])])
+    pairs = np.flatnonzero(first)[:MAX_TIES]
+    ids = data.accounts.ids
+    return [
+        Tie(source=ids[low[p]], target=ids[high[p]], kind=TIE_KINDS[strength[p]])
+        for p in pairs.tolist()
+    ]
 
 
 def _orchestrators(analysis: Analysis) -> dict[int, list[Orchestrator]]:

@@ -1,17 +1,18 @@
-// Network: the three tiers and the hubs, drawn with Cytoscape (loaded on first visit).
+// Network: the three tiers with the ties between them, laid out by force (Cytoscape,
+// loaded on first visit). Click an account for its panel: who it is, the waves it
+// directed and their targets; search to find one in the picture.
 /* global cytoscape */
 
-import { api } from "./api.js";
-import { accountLabel, empty, fmtInt, h, section } from "./dom.js";
+import { api, enc } from "./api.js";
+import { accountLabel, accountLink, empty, fmtInt, fmtScore, fmtTime, h, section, table, waveLink } from "./dom.js";
 
-const MAX_MEMBERS_PER_HUB = 40;
-const MAX_NODES = 1500;
-const SUPPORTERS_PER_RING = 60;
+const DRAWN_PER_HUB = 25; // as the network document's ties (app/detection/shapes.py)
 const TIER_STYLE = {
-  1: { color: "#8b0000", size: 34, name: "Tier 1 · official" },
+  1: { color: "#8b0000", size: 30, name: "Tier 1 · official" },
   2: { color: "#ef6c00", size: 20, name: "Tier 2 · supporting institution (hub)" },
-  3: { color: "#f9c80e", size: 8, name: "Tier 3 · supporter" },
+  3: { color: "#f9c80e", size: 9, name: "Tier 3 · supporter" },
 };
+const TIE_STYLE = { retweet: "#d9822b", quote: "#d9822b", like: "#c9a227", follow: "#b8c2cc" };
 
 let cytoscapeLoading = null;
 function loadCytoscape() {
@@ -29,49 +30,62 @@ function loadCytoscape() {
   return cytoscapeLoading;
 }
 
-/**
- * Nodes and edges to draw: tiers 1 and 2 in full, then each hub's members, then the tier-3
- * sample, until MAX_NODES. The members' budget is shared evenly between hubs (at most
- * MAX_MEMBERS_PER_HUB each) so no hub is left bare; they are added hub by hub, in the hubs'
- * own order, so the concentric rings keep each hub's members together.
- */
+/** Nodes and edges to draw: tiers 1 and 2, each hub's first supporters, the tier-3
+ *  sample and whoever the ties name; edges are the document's ties. */
 export function buildGraph(net) {
-  const nodes = new Map(); // id -> tier
-  const add = (id, tier) => {
-    if (nodes.has(id) || nodes.size >= MAX_NODES) return nodes.has(id);
-    nodes.set(id, tier);
-    return true;
-  };
+  const tierOf = new Map();
   const t = net.tiers || {};
-  const hubs = net.hubs || [];
-  for (const id of t["1"]?.accounts || []) add(id, 1);
-  for (const hub of hubs) add(hub.account_id, 2);
-  for (const id of t["2"]?.accounts || []) add(id, 2);
-  const perHub = Math.max(1, Math.min(MAX_MEMBERS_PER_HUB, Math.floor((MAX_NODES - nodes.size) / Math.max(1, hubs.length))));
-  const edges = [];
-  for (const hub of hubs) {
-    if (!nodes.has(hub.account_id)) continue;
-    for (const m of (hub.members || []).slice(0, perHub)) {
-      if (add(m, 3)) edges.push({ data: { id: `${hub.account_id}->${m}`, source: hub.account_id, target: m } });
-    }
+  const mark = (id, tier) => {
+    if (!tierOf.has(id)) tierOf.set(id, tier);
+  };
+  for (const id of t["1"]?.accounts || []) mark(id, 1);
+  for (const id of t["2"]?.accounts || []) mark(id, 2);
+  for (const hub of net.hubs || []) {
+    mark(hub.account_id, 2);
+    for (const m of (hub.members || []).slice(0, DRAWN_PER_HUB)) mark(m, 3);
   }
-  for (const id of t["3"]?.sample || []) add(id, 3);
+  for (const id of t["3"]?.sample || []) mark(id, 3);
+  const ties = (net.ties || []).filter((e) => tierOf.has(e.source) && tierOf.has(e.target));
   const drawn = { 1: 0, 2: 0, 3: 0 };
-  for (const tier of nodes.values()) drawn[tier] += 1;
-  // One ring of hundreds of supporters would dwarf the inner rings, so tier 3 is dealt
-  // round-robin onto several rings; as members are in hub order, each hub's supporters
-  // still share one sector of the outer band.
-  const rings = Math.max(1, Math.round(drawn[3] / SUPPORTERS_PER_RING));
-  let j = 0;
+  for (const tier of tierOf.values()) drawn[tier] += 1;
   const elements = [
-    ...[...nodes].map(([id, tier]) => {
-      const ring = tier === 3 ? 1 + ((j++ % rings) / rings) : 0;
-      const label = tier < 3 ? accountLabel(id, net.accounts) : "";
-      return { data: { id, tier, ring: tier === 1 ? 3 : tier === 2 ? 2 : ring, label } };
-    }),
-    ...edges,
+    ...[...tierOf].map(([id, tier]) => ({
+      data: { id, tier, label: tier < 3 ? accountLabel(id, net.accounts) : "", name: accountLabel(id, net.accounts) },
+    })),
+    ...ties.map((e, i) => ({ data: { id: `tie${i}`, source: e.source, target: e.target, kind: e.kind } })),
   ];
-  return { elements, drawn, total: nodes.size, perHub };
+  return { elements, drawn, total: tierOf.size, ties: ties.length };
+}
+
+/** The panel for one account: who, which tier, the waves it directed and whom they hit. */
+async function accountPanel(ctx, panel, id, net) {
+  panel.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  let risk;
+  try {
+    risk = await api(`/v1/accounts/${enc(id)}/risk`, { signal: ctx.signal });
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    panel.replaceChildren(empty(err.message));
+    return;
+  }
+  const names = { ...(net.accounts || {}), ...(risk.accounts || {}) };
+  const directed = risk.waves_directed || [];
+  panel.replaceChildren(
+    h("h3", {}, accountLink(id, names)),
+    h("p", {}, TIER_STYLE[risk.tier]?.name ?? "in no tier", risk.tier ? ` · confidence ${fmtScore(risk.tier_confidence)}` : ""),
+    h("p", { class: "small" }, `Orchestrator risk ${fmtScore(risk.orchestrator_risk ?? 0)} · reporter risk ${fmtScore(risk.reporter_risk)}`),
+    directed.length
+      ? table(
+          [
+            { title: "Wave it directed", cell: (d) => waveLink(d.wave_id, fmtTime(d.start)) },
+            { title: "Target", cell: (d) => accountLink(d.target_id, names) },
+          ],
+          directed.slice(0, 20),
+          { testid: "panel-waves", compact: true },
+        )
+      : empty("Not listed as directing any orchestrated wave."),
+    directed.length > 20 ? h("p", { class: "muted small" }, `and ${fmtInt(directed.length - 20)} more on its page`) : null,
+  );
 }
 
 export async function renderNetwork(ctx) {
@@ -89,8 +103,8 @@ export async function renderNetwork(ctx) {
     return;
   }
 
-  const { elements, drawn, total, perHub } = buildGraph(net);
-  const info = h("p", { class: "muted", id: "graph-info", "aria-live": "polite" }, "Click an account to open it.");
+  const { elements, drawn, total, ties } = buildGraph(net);
+  const info = h("p", { class: "muted", id: "graph-info", "aria-live": "polite" }, "Hover an account for its name; click it for its panel.");
   const legend = h(
     "ul",
     { class: "legend", "data-testid": "network-legend" },
@@ -105,15 +119,18 @@ export async function renderNetwork(ctx) {
       ),
     ),
   );
+  const find = h("input", { type: "search", placeholder: "Find in the picture: @handle or id", "aria-label": "Find an account in the picture", "data-testid": "network-find", dir: "auto" });
   const graphBox = h("div", { class: "graph", "data-testid": "network-graph", id: "network-graph" });
+  const panel = h("aside", { class: "graph-panel", "data-testid": "network-panel" }, h("p", { class: "muted" }, "Click an account to see the waves it directed and their targets."));
   ctx.view.append(
     h(
       "p",
       { class: "lede" },
-      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts: every official and hub account, up to ${perHub} supporters per hub and a sample of the most certain supporters. Lines join each hub to its supporters.`,
+      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts and ${fmtInt(ties)} ties between them (orange: one amplifies the other; grey: follows): every official and hub account, up to ${DRAWN_PER_HUB} supporters per hub and the most certain supporters, placed by force so that accounts tied together sit together.`,
     ),
     legend,
-    graphBox,
+    h("div", { class: "graph-tools" }, find),
+    h("div", { class: "graph-row" }, graphBox, panel),
     info,
   );
 
@@ -123,7 +140,8 @@ export async function renderNetwork(ctx) {
     container: graphBox,
     elements,
     minZoom: 0.05,
-    maxZoom: 4,
+    maxZoom: 5,
+    wheelSensitivity: 0.3,
     style: [
       {
         selector: "node",
@@ -134,46 +152,60 @@ export async function renderNetwork(ctx) {
           "border-width": 0.5,
           "border-color": "#5a3a00",
           label: "data(label)",
-          "font-size": 9,
+          "font-size": 10,
           color: "#222",
           "text-valign": "bottom",
           "text-margin-y": 2,
-          // Ids only once zoomed in: at overview scale they would pile up in the centre.
-          "min-zoomed-font-size": 10,
+          "text-background-color": "#fff",
+          "text-background-opacity": 0.7,
+          "min-zoomed-font-size": 7,
         },
       },
-      { selector: "node[tier = 1]", style: { "border-color": "#300", color: "#5b0000" } },
-      { selector: "edge", style: { width: 0.6, "line-color": "#c8c8c8", "curve-style": "straight", opacity: 0.7 } },
-      { selector: "node:selected, node.hover", style: { "border-width": 3, "border-color": "#111" } },
-      { selector: "edge.hover", style: { "line-color": "#555", width: 1.5, opacity: 1 } },
+      { selector: "node[tier = 1]", style: { "border-color": "#300", color: "#5b0000", "font-weight": "bold" } },
+      { selector: "edge", style: { width: 0.7, "line-color": (e) => TIE_STYLE[e.data("kind")] ?? "#ccc", "curve-style": "haystack", opacity: 0.55 } },
+      { selector: "node:selected, node.hover, node.found", style: { "border-width": 3, "border-color": "#111" } },
+      { selector: "edge.hover", style: { "line-color": "#333", width: 1.6, opacity: 1 } },
+      { selector: ".faded", style: { opacity: 0.12 } },
     ],
-    layout: {
-      name: "concentric",
-      // Tier 1 in the centre, hubs on the next ring, supporters outside.
-      // Values: 3 = tier 1, 2 = tier 2, [1, 2) = the tier-3 rings (see buildGraph).
-      concentric: (n) => n.data("ring"),
-      levelWidth: () => 1e-6,
-      minNodeSpacing: 6,
-      avoidOverlap: true,
-      animate: false,
-    },
+    // Force-directed: accounts tied together sit together, so each hub's crowd forms its
+    // own cluster around it. A fixed seed of positions keeps the picture stable.
+    layout: { name: "cose", animate: false, randomize: false, numIter: 600, nodeRepulsion: () => 6000, idealEdgeLength: () => 40, gravity: 0.6, componentSpacing: 60 },
   });
+  const focus = (node) => {
+    cy.elements().removeClass("faded found");
+    const around = node.closedNeighborhood();
+    cy.elements().not(around).addClass("faded");
+    node.addClass("found");
+    cy.animate({ fit: { eles: around, padding: 60 } }, { duration: 250 });
+  };
   cy.on("tap", "node", (e) => {
-    location.hash = `#/account/${encodeURIComponent(e.target.id())}`;
+    focus(e.target);
+    accountPanel(ctx, panel, e.target.id(), net);
+  });
+  cy.on("tap", (e) => {
+    if (e.target === cy) cy.elements().removeClass("faded found");
   });
   cy.on("mouseover", "node", (e) => {
     const n = e.target;
     n.addClass("hover");
     n.connectedEdges().addClass("hover");
-    const degree = n.data("tier") === 2 ? ` · ${n.connectedEdges().length} supporters drawn` : "";
-    // Ids may be Arabic: isolate the id so it cannot reorder the rest of the line.
-    const name = accountLabel(n.id(), net.accounts);
+    const name = n.data("name");
     const who = name === n.id() ? [h("bdi", { dir: "auto" }, n.id())] : [h("bdi", { dir: "auto" }, name), " (", h("bdi", { dir: "auto" }, n.id()), ")"];
-    info.replaceChildren(...who, ` · ${TIER_STYLE[n.data("tier")].name}${degree}`);
+    info.replaceChildren(...who, ` · ${TIER_STYLE[n.data("tier")].name} · ${n.connectedEdges().length} ties drawn`);
   });
   cy.on("mouseout", "node", (e) => {
     e.target.removeClass("hover");
     e.target.connectedEdges().removeClass("hover");
+  });
+  find.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const wanted = find.value.trim().replace(/^@/, "").toLowerCase();
+    if (!wanted) return;
+    const node = cy.nodes().filter((n) => n.id().toLowerCase() === wanted || n.data("name").replace(/^@/, "").toLowerCase().startsWith(wanted))[0];
+    if (node) {
+      focus(node);
+      accountPanel(ctx, panel, node.id(), net);
+    } else info.replaceChildren(`No drawn account matches “${find.value}”; the search box at the top finds every account.`);
   });
   const observer = new ResizeObserver(() => cy.resize());
   observer.observe(graphBox);
