@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: run test lint typecheck migrate bench-ingest clean
 
@@ -12,11 +12,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+	@echo "Installing the service and its dependencies into $(VENV) (about a minute the first time)..."
+	$(PIP) install --progress-bar on -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e ".[dev]"
+	@echo "Installing the service with its test and development tools into $(VENV) (a minute or two the first time)..."
+	$(PIP) install --progress-bar on -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
