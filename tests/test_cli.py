@@ -158,28 +158,11 @@ def one_line_failure(result: subprocess.CompletedProcess[str], code: int) -> str
 def test_evaluate_with_a_wrong_key_says_so_in_one_line(tmp_path: Path, service: Any) -> None:
     folder = tmp_path / "set"
     assert run_cli("simulate", "--out", str(folder), "--scale", "0.05").exit_code == 0
-    result = mrd(
-        "evaluate",
-        str(folder),
-        "--url",
-        service.url,
-        "--api-key",
-        "wrong",
-        database_url="sqlite://",
-    )
-    line = one_line_failure(result, 1)
+    wrong_key = ("evaluate", str(folder), "--url", service.url, "--api-key", "wrong")
+    line = one_line_failure(mrd(*wrong_key, database_url="sqlite://"), 1)
     assert "401" in line and "--api-key" in line, line
     # --debug shows the traceback instead.
-    debug = mrd(
-        "--debug",
-        "evaluate",
-        str(folder),
-        "--url",
-        service.url,
-        "--api-key",
-        "wrong",
-        database_url="sqlite://",
-    )
+    debug = mrd("--debug", *wrong_key, database_url="sqlite://")
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
