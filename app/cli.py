@@ -191,10 +191,8 @@ def simulate(
 ) -> None:
     """Write a synthetic data set with ground truth (truth.json)."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise typer.BadParameter(
-            f"{out} exists and is not an empty folder; add --force to write over it",
-            param_hint="--out",
-        )
+        typer.echo(f"error: {out} already holds files; add --force to write over them", err=True)
+        raise typer.Exit(2)
     from app.tools.simulate import SCENARIOS, generate
     from app.tools.simulate.output import write_world
     from app.tools.simulate.world import STAGES
