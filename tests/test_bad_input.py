@@ -222,3 +222,23 @@ def test_every_endpoint_caps_its_body(small_limit_service: LiveServer, path: str
     with httpx.Client(base_url=small_limit_service.url, headers=headers) as http:
         assert_problem(http.post(path, content=body), 413)
         assert_problem(http.post(path, content=chunks()), 413)
+
+
+def test_a_nul_in_any_account_id_is_422(client: httpx.Client, db: Database) -> None:
+    """No stored id holds a NUL (PostgreSQL's text refuses it): asking with one is a
+    validation problem on both databases, never a 500."""
+    report = {"event_id": "n1", "reporter_id": "r", "target_id": "t", "reason": "spam"}
+    client.post("/v1/reports", json={"reports": [report | {"created_at": 1501322400}]})
+    assert client.post("/v1/analysis/runs").status_code == 202
+    asked = [
+        client.get("/v1/accounts", params={"q": "a\x00b"}),
+        client.get("/v1/waves", params={"target_id": "t\x00"}),
+        client.get("/v1/waves", params={"orchestrator_id": "t\x00"}),
+        client.get("/v1/accounts/t%00/risk"),
+        client.get("/v1/accounts/t%00"),
+        client.post("/v1/enforcement/check", json={"target_id": "t\x00"}),
+        client.post("/v1/accounts/risk", json={"account_ids": ["t\x00"]}),
+    ]
+    for answer in asked:
+        assert answer.status_code == 422, (answer.request.url, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"

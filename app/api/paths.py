@@ -37,6 +37,13 @@ def decoded_segment(value: str, max_length: int) -> str:
     """A path parameter as the client meant it (see the module docstring); 422 when it
     is longer than ``max_length`` characters."""
     decoded = unquote(value)
+    if "\x00" in decoded:
+        raise Problem(
+            422,
+            "The request is not valid.",
+            "validation-error",
+            [{"loc": ["path"], "msg": "must not contain NUL characters"}],
+        )
     if len(decoded) > max_length:
         raise Problem(
             422,

@@ -26,6 +26,7 @@ from app.detection.documents import (
     Wave,
     WaveSummary,
 )
+from app.entities import NO_NUL
 from app.services import enforcement, results
 
 router = APIRouter(prefix="/v1", tags=["results"])
@@ -146,7 +147,7 @@ class RiskBatch(BaseModel):
         }
     )
 
-    account_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+    account_ids: list[Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]] = Field(
         min_length=1, max_length=1000
     )
 
@@ -161,8 +162,8 @@ class EnforcementQuery(BaseModel):
         json_schema_extra={"examples": [{"target_id": DEMO["target_risk"]["account_id"]}]}
     )
 
-    target_id: str = Field(min_length=1, max_length=128)
-    content_id: str | None = Field(default=None, max_length=128)
+    target_id: str = Field(min_length=1, max_length=128, pattern=NO_NUL)
+    content_id: str | None = Field(default=None, max_length=128, pattern=NO_NUL)
 
 
 def warm_up(app: Any) -> None:
@@ -212,7 +213,8 @@ def list_waves(
     _key: ReadKey,
     run_id: CurrentRunId,
     target_id: Annotated[
-        str | None, Query(max_length=128, description="Only waves against this account.")
+        str | None,
+        Query(max_length=128, pattern=NO_NUL, description="Only waves against this account."),
     ] = None,
     label: Annotated[
         Literal["orchestrated", "organic"] | None,
@@ -237,6 +239,7 @@ def list_waves(
         str | None,
         Query(
             max_length=128,
+            pattern=NO_NUL,
             description="Only the waves this account is listed as directing "
             "(its `waves_directed`).",
         ),
@@ -412,6 +415,7 @@ def find_accounts(
         Query(
             min_length=1,
             max_length=128,
+            pattern=NO_NUL,
             description="An account id, the start of a handle, or part of a display name.",
             examples=[DEMO["account"]["handle"]],
         ),
