@@ -186,6 +186,8 @@ def test_orchestrators_are_first_class(analysed: httpx.Client) -> None:
     assert plain["orchestrator_risk"] == 0 and plain["waves_directed"] == []
     assert analysed.get("/v1/waves", params={"orchestrator_id": reporter}).json()["items"] == []
     assert detail["sample_texts"] and len(detail["sample_texts"]) <= 5
+    said = {r.get("text", "").strip() for r in WORLD.reports if r["target_id"] == wave["target_id"]}
+    assert set(detail["sample_texts"]) <= said
 
 
 def test_accounts_are_found_by_id_handle_or_name(analysed: httpx.Client) -> None:

@@ -425,3 +425,29 @@ def newest_succeeded(conn: Connection) -> tuple[datetime, dict[str, Any]] | None
     )
     row = conn.execute(query).first()
     return (row[0], row[1] or {}) if row and row[0] else None
+
+
+def report_texts(
+    session: Session,
+    target_id: str,
+    content_id: str | None,
+    span: tuple[datetime, datetime],
+    limit: int,
+) -> list[str]:
+    """The most repeated texts of the reports on a target (or one of its items) within
+    ``span``, most repeated first."""
+    query = (
+        select(Report.text)
+        .where(
+            Report.target_id == target_id,
+            Report.created_at >= span[0],
+            Report.created_at <= span[1],
+            Report.text.is_not(None),
+        )
+        .group_by(Report.text)
+        .order_by(desc(func.count()), Report.text)
+        .limit(limit)
+    )
+    if content_id is not None:
+        query = query.where(Report.content_id == content_id)
+    return [text for text in session.scalars(query) if text and text.strip()]

@@ -100,8 +100,9 @@ class Wave(WaveSummary):
     reporters: list[WaveReporter]
     sample_texts: list[str] = Field(
         default_factory=list,
-        description="Up to five of the reports' own texts, most repeated first: the same "
-        "words filed again and again are a sign of a pasted order.",
+        description="Up to five of the reports' own texts in the wave's span, most repeated "
+        "first: the same words filed again and again are a sign of a pasted order (in "
+        "`GET /v1/waves/{wave_id}`, read from the stored reports).",
     )
 
 

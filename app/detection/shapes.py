@@ -156,9 +156,6 @@ def shape(analysis: Analysis) -> Documents:
                     )
                     for a in reporters.tolist()
                 ],
-                sample_texts=sample_texts([reports.text[r] for r in rows.tolist()])
-                if reports.text
-                else [],
             )
         )
 
@@ -316,12 +313,6 @@ def _directed(analysis: Analysis, wave_docs: list[Wave]) -> dict[int, list[Direc
 def orchestrator_risk(directed: list[DirectedWave]) -> float:
     """The strongest evidence that the account directed a wave by naming its target."""
     return max((d.score * d.attribution for d in directed if not d.inferred), default=0.0)
-
-
-def sample_texts(texts: list[str | None], limit: int = 5) -> list[str]:
-    """The reports' own words, most repeated first."""
-    said = Counter(t.strip() for t in texts if t and t.strip())
-    return [text for text, _ in said.most_common(limit)]
 
 
 def _wave_explanations(analysis: Analysis, w: int) -> list[str]:

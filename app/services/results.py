@@ -119,8 +119,13 @@ def waves(
     return _page(rows, limit, ("start", "wave_id"))
 
 
+# Report texts shown with a wave.
+SAMPLE_TEXTS = 5
+
+
 def wave(session: Session, run_id: str | None, wave_id: str) -> Wave | None:
-    """The wave, with the text of each orchestrator's naming post."""
+    """The wave, with the text of each orchestrator's naming post and the reports' most
+    repeated texts (the detector's documents keep neither: texts stay in the database)."""
     found = results.wave(session, run_id, wave_id) if run_id else None
     if found is None:
         return None
@@ -129,6 +134,10 @@ def wave(session: Session, run_id: str | None, wave_id: str) -> Wave | None:
     for orchestrator in found.orchestrators:
         if orchestrator.directive is not None:
             orchestrator.directive.text = texts.get(orchestrator.directive.post_id)
+    span = (results.parse_time(found.start), results.parse_time(found.end))
+    found.sample_texts = results.report_texts(
+        session, found.target_id, found.content_id, span, SAMPLE_TEXTS
+    )
     return found
 
 
