@@ -115,6 +115,7 @@ def test_ingest_run_waves_and_enforcement_through_the_client(
     summary = page.items[0]
     assert type(summary).__name__ == "WaveSummary" and summary.score >= 0.5
     wave = endpoint(generated, "results", "get_wave").sync(client=client, wave_id=summary.wave_id)
+    assert type(wave).__name__ == "NamedWave"
     assert type(wave.reporters[0]).__name__ == "WaveReporter"
     assert len(wave.reporters) == wave.reporter_count
 
@@ -126,10 +127,12 @@ def test_ingest_run_waves_and_enforcement_through_the_client(
     risk = endpoint(generated, "results", "account_risk").sync(
         client=client, account_id=summary.target_id
     )
-    assert type(risk).__name__ == "AccountRisk" and risk.target_risk >= 0.5
+    # Single answers carry the names of the accounts they mention (`accounts`).
+    assert type(risk).__name__ == "NamedAccountRisk" and risk.target_risk >= 0.5
+    assert risk.accounts[summary.target_id].handle
     assert type(risk.reliability).__name__ == "Reliability"
     network = endpoint(generated, "results", "network_tiers").sync(client=client)
-    assert type(network).__name__ == "Network"
+    assert type(network).__name__ == "NamedNetwork"
 
     sent = model(generated, "analyze_entities_body", "AnalyzeEntitiesBody").from_dict(
         {"reports": WORLD.reports[:300], "accounts": WORLD.accounts[:300]}
