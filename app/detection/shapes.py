@@ -344,8 +344,9 @@ def _struck(analysis: Analysis) -> dict[int, str]:
     flagged = np.flatnonzero(analysis.wave_score >= FLAG)
     reports = np.bincount(waves.report_wave[waves.report_wave >= 0], minlength=len(waves))
     lines: dict[int, str] = {}
-    for target in np.unique(waves.target[flagged]).tolist():
-        mine = flagged[waves.target[flagged] == target]
+    flagged = flagged[np.argsort(waves.target[flagged], kind="stable")]
+    targets, starts = np.unique(waves.target[flagged], return_index=True)
+    for target, mine in zip(targets.tolist(), np.split(flagged, starts[1:]), strict=True):
         recent = mine[waves.end[mine] >= waves.end[mine].max() - lookback]
         latest = recent[np.argmax(waves.start[recent])]
         count, filed = len(recent), int(reports[recent].sum())
