@@ -72,8 +72,11 @@ def _stable_id(prefix: str, *parts: str) -> str:
 
 
 TIER_SAMPLE = 20
-# The network picture: supporters drawn per hub, and ties at most.
+# The network picture: supporters drawn per hub (fewer when there are many hubs, so the
+# picture stays near DRAWN_SUPPORTERS, which a browser lays out in a second or two), and
+# ties at most.
 DRAWN_PER_HUB = 25
+DRAWN_SUPPORTERS = 1_000
 MAX_TIES = 4_000
 # A tie's kind, strongest first: amplifying says more than following.
 TIE_KINDS = ("retweet", "quote", "like", "follow")
@@ -224,8 +227,9 @@ def _ties(analysis: Analysis, hubs: list[Hub]) -> list[Tie]:
     index = {account_id: a for a, account_id in enumerate(data.accounts.ids)}
     drawn = np.zeros(n, dtype=bool)
     drawn[(network.tier == 1) | (network.tier == 2)] = True
+    per_hub = max(1, min(DRAWN_PER_HUB, DRAWN_SUPPORTERS // max(1, len(hubs))))
     for hub in hubs:
-        drawn[[index[m] for m in hub.members[:DRAWN_PER_HUB]]] = True
+        drawn[[index[m] for m in hub.members[:per_hub]]] = True
     inside = np.flatnonzero(network.tier == 3)
     drawn[inside[np.argsort(-network.confidence[inside], kind="stable")[:TIER_SAMPLE]]] = True
     edges = data.edges

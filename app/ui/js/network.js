@@ -6,7 +6,6 @@
 import { api, enc } from "./api.js";
 import { accountLabel, accountLink, empty, fmtInt, fmtScore, fmtTime, h, section, table, waveLink } from "./dom.js";
 
-const DRAWN_PER_HUB = 25; // as the network document's ties (app/detection/shapes.py)
 const TIER_STYLE = {
   1: { color: "#8b0000", size: 30, name: "Tier 1 · official" },
   2: { color: "#ef6c00", size: 20, name: "Tier 2 · supporting institution (hub)" },
@@ -30,8 +29,8 @@ function loadCytoscape() {
   return cytoscapeLoading;
 }
 
-/** Nodes and edges to draw: tiers 1 and 2, each hub's first supporters, the tier-3
- *  sample and whoever the ties name; edges are the document's ties. */
+/** Nodes and edges to draw: tiers 1 and 2, the tier-3 sample and every supporter the
+ *  document's ties name (the service chose them: a bounded picture); edges are the ties. */
 export function buildGraph(net) {
   const tierOf = new Map();
   const t = net.tiers || {};
@@ -40,12 +39,13 @@ export function buildGraph(net) {
   };
   for (const id of t["1"]?.accounts || []) mark(id, 1);
   for (const id of t["2"]?.accounts || []) mark(id, 2);
-  for (const hub of net.hubs || []) {
-    mark(hub.account_id, 2);
-    for (const m of (hub.members || []).slice(0, DRAWN_PER_HUB)) mark(m, 3);
-  }
+  for (const hub of net.hubs || []) mark(hub.account_id, 2);
   for (const id of t["3"]?.sample || []) mark(id, 3);
-  const ties = (net.ties || []).filter((e) => tierOf.has(e.source) && tierOf.has(e.target));
+  const ties = net.ties || [];
+  for (const e of ties) {
+    mark(e.source, 3);
+    mark(e.target, 3);
+  }
   const drawn = { 1: 0, 2: 0, 3: 0 };
   for (const tier of tierOf.values()) drawn[tier] += 1;
   const elements = [
@@ -126,7 +126,7 @@ export async function renderNetwork(ctx) {
     h(
       "p",
       { class: "lede" },
-      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts and ${fmtInt(ties)} ties between them (orange: one amplifies the other; grey: follows): every official and hub account, up to ${DRAWN_PER_HUB} supporters per hub and the most certain supporters, placed by force so that accounts tied together sit together.`,
+      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts and ${fmtInt(ties)} ties between them (orange: one amplifies the other; grey: follows): every official and hub account, some of each hub's supporters and the most certain supporters, placed by force so that accounts tied together sit together.`,
     ),
     legend,
     h("div", { class: "graph-tools" }, find),
