@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import analysis, audit, ingest, keys, operations, results, webhooks
+from app.api import analysis, audit, ingest, integrations, keys, operations, results, webhooks
 from app.api.body_limit import BodyLimit
 from app.api.context import ServiceContext, context_of
 from app.api.docs import mount_docs
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(audit.router)
     app.include_router(webhooks.router)
+    app.include_router(integrations.router)
     webhooks.declare_events(app)
     app.include_router(operations.router)
     mount_dashboard(app)

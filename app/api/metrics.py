@@ -47,6 +47,18 @@ INGESTED = Counter(
 )
 
 
+INTAKE = Counter(
+    "mrd_integration_deliveries_total",
+    "Deliveries from integrations (Mastodon webhooks) by outcome: stored, ignored (not a "
+    "report), unsigned (refused 401), unreadable (refused 422).",
+    ["kind", "outcome"],
+)
+
+
+def record_intake(kind: str, outcome: str) -> None:
+    INTAKE.labels(kind, outcome).inc()
+
+
 def record_ingest(
     kind: str, accepted: int, duplicates: int, rejected: int, conflicts: int = 0
 ) -> None:

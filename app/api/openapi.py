@@ -17,6 +17,11 @@ TAGS = [
     {"name": "results", "description": "Waves, groups, account risk, enforcement."},
     {"name": "keys", "description": "Manage API keys (scope admin)."},
     {"name": "webhooks", "description": "Wave events pushed to your endpoint (scope admin)."},
+    {
+        "name": "integrations",
+        "description": "Moderation stacks that push their reports here as they are: a "
+        "Mastodon server's admin webhooks.",
+    },
     {"name": "operations", "description": "Health, readiness, metrics."},
 ]
 

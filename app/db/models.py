@@ -344,6 +344,20 @@ class Lease(Base):
     expires_at: Mapped[datetime]
 
 
+class Integration(Base):
+    """A moderation stack that pushes its reports here: ``kind`` ``mastodon`` is a
+    Mastodon server (``domain``) whose admin webhook signs each delivery with ``secret``
+    (kept as given: checking a signature needs it; never returned after creation)."""
+
+    __tablename__ = "integrations"
+
+    integration_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    domain: Mapped[str] = mapped_column(String(253))
+    secret: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+
+
 class Webhook(Base):
     """A subscription: wave events are POSTed to ``url``, signed with ``secret``.
 

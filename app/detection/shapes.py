@@ -348,6 +348,8 @@ def _struck(analysis: Analysis) -> dict[int, str]:
     flagged = np.flatnonzero(analysis.wave_score >= FLAG)
     reports = np.bincount(waves.report_wave[waves.report_wave >= 0], minlength=len(waves))
     lines: dict[int, str] = {}
+    if len(flagged) == 0:
+        return lines
     flagged = flagged[np.argsort(waves.target[flagged], kind="stable")]
     targets, starts = np.unique(waves.target[flagged], return_index=True)
     for target, mine in zip(targets.tolist(), np.split(flagged, starts[1:]), strict=True):

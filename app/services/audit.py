@@ -15,7 +15,13 @@ from app.db import audit_repository
 from app.db.models import AuditEvent
 
 AuditAction = Literal[
-    "key.created", "key.revoked", "webhook.created", "webhook.deleted", "delivery.requeued"
+    "key.created",
+    "key.revoked",
+    "webhook.created",
+    "webhook.deleted",
+    "delivery.requeued",
+    "integration.created",
+    "integration.deleted",
 ]
 ACTIONS = get_args(AuditAction)
 
