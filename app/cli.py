@@ -556,9 +556,10 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         answer = exc.response
         try:
-            detail = answer.json().get("detail") or answer.reason_phrase
+            problem = answer.json()
         except ValueError:
-            detail = answer.reason_phrase
+            problem = None
+        detail = (isinstance(problem, dict) and problem.get("detail")) or answer.reason_phrase
         hint = {
             401: "pass a valid key with --api-key or MRD_API_KEY",
             403: "use a key with the scope this command needs (read, or ingest to load)",

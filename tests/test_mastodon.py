@@ -149,6 +149,7 @@ def test_a_signed_report_is_stored_and_a_redelivery_is_a_duplicate(
         "accepted": 2,
         "duplicates": 0,
         "rejected": [],
+        "accounts_rejected": [],
     }
     # The accounts, qualified by domain (a local account takes the server's).
     stored = client.get("/v1/accounts/ansar_7@social.example.org").json()
@@ -183,6 +184,12 @@ def test_a_wrong_signature_is_401_and_stores_nothing(client: httpx.Client, db: D
             headers={"Content-Type": "application/json"},
         ),
         deliver(client, "int_" + "0" * 32, body),
+        # Not even ASCII.
+        client.post(
+            f"/v1/integrations/mastodon/{integration}",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature": b"sha256=\xe9"},
+        ),
         # Signed, then altered on the way.
         client.post(
             f"/v1/integrations/mastodon/{integration}",

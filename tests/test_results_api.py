@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -230,7 +231,27 @@ def test_metrics_report_analysis_runs_and_webhook_deliveries(analysed: httpx.Cli
     assert figures["mrd_analysis_last_run_waves"] == run["stats"]["waves"]
     assert figures["mrd_analysis_last_run_orchestrated_waves"] == run["stats"]["orchestrated_waves"]
     assert figures["mrd_analysis_last_run_duration_seconds"] == run["stats"]["seconds"]["total"]
-    assert figures['mrd_webhook_deliveries{status="dead"}'] == figures["mrd_webhook_dead_letters"]
+    assert figures['mrd_webhook_deliveries{status="dead"}'] == 0
+
+
+def test_signals_are_defined_with_their_organic_reference_in_their_own_units(
+    client: httpx.Client,
+) -> None:
+    from app.detection.scores import load_models
+
+    model = load_models().wave
+    centre = dict(zip(model.features, model.centre, strict=True))
+    catalogue = {s["name"]: s for s in client.get("/v1/signals").json()["items"]}
+    assert set(catalogue) == set(model.features)
+    assert all(len(s["definition"]) > 20 for s in catalogue.values())
+    # The model reads ages and durations as log(1 + value); people read days and hours.
+    age = catalogue["median_account_age_days"]["organic_median"]
+    assert age == pytest.approx(math.expm1(centre["median_account_age_days"]), rel=1e-3)
+    assert age > 30
+    assert catalogue["peak_hour_share"]["organic_median"] == pytest.approx(
+        centre["peak_hour_share"], abs=1e-4
+    )
+    assert client.get("/v1/accounts", params={"q": "   "}).json()["items"] == []
 
 
 JSON_SCALARS = (

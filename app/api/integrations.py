@@ -94,7 +94,14 @@ class DeliveryAnswer(BaseModel):
     ignored: bool = False
     accepted: int = 0
     duplicates: int = 0
-    rejected: list[dict[str, Any]] = Field(default_factory=list)
+    rejected: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Report events refused, as `POST /v1/reports` lists them (a category "
+        "changed after the report was first stored is a conflict: reports never change).",
+    )
+    accounts_rejected: list[dict[str, Any]] = Field(
+        default_factory=list, description="Account records refused (an id over 128 characters)."
+    )
 
 
 def _info(integration: Any, with_secret: bool = False) -> dict[str, Any]:
@@ -205,7 +212,22 @@ DELIVERY_EXAMPLE = {"event": "report.created", "accepted": 2, "duplicates": 0, "
     },
     responses={
         200: _example(DELIVERY_EXAMPLE),
-        **problem_responses(400, 401, 413, 415, 422, 429),
+        **problem_responses(
+            400,
+            401,
+            413,
+            415,
+            422,
+            429,
+            examples={
+                401: (
+                    "unauthenticated",
+                    "Unknown integration, or the body is not signed with its secret "
+                    "(X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>).",
+                ),
+                429: ("rate-limited", "Too many unsigned deliveries from this address; slow down."),
+            },
+        ),
     },
 )
 async def mastodon_delivery(
@@ -216,15 +238,6 @@ async def mastodon_delivery(
         str | None, Header(description="`sha256=<hex HMAC-SHA256 of the body>`.")
     ] = None,
 ) -> DeliveryAnswer:
-    address = client_network(request)
-    wait = context.auth_failures.waiting(address)
-    if wait:
-        raise Problem(
-            429,
-            "Too many unsigned deliveries from this address; slow down.",
-            "rate-limited",
-            headers={"Retry-After": retry_after(wait)},
-        )
     body = await read_json_body(request)
     tolerance = context_of(request.app).settings.future_tolerance_s
 
@@ -234,8 +247,19 @@ async def mastodon_delivery(
     try:
         delivery = await run_in_threadpool(work)
     except mastodon.NotSigned:
-        context.auth_failures.take(address)
+        # A signed delivery always gets through; an address that keeps sending unsigned
+        # ones is slowed down like one that keeps sending wrong API keys.
         record_intake("mastodon", "unsigned")
+        address = client_network(request)
+        wait = context.auth_failures.waiting(address)
+        context.auth_failures.take(address)
+        if wait:
+            raise Problem(
+                429,
+                "Too many unsigned deliveries from this address; slow down.",
+                "rate-limited",
+                headers={"Retry-After": retry_after(wait)},
+            ) from None
         raise Problem(
             401,
             "Unknown integration, or the body is not signed with its secret "
@@ -262,4 +286,5 @@ async def mastodon_delivery(
         accepted=stored.accepted,
         duplicates=stored.duplicates,
         rejected=stored.rejected,
+        accounts_rejected=delivery.accounts.rejected if delivery.accounts else [],
     )

@@ -113,16 +113,13 @@ class DatabaseCollector(Collector):
             runs.add_metric([status], found.runs.get(status, 0))
         yield runs
         deliveries = GaugeMetricFamily(
-            "mrd_webhook_deliveries", "Webhook deliveries by status.", labels=["status"]
+            "mrd_webhook_deliveries",
+            "Webhook deliveries by status (dead: the dead letters).",
+            labels=["status"],
         )
         for status in DELIVERY_STATUSES:
             deliveries.add_metric([status], found.deliveries.get(status, 0))
         yield deliveries
-        yield GaugeMetricFamily(
-            "mrd_webhook_dead_letters",
-            "Deliveries that used up their attempts (the dead letters).",
-            value=found.deliveries.get("dead", 0),
-        )
         newest = (
             (
                 "mrd_analysis_last_success_timestamp_seconds",

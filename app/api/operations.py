@@ -88,8 +88,8 @@ def readyz(context: ContextDep) -> dict[str, Any]:
     "`mrd_ingest_items_total` by kind and outcome (accepted, duplicate, rejected, conflict); "
     "under `mrd serve`, `mrd_background_up` and `mrd_background_restarts_total`; from the "
     "database, `mrd_analysis_runs` by status, the newest succeeded run's finish time, "
-    "duration and waves (`mrd_analysis_last_*`), `mrd_webhook_deliveries` by status and "
-    "`mrd_webhook_dead_letters`.",
+    "duration and waves (`mrd_analysis_last_*`), `mrd_webhook_deliveries` by status (`dead`: "
+    "the dead letters); `mrd_integration_deliveries_total` by integration and outcome.",
     response_class=Response,
     responses={
         200: {

@@ -31,7 +31,25 @@ from app.services import enforcement, results
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
-WAVE_EXAMPLE: dict[str, Any] = {k: v for k, v in DEMO["wave"].items() if k != "reporters"}
+
+def listed(wave: dict[str, Any]) -> dict[str, Any]:
+    """A wave as lists and webhooks show it: no reporters, names, texts or post texts
+    (those come with ``GET /v1/waves/{wave_id}`` alone)."""
+    single_only = {"reporters", "accounts", "sample_texts"}
+    shown = {k: v for k, v in wave.items() if k not in single_only}
+    shown["orchestrators"] = [
+        o
+        | (
+            {"directive": {k: v for k, v in o["directive"].items() if k != "text"}}
+            if o.get("directive")
+            else {}
+        )
+        for o in wave["orchestrators"]
+    ]
+    return shown
+
+
+WAVE_EXAMPLE: dict[str, Any] = listed(DEMO["wave"])
 WAVE_ID = Path(
     max_length=64,
     description="A wave id from `GET /v1/waves` (stable across runs while the wave lasts).",

@@ -14,6 +14,7 @@ from app.api.context import ContextDep
 from app.api.deps import AdminKey, SessionDep, SettingsDep
 from app.api.examples import DEMO
 from app.api.problems import Problem, problem_responses
+from app.api.results import listed
 from app.db.models import Webhook, WebhookDelivery
 from app.detection.documents import WaveSummary
 from app.services import subscriptions
@@ -68,7 +69,7 @@ class WaveEvent(BaseModel):
                     "event_id": "evt_0f4b7c1e9d2a4c3b8e6f5a1d0c9b8a7e",
                     "event": "wave.detected",
                     "created_at": "2026-11-21T09:05:00+00:00",
-                    "wave": {k: v for k, v in DEMO["wave"].items() if k != "reporters"},
+                    "wave": listed(DEMO["wave"]),
                 }
             ]
         }

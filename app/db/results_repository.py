@@ -398,7 +398,7 @@ def find_accounts(session: Session, text: str, limit: int) -> list[dict[str, str
         query = (
             select(Account.account_id, Account.handle, Account.display_name)
             .where(condition)
-            .order_by(Account.handle, Account.account_id)
+            .order_by(Account.handle.is_(None), Account.handle, Account.account_id)
             .limit(limit)
         )
         for account_id, handle, display_name in session.execute(query):

@@ -204,7 +204,8 @@ class Hub(BaseModel):
 
 
 class Tie(BaseModel):
-    """Two drawn members tied in the data: one follows or amplifies the other."""
+    """Two drawn accounts tied in the data, in either direction: one follows or
+    amplifies the other (``source`` and ``target`` name the pair, not a direction)."""
 
     source: str
     target: str

@@ -58,10 +58,14 @@ REPORTER_FEATURES = (
 )
 
 
+# Signals the models read as log(1 + value): durations and ages span orders of magnitude.
+LOG_SCALED = ("duration_hours", "median_account_age_days")
+
+
 def wave_features(signals: WaveSignals) -> FloatArray:
     """Signals as the model reads them: durations and ages on a log scale."""
     x = signals.values.copy()
-    for name in ("duration_hours", "median_account_age_days"):
+    for name in LOG_SCALED:
         column = SIGNALS.index(name)
         x[:, column] = np.log1p(np.maximum(x[:, column], 0.0))
     return x

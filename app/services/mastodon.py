@@ -73,10 +73,11 @@ def remove(session: Session, integration_id: str, actor: str) -> bool:
 def signed(secret: str, body: bytes, header: str | None) -> bool:
     """Whether ``X-Hub-Signature`` is the body's HMAC-SHA256 with ``secret`` (compared
     in constant time)."""
-    if not header or not header.startswith("sha256="):
+    if not header or not header.isascii() or not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    given = header.removeprefix("sha256=").strip().lower().encode()
+    return hmac.compare_digest(expected, given)
 
 
 def account_id(account: dict[str, Any], domain: str) -> str:
@@ -91,14 +92,25 @@ def _account_item(account: dict[str, Any], domain: str) -> dict[str, Any]:
         "account_id": account_id(account, domain),
         "handle": account["username"],
         "created_at": account.get("created_at") or profile.get("created_at"),
-        "status": "suspended" if account.get("suspended") else "active",
     }
+    # Only what Mastodon knows for sure: an unsuspended account may be deleted here.
+    if account.get("suspended"):
+        item["status"] = "suspended"
     for field in ("display_name", "followers_count", "following_count"):
         if profile.get(field) is not None:
             item[field] = profile[field]
     if not item.get("display_name"):
         item.pop("display_name", None)
     return item
+
+
+def _key(*parts: str) -> str:
+    """``mastodon:<domain>:<report>[:<status>]``, or its digest when a long domain makes
+    it longer than an id may be."""
+    key = ":".join(("mastodon", *parts))
+    if len(key) <= ID_LIMIT:
+        return key
+    return "mastodon:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _content_id(status: dict[str, Any], domain: str) -> str:
@@ -118,7 +130,7 @@ def translate(
     try:
         reporter, target = report["account"], report["target_account"]
         accounts = [_account_item(reporter, domain), _account_item(target, domain)]
-        base = f"mastodon:{domain}:{report['id']}"
+        base = (domain, str(report["id"]))
         comment = (report.get("comment") or "").strip()[:TEXT_LIMIT] or None
         common = {
             "reporter_id": account_id(reporter, domain),
@@ -129,9 +141,9 @@ def translate(
         }
         statuses = report.get("statuses") or []
         reports = [
-            common | {"event_id": f"{base}:{s['id']}", "content_id": _content_id(s, domain)}
+            common | {"event_id": _key(*base, str(s["id"])), "content_id": _content_id(s, domain)}
             for s in statuses
-        ] or [common | {"event_id": base}]
+        ] or [common | {"event_id": _key(*base)}]
     except (KeyError, TypeError, AttributeError) as exc:
         raise NotAReport(f"not a Mastodon report: {exc!r} missing or malformed") from None
     return accounts, reports

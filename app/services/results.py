@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import numpy as np
 import orjson
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ from app.detection.documents import (
     Wave,
     WaveSummary,
 )
-from app.detection.scores import FLAG, load_models
+from app.detection.scores import FLAG, LOG_SCALED, load_models
 from app.detection.signals import SIGNAL_DEFINITIONS, SIGNALS
 
 Item = TypeVar("Item", bound=BaseModel)
@@ -149,12 +150,13 @@ def mentioned(document: BaseModel) -> set[str]:
             ids |= {r.account_id for r in document.reporters}
         return ids
     if isinstance(document, Group):
-        return set(document.members)
+        return set(document.members) | set(document.target_ids)
     if isinstance(document, AccountRisk):
         ids = {document.account_id} | {d.target_id for d in document.waves_directed}
         return ids | ({document.recreated_from} if document.recreated_from else set())
     if isinstance(document, Network):
         ids = {hub.account_id for hub in document.hubs}
+        ids |= {tie.source for tie in document.ties} | {tie.target for tie in document.ties}
         for listing in document.tiers.values():
             ids |= set(listing.accounts or []) | set(listing.sample or [])
         return ids
@@ -263,13 +265,16 @@ def find_accounts(session: Session, text: str, limit: int) -> list[dict[str, str
     """The search box: by id, handle (a leading ``@`` dropped) or display name."""
     text = text.strip()
     text = text[1:] if text.startswith("@") and len(text) > 1 else text
-    return results.find_accounts(session, text, limit)
+    return results.find_accounts(session, text, limit) if text else []
 
 
 def signal_catalogue() -> list[SignalInfo]:
-    """Every wave signal with its definition and the wave model's organic reference."""
+    """Every wave signal with its definition and the wave model's organic reference, in
+    the signal's own units (the model reads durations and ages as log(1 + value))."""
     model = load_models().wave
     reference = dict(zip(model.features, model.centre, strict=True))
+    for name in LOG_SCALED:
+        reference[name] = float(np.expm1(reference[name]))
     return [
         SignalInfo(
             name=name,

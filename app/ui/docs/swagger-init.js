@@ -7,8 +7,9 @@ window.addEventListener("load", () => {
     url: root.dataset.specUrl,
     dom_id: "#swagger-ui",
     deepLinking: true,
-    // The key entered under "Authorize" survives a reload (kept in this browser only).
-    persistAuthorization: true,
+    // The key entered under "Authorize" is forgotten with the page, like the dashboard's
+    // (never written to the browser's storage, where it would outlive the session).
+    persistAuthorization: false,
     displayRequestDuration: true,
     tryItOutEnabled: false,
     // Never ask an outside validator about the document.

@@ -52,7 +52,8 @@ export function buildGraph(net) {
     ...[...tierOf].map(([id, tier]) => ({
       data: { id, tier, label: tier < 3 ? accountLabel(id, net.accounts) : "", name: accountLabel(id, net.accounts) },
     })),
-    ...ties.map((e, i) => ({ data: { id: `tie${i}`, source: e.source, target: e.target, kind: e.kind } })),
+    // Edges get Cytoscape's own ids: none can clash with an account id.
+    ...ties.map((e) => ({ group: "edges", data: { source: e.source, target: e.target, kind: e.kind } })),
   ];
   return { elements, drawn, total: tierOf.size, ties: ties.length };
 }
@@ -77,13 +78,14 @@ async function accountPanel(ctx, panel, id, net) {
     directed.length
       ? table(
           [
-            { title: "Wave it directed", cell: (d) => waveLink(d.wave_id, fmtTime(d.start)) },
+            { title: "Wave attributed to it", cell: (d) => waveLink(d.wave_id, fmtTime(d.start)) },
             { title: "Target", cell: (d) => accountLink(d.target_id, names) },
+            { title: "How", cell: (d) => (d.inferred ? "inferred: the crowd follows it" : "it named the target") },
           ],
           directed.slice(0, 20),
           { testid: "panel-waves", compact: true },
         )
-      : empty("Not listed as directing any orchestrated wave."),
+      : empty("No orchestrated wave is attributed to it."),
     directed.length > 20 ? h("p", { class: "muted small" }, `and ${fmtInt(directed.length - 20)} more on its page`) : null,
   );
 }

@@ -27,7 +27,7 @@ const why = (explanations) => {
   const lines = explanations || [];
   const struck = lines.find((e) => e.startsWith("struck by "));
   const held = lines.find((e) => e.includes("against it") || e.includes("struck it in a burst"));
-  if (!struck && !held) return h("span", { class: "muted" }, "no orchestrated wave: its risk comes from the scores of waves judged organic");
+  if (!struck && !held) return h("span", { class: "muted" }, "reported only in waves judged organic; their low orchestration scores add up to this risk");
   return h("span", { dir: "auto" }, struck ?? held, struck && held ? h("span", { class: "small muted block" }, held) : null);
 };
 

@@ -14,13 +14,13 @@ const RAW_SIGNAL = /^log_|_(hours|days|count|seconds|s)$/;
 
 // name -> {definition, organic_median}: fetched once, for every wave page.
 let catalogue = null;
-async function signalCatalogue(signal) {
-  catalogue ??= api("/v1/signals", { signal }).then((c) => Object.fromEntries(c.items.map((s) => [s.name, s])));
+async function signalCatalogue() {
+  // Shared by every wave page, so not tied to one page's abort signal.
+  catalogue ??= api("/v1/signals").then((c) => Object.fromEntries(c.items.map((s) => [s.name, s])));
   try {
     return await catalogue;
-  } catch (err) {
-    catalogue = null; // try again on the next page
-    if (err.name === "AbortError") throw err;
+  } catch {
+    catalogue = null; // try again on the next page; the page goes on without definitions
     return {};
   }
 }
@@ -65,7 +65,7 @@ export async function renderWave(ctx, waveId) {
     ctx.ready("wave");
     return;
   }
-  const known = await signalCatalogue(ctx.signal);
+  const known = await signalCatalogue();
   if (!ctx.alive()) return;
   const color = w.label === "orchestrated" ? COLORS.orchestrated : COLORS.organic;
 
