@@ -1,5 +1,5 @@
-// Network: the three tiers with the ties between them, laid out by force (Cytoscape,
-// loaded on first visit). Click an account for its panel: who it is, the waves it
+// Network: the three tiers with the ties between them, each hub with its crowd
+// (Cytoscape, loaded on first visit). Click an account for its panel: who it is, the waves it
 // directed and their targets; search to find one in the picture.
 /* global cytoscape */
 
@@ -48,14 +48,58 @@ export function buildGraph(net) {
   }
   const drawn = { 1: 0, 2: 0, 3: 0 };
   for (const tier of tierOf.values()) drawn[tier] += 1;
+  const at = positions(net, tierOf);
   const elements = [
     ...[...tierOf].map(([id, tier]) => ({
       data: { id, tier, label: tier < 3 ? accountLabel(id, net.accounts) : "", name: accountLabel(id, net.accounts) },
+      position: at.get(id),
     })),
     // Edges get Cytoscape's own ids: none can clash with an account id.
     ...ties.map((e) => ({ group: "edges", data: { source: e.source, target: e.target, kind: e.kind } })),
   ];
   return { elements, drawn, total: tierOf.size, ties: ties.length };
+}
+
+/** Where each account sits: the officials in the middle, the hubs on a ring around
+ *  them, each hub's supporters clustered just outside their hub, and supporters the
+ *  network gathered in no drawn hub on an outer ring. A hub's crowd reads as one group
+ *  (a force layout packs supporters who follow several hubs into one ball). */
+function positions(net, tierOf) {
+  const at = new Map();
+  const ring = (ids, radius, cx = 0, cy = 0, start = -Math.PI / 2) =>
+    ids.forEach((id, i) => {
+      const angle = start + (2 * Math.PI * i) / Math.max(1, ids.length);
+      at.set(id, { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle) });
+    });
+  const officials = [...tierOf].filter(([, tier]) => tier === 1).map(([id]) => id);
+  const hubs = (net.hubs || []).map((hub) => hub.account_id).filter((id) => tierOf.get(id) === 2);
+  const otherLeaders = [...tierOf].filter(([id, tier]) => tier === 2 && !hubs.includes(id)).map(([id]) => id);
+  ring(officials, 30 + 8 * officials.length);
+  const crowds = (net.hubs || []).map((hub) => [
+    hub.account_id,
+    (hub.members || []).filter((m) => tierOf.get(m) === 3),
+  ]);
+  // Each crowd on a circle with room for its members (about 14 px each); the hubs on a
+  // ring with room for their crowds side by side.
+  const crowdRadius = (n) => Math.max(24, (14 * n) / (2 * Math.PI));
+  const widest = Math.max(24, ...crowds.map(([, crowd]) => crowdRadius(crowd.length)));
+  const leaders = [...hubs, ...otherLeaders];
+  const hubRadius = Math.max(160, (leaders.length * (2 * widest + 30)) / (2 * Math.PI));
+  ring(leaders, hubRadius);
+  const placed = new Set([...officials, ...leaders]);
+  for (const [hubId, members] of crowds) {
+    const centre = at.get(hubId);
+    if (!centre) continue;
+    const crowd = members.filter((m) => !placed.has(m));
+    crowd.forEach((m) => placed.add(m));
+    // Just outside the hub, away from the middle, so crowds do not cover the officials.
+    const out = Math.hypot(centre.x, centre.y) || 1;
+    const shift = crowdRadius(crowd.length) + 18;
+    ring(crowd, crowdRadius(crowd.length), centre.x + (centre.x / out) * shift, centre.y + (centre.y / out) * shift);
+  }
+  const rest = [...tierOf.keys()].filter((id) => !placed.has(id));
+  ring(rest, hubRadius + 2 * widest + 60);
+  return at;
 }
 
 /** The panel for one account: who, which tier, the waves it directed and whom they hit. */
@@ -128,7 +172,7 @@ export async function renderNetwork(ctx) {
     h(
       "p",
       { class: "lede" },
-      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts and ${fmtInt(ties)} ties between them (orange: one amplifies the other; grey: follows): every official and hub account, some of each hub's supporters and the most certain supporters, placed by force so that accounts tied together sit together.`,
+      `Drawing ${fmtInt(total)} of ${fmtInt(all)} accounts and ${fmtInt(ties)} ties between them (orange: one amplifies the other; grey: follows): every official and hub account, some of each hub's supporters and the most certain supporters, each hub's supporters gathered around it, the officials in the middle.`,
     ),
     legend,
     h("div", { class: "graph-tools" }, find),
@@ -160,7 +204,7 @@ export async function renderNetwork(ctx) {
           "text-margin-y": 2,
           "text-background-color": "#fff",
           "text-background-opacity": 0.7,
-          "min-zoomed-font-size": 7,
+          "min-zoomed-font-size": 5,
         },
       },
       { selector: "node[tier = 1]", style: { "border-color": "#300", color: "#5b0000", "font-weight": "bold" } },
@@ -169,9 +213,8 @@ export async function renderNetwork(ctx) {
       { selector: "edge.hover", style: { "line-color": "#333", width: 1.6, opacity: 1 } },
       { selector: ".faded", style: { opacity: 0.12 } },
     ],
-    // Force-directed: accounts tied together sit together, so each hub's crowd forms its
-    // own cluster around it. A fixed seed of positions keeps the picture stable.
-    layout: { name: "cose", animate: false, randomize: false, numIter: 600, nodeRepulsion: () => 6000, idealEdgeLength: () => 40, gravity: 0.6, componentSpacing: 60 },
+    // Positions come from positions(): the same picture on every visit, drawn at once.
+    layout: { name: "preset", fit: true, padding: 30 },
   });
   const focus = (node) => {
     cy.elements().removeClass("faded found");
