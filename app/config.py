@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         "(unset: keep everything).",
     )
     webhook_allow_private: bool = False
+    atproto_service_did: str | None = Field(
+        None,
+        description="This service's DID as AT Protocol clients address it (the `aud` of "
+        "their service tokens), e.g. did:web:mrd.example.org; unset: no AT Protocol intake.",
+    )
+    atproto_plc_url: str = Field(
+        "https://plc.directory", description="The PLC directory that resolves did:plc DIDs."
+    )
     webhook_retry_base_s: float = Field(
         2.0, gt=0, description="Delay before the first retry; it doubles at every failure."
     )

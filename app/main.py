@@ -11,7 +11,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import analysis, audit, ingest, integrations, keys, operations, results, webhooks
+from app.api import (
+    analysis,
+    audit,
+    ingest,
+    integrations,
+    keys,
+    operations,
+    results,
+    webhooks,
+    xrpc,
+)
 from app.api.body_limit import BodyLimit
 from app.api.context import ServiceContext, context_of
 from app.api.docs import mount_docs
@@ -26,6 +36,7 @@ from app.db.migrations import head_revision
 from app.logs import configure_logging
 from app.processes import die_with_serve
 from app.services import readiness
+from app.services.atproto import KeyResolver
 from app.services.background import Background
 from app.services.enforcement import CurrentRun
 from app.services.keys import KeyCache, ensure_bootstrap_key
@@ -124,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         current_run=CurrentRun(),
         rate_limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         auth_failures=RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST),
+        atproto_keys=KeyResolver(settings.atproto_plc_url),
     )
 
     install_problem_handlers(app)
@@ -137,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(webhooks.router)
     app.include_router(integrations.router)
+    app.include_router(xrpc.router)
     webhooks.declare_events(app)
     app.include_router(operations.router)
     mount_dashboard(app)

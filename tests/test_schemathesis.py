@@ -39,7 +39,14 @@ MIN_REQUESTS = 2_000
 def fuzzed_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
     prepare_demo(url, None, scale=0.1)
-    app = create_app(Settings(database_url=url, bootstrap_api_key=KEY))
+    # The AT Protocol intake on, with a PLC directory address that answers nothing here.
+    settings = Settings(
+        database_url=url,
+        bootstrap_api_key=KEY,
+        atproto_service_did="did:web:mrd.test",
+        atproto_plc_url="http://127.0.0.1:9",
+    )
+    app = create_app(settings)
     with LiveServer(app) as server:
         yield server.url
     app.state.context.db.dispose()

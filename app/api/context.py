@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from app.config import Settings
 from app.db.engine import Database
+from app.services.atproto import KeyResolver
 from app.services.background import Background
 from app.services.enforcement import CurrentRun
 from app.services.keys import KeyCache
@@ -32,6 +33,8 @@ class ServiceContext:
     auth_failures: RateLimiter
     # The background work when this app runs it (not under `mrd serve`'s HTTP workers).
     background: Background | None = None
+    # AT Protocol issuers' signing keys, cached (app.services.atproto).
+    atproto_keys: KeyResolver | None = None
 
 
 def context_of(app: Any) -> ServiceContext:

@@ -68,7 +68,9 @@ def document(app: FastAPI) -> dict[str, Any]:
                 for status in (400, 408, 413):
                     responses.setdefault(str(status), problem_responses(status)[status])
             if "401" in responses:
-                for status in (429, 503):
+                # 429 is the per-key rate limit: only where a key is read.
+                limited = (429, 503) if operation.get("security") else (503,)
+                for status in limited:
                     responses[str(status)] = problem_responses(status)[status]
     for item in schema.get("webhooks", {}).values():
         for operation in item.values():
