@@ -133,6 +133,15 @@ def send(server: LiveServer, token: str | None, body: dict[str, Any]) -> httpx.R
     return httpx.post(f"{server.url}/xrpc/{CREATE_REPORT}", json=body, headers=headers, timeout=10)
 
 
+def stored_count(server: LiveServer) -> float:
+    """Reports the AT Protocol intake stored, as ``/metrics`` counts them."""
+    metric = 'mrd_integration_deliveries_total{kind="atproto",outcome="stored"} '
+    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
+        if line.startswith(metric):
+            return float(line.removeprefix(metric))
+    return 0.0
+
+
 def test_the_lexicons_are_the_published_ones() -> None:
     readme = (LEXICONS / "README.md").read_text()
     listed = dict(
@@ -146,6 +155,7 @@ def test_the_lexicons_are_the_published_ones() -> None:
 def test_a_report_through_a_pds_is_stored_and_a_resend_is_a_duplicate(
     moderation: LiveServer, reporter_key: ec.EllipticCurvePrivateKey
 ) -> None:
+    stored_before = stored_count(moderation)
     body = report_body(models.ComAtprotoAdminDefs.RepoRef(did=TARGET))
     token = service_jwt(reporter_key)
     first = send(moderation, token, body)
@@ -168,6 +178,7 @@ def test_a_report_through_a_pds_is_stored_and_a_resend_is_a_duplicate(
     )
     post = send(moderation, service_jwt(reporter_key), report_body(record))
     assert post.status_code == 200 and check_output(CREATE_REPORT, post.json()) == []
+    assert stored_count(moderation) - stored_before == 3  # counted in /metrics
 
 
 @pytest.mark.parametrize(
