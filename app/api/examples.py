@@ -22,3 +22,8 @@ def _load() -> dict[str, Any]:
 
 
 DEMO = _load()
+
+
+def json_example(value: object) -> dict[str, object]:
+    """An OpenAPI ``responses`` entry whose JSON answer is ``value``."""
+    return {"content": {"application/json": {"example": value}}}

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from app.api.context import ContextDep, context_of
 from app.api.deps import AdminKey, SessionDep, client_network
+from app.api.examples import json_example
 from app.api.ingest import read_json_body
 from app.api.metrics import record_ingest, record_intake
 from app.api.problems import Problem, problem_responses
@@ -115,10 +116,6 @@ def _info(integration: Any, with_secret: bool = False) -> dict[str, Any]:
     return info | ({"secret": integration.secret} if with_secret else {})
 
 
-def _example(value: object) -> dict[str, object]:
-    return {"content": {"application/json": {"example": value}}}
-
-
 @router.post(
     "",
     status_code=201,
@@ -129,7 +126,7 @@ def _example(value: object) -> dict[str, object]:
     "them; nothing else is needed. The secret is shown only here.",
     response_model=IntegrationCreated,
     responses={
-        201: _example(INTEGRATION_EXAMPLE | {"secret": "a-generated-secret-shown-once"}),
+        201: json_example(INTEGRATION_EXAMPLE | {"secret": "a-generated-secret-shown-once"}),
         **problem_responses(401, 403, 422),
     },
 )
@@ -145,7 +142,7 @@ def create_integration(
     summary="List integrations",
     description="Every integration; secrets are never shown.",
     response_model=IntegrationList,
-    responses={200: _example({"items": [INTEGRATION_EXAMPLE]}), **problem_responses(401, 403)},
+    responses={200: json_example({"items": [INTEGRATION_EXAMPLE]}), **problem_responses(401, 403)},
 )
 def list_integrations(session: SessionDep, _key: AdminKey) -> IntegrationList:
     found = mastodon.list_integrations(session)
@@ -211,7 +208,7 @@ DELIVERY_EXAMPLE = {"event": "report.created", "accepted": 2, "duplicates": 0, "
         }
     },
     responses={
-        200: _example(DELIVERY_EXAMPLE),
+        200: json_example(DELIVERY_EXAMPLE),
         **problem_responses(
             400,
             401,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
 from app.api.deps import AdminKey, SessionDep
+from app.api.examples import json_example
 from app.api.problems import Problem, problem_responses
 from app.services import keys
 
@@ -54,10 +55,6 @@ KEY_EXAMPLE = {
 }
 
 
-def _example(value: object) -> dict[str, object]:
-    return {"content": {"application/json": {"example": value}}}
-
-
 @router.post(
     "",
     status_code=201,
@@ -66,7 +63,7 @@ def _example(value: object) -> dict[str, object]:
     "service keeps only a digest of it.",
     response_model=KeyCreated,
     responses={
-        201: _example(KEY_EXAMPLE | {"key": "mrd_q3VtY2hhbmdlLW1lLXRoaXMtaXMtYW4tZXhhbXBsZQ"}),
+        201: json_example(KEY_EXAMPLE | {"key": "mrd_q3VtY2hhbmdlLW1lLXRoaXMtaXMtYW4tZXhhbXBsZQ"}),
         **problem_responses(401, 403, 422),
     },
 )
@@ -80,7 +77,7 @@ def create_api_key(body: KeyCreate, session: SessionDep, caller: AdminKey) -> Ke
     summary="List API keys",
     description="Every key with its scopes and whether it was revoked. Secrets are never shown.",
     response_model=KeyList,
-    responses={200: _example({"items": [KEY_EXAMPLE]}), **problem_responses(401, 403)},
+    responses={200: json_example({"items": [KEY_EXAMPLE]}), **problem_responses(401, 403)},
 )
 def list_keys(session: SessionDep, _key: AdminKey) -> KeyList:
     found = keys.list_keys(session)

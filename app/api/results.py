@@ -9,10 +9,11 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from app.api.context import ContextDep, context_of
 from app.api.deps import ReadKey, SessionDep
-from app.api.examples import DEMO
+from app.api.examples import DEMO, json_example
 from app.api.paths import decoded_segment
 from app.api.problems import Problem, problem_responses
 from app.detection.documents import (
@@ -86,10 +87,6 @@ ACCOUNT_ID = Path(
 )
 NETWORK_EXAMPLE: dict[str, Any] = DEMO["network"]
 Item = TypeVar("Item", bound=BaseModel)
-
-
-def _example(value: object) -> dict[str, object]:
-    return {"content": {"application/json": {"example": value}}}
 
 
 def names_field() -> Any:
@@ -182,6 +179,15 @@ class EnforcementQuery(BaseModel):
 
     target_id: str = Field(min_length=1, max_length=128, pattern=NO_NUL)
     content_id: str | None = Field(default=None, max_length=128, pattern=NO_NUL)
+
+
+Named = TypeVar("Named", bound=BaseModel)
+
+
+def with_names(answer: type[Named], found: BaseModel, session: Session) -> Named:
+    """The document as ``answer``: itself, and the names of the accounts it mentions."""
+    fields = found.model_dump(exclude_unset=True)
+    return answer(**fields, accounts=results.names(session, [found]))
 
 
 def warm_up(app: Any) -> None:
@@ -285,7 +291,7 @@ def list_waves(
     "its `contributions` for how far each moved the score.",
     response_model=SignalCatalogue,
     responses={
-        200: _example(
+        200: json_example(
             {
                 "items": [
                     {
@@ -301,7 +307,7 @@ def list_waves(
     },
 )
 def list_signals(_key: ReadKey) -> SignalCatalogue:
-    return SignalCatalogue(items=results.signal_catalogue())
+    return SignalCatalogue(items=list(results.signal_catalogue()))
 
 
 @router.get(
@@ -324,9 +330,7 @@ def get_wave(
     found = results.wave(session, run_id, wave_id)
     if found is None:
         raise Problem(404, f"No wave {wave_id} in the latest analysis.", "not-found")
-    return NamedWave(
-        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
-    )
+    return with_names(NamedWave, found, session)
 
 
 @router.get(
@@ -337,7 +341,7 @@ def get_wave(
     response_model=GroupPage,
     response_model_exclude_unset=True,
     responses={
-        200: _example({"items": [DEMO["group"]], "next_cursor": None}),
+        200: json_example({"items": [DEMO["group"]], "next_cursor": None}),
         **problem_responses(400, 401, 403, 422),
     },
 )
@@ -358,7 +362,7 @@ def list_groups(
     description="Members, cohesion, the waves and targets the group struck.",
     response_model=NamedGroup,
     response_model_exclude_unset=True,
-    responses={200: _example(DEMO["group"]), **problem_responses(401, 403, 404)},
+    responses={200: json_example(DEMO["group"]), **problem_responses(401, 403, 404)},
 )
 def get_group(
     group_id: Annotated[str, GROUP_ID],
@@ -369,9 +373,7 @@ def get_group(
     found = results.group(session, run_id, group_id)
     if found is None:
         raise Problem(404, f"No group {group_id} in the latest analysis.", "not-found")
-    return NamedGroup(
-        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
-    )
+    return with_names(NamedGroup, found, session)
 
 
 @router.get(
@@ -397,9 +399,7 @@ def account_risk(
     found = results.account_risk(session, run_id, account_id)
     if found is None:
         raise Problem(404, f"Account {account_id} was never seen.", "not-found")
-    return NamedAccountRisk(
-        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
-    )
+    return with_names(NamedAccountRisk, found, session)
 
 
 @router.get(
@@ -411,7 +411,7 @@ def account_risk(
     "names as last ingested.",
     response_model=AccountMatches,
     responses={
-        200: _example(
+        200: json_example(
             {
                 "items": [
                     {
@@ -512,9 +512,7 @@ def account_risk_batch(
 )
 def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> NamedNetwork:
     found = results.network(session, run_id)
-    return NamedNetwork(
-        **found.model_dump(exclude_unset=True), accounts=results.names(session, [found])
-    )
+    return with_names(NamedNetwork, found, session)
 
 
 @router.get(
@@ -524,7 +522,7 @@ def network_tiers(session: SessionDep, _key: ReadKey, run_id: CurrentRunId) -> N
     response_model=TargetPage,
     response_model_exclude_unset=True,
     responses={
-        200: _example({"items": [DEMO["target_risk"]], "next_cursor": None}),
+        200: json_example({"items": [DEMO["target_risk"]], "next_cursor": None}),
         **problem_responses(400, 401, 403, 422),
     },
 )

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from app.api.context import ContextDep
 from app.api.deps import AdminKey, SessionDep, SettingsDep
-from app.api.examples import DEMO
+from app.api.examples import DEMO, json_example
 from app.api.problems import Problem, problem_responses
 from app.api.results import listed
 from app.db.models import Webhook, WebhookDelivery
@@ -185,10 +185,6 @@ class DeliveryList(BaseModel):
     items: list[Delivery]
 
 
-def _example(value: object) -> dict[str, object]:
-    return {"content": {"application/json": {"example": value}}}
-
-
 def _delivery(row: WebhookDelivery) -> Delivery:
     fields = {name: getattr(row, name) for name in Delivery.model_fields if name != "payload"}
     return Delivery.model_validate(fields | {"payload": orjson.loads(row.body)})
@@ -213,7 +209,7 @@ def _existing(session: SessionDep, webhook_id: str) -> Webhook:
     "creation on.",
     response_model=WebhookCreated,
     responses={
-        201: _example(WEBHOOK_EXAMPLE | {"secret": "change-me-to-a-long-random-string"}),
+        201: json_example(WEBHOOK_EXAMPLE | {"secret": "change-me-to-a-long-random-string"}),
         **problem_responses(401, 403, 422),
     },
 )
@@ -244,7 +240,7 @@ def create_webhook(
     summary="List webhooks",
     description="Every subscription; secrets are never shown.",
     response_model=WebhookList,
-    responses={200: _example({"items": [WEBHOOK_EXAMPLE]}), **problem_responses(401, 403)},
+    responses={200: json_example({"items": [WEBHOOK_EXAMPLE]}), **problem_responses(401, 403)},
 )
 def list_webhooks(session: SessionDep, _key: AdminKey) -> WebhookList:
     hooks = subscriptions.list_webhooks(session)
@@ -272,7 +268,10 @@ def remove_webhook(webhook_id: WebhookId, context: ContextDep, caller: AdminKey)
     description="Newest first: every event queued for this subscription, its attempts, the "
     "last answer or error, and the payload. `status=dead` lists the dead letters.",
     response_model=DeliveryList,
-    responses={200: _example({"items": [DELIVERY_EXAMPLE]}), **problem_responses(401, 403, 404)},
+    responses={
+        200: json_example({"items": [DELIVERY_EXAMPLE]}),
+        **problem_responses(401, 403, 404),
+    },
 )
 def list_deliveries(
     webhook_id: WebhookId,
@@ -295,7 +294,7 @@ def list_deliveries(
     description="Puts a `dead` delivery back in the queue with a fresh set of attempts.",
     response_model=Delivery,
     responses={
-        200: _example(DELIVERY_EXAMPLE | {"status": "pending", "attempts": 0}),
+        200: json_example(DELIVERY_EXAMPLE | {"status": "pending", "attempts": 0}),
         **problem_responses(401, 403, 404, 409),
     },
 )

@@ -8,7 +8,7 @@ from typing import Literal, cast
 
 import numpy as np
 
-from app.detection.data import EDGE_KINDS, to_iso
+from app.detection.data import EDGE_KINDS, BoolArray, to_iso
 from app.detection.documents import (
     AccountRisk,
     Action,
@@ -189,49 +189,45 @@ def shape(analysis: Analysis) -> Documents:
 
 def network_document(analysis: Analysis) -> Network:
     """``GET /v1/network/tiers``: tiers 1 and 2 in full (most amplified first), a
-    sample of tier 3 (most certain first), and each hub with its gathered supporters."""
+    sample of tier 3 (most certain first), each hub with its gathered supporters, and
+    the ties among the accounts a picture of it draws."""
     network, ids = analysis.network, analysis.data.accounts.ids
     tiers: dict[str, TierListing] = {}
+    drawn = np.zeros(len(ids), dtype=bool)
     for t in (1, 2, 3):
         inside = np.flatnonzero(network.tier == t)
         key = -network.amplified_by[inside] if t < 3 else -network.confidence[inside]
-        ranked = [ids[a] for a in inside[np.argsort(key, kind="stable")].tolist()]
+        ranked = inside[np.argsort(key, kind="stable")]
         if t < 3:
-            tiers[str(t)] = TierListing(label=TIER_LABELS[t], count=len(inside), accounts=ranked)
+            drawn[ranked] = True
+            listed = [ids[a] for a in ranked.tolist()]
+            tiers[str(t)] = TierListing(label=TIER_LABELS[t], count=len(inside), accounts=listed)
         else:
-            tiers[str(t)] = TierListing(
-                label=TIER_LABELS[t], count=len(inside), sample=ranked[:TIER_SAMPLE]
-            )
+            sample = ranked[:TIER_SAMPLE]
+            drawn[sample] = True
+            listed = [ids[a] for a in sample.tolist()]
+            tiers[str(t)] = TierListing(label=TIER_LABELS[t], count=len(inside), sample=listed)
     gathered = np.flatnonzero(network.hub >= 0)
     by_hub = gathered[np.argsort(network.hub[gathered], kind="stable")]
     bounds = np.searchsorted(network.hub[by_hub], network.hubs, side="left")
     ends = np.searchsorted(network.hub[by_hub], network.hubs, side="right")
-    hubs = [
-        Hub(
-            account_id=ids[h],
-            member_count=int(end - begin),
-            members=sorted(ids[m] for m in by_hub[begin:end].tolist()),
+    per_hub = max(1, min(DRAWN_PER_HUB, DRAWN_SUPPORTERS // max(1, len(network.hubs))))
+    hubs = []
+    for h, begin, end in zip(network.hubs.tolist(), bounds, ends, strict=True):
+        crowd = sorted(by_hub[begin:end].tolist(), key=ids.__getitem__)
+        drawn[crowd[:per_hub]] = True
+        hubs.append(
+            Hub(account_id=ids[h], member_count=len(crowd), members=[ids[m] for m in crowd])
         )
-        for h, begin, end in zip(network.hubs.tolist(), bounds, ends, strict=True)
-    ]
     hubs.sort(key=lambda hub: (-hub.member_count, hub.account_id))
     return Network(
-        tiers=tiers, hubs=hubs, ties=_ties(analysis, hubs), updated_at=to_iso(analysis.data.now)
+        tiers=tiers, hubs=hubs, ties=_ties(analysis, drawn), updated_at=to_iso(analysis.data.now)
     )
 
 
-def _ties(analysis: Analysis, hubs: list[Hub]) -> list[Tie]:
-    """Ties among the accounts a picture of the network draws (``Network.ties``)."""
+def _ties(analysis: Analysis, drawn: BoolArray) -> list[Tie]:
+    """Ties among the ``drawn`` accounts (``Network.ties``)."""
     network, data = analysis.network, analysis.data
-    n = len(data.accounts)
-    index = {account_id: a for a, account_id in enumerate(data.accounts.ids)}
-    drawn = np.zeros(n, dtype=bool)
-    drawn[(network.tier == 1) | (network.tier == 2)] = True
-    per_hub = max(1, min(DRAWN_PER_HUB, DRAWN_SUPPORTERS // max(1, len(hubs))))
-    for hub in hubs:
-        drawn[[index[m] for m in hub.members[:per_hub]]] = True
-    inside = np.flatnonzero(network.tier == 3)
-    drawn[inside[np.argsort(-network.confidence[inside], kind="stable")[:TIER_SAMPLE]]] = True
     edges = data.edges
     rank = np.full(len(EDGE_KINDS), len(TIE_KINDS))
     for r, kind in enumerate(TIE_KINDS):

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -268,18 +269,20 @@ def find_accounts(session: Session, text: str, limit: int) -> list[dict[str, str
     return results.find_accounts(session, text, limit) if text else []
 
 
-def signal_catalogue() -> list[SignalInfo]:
+@cache
+def signal_catalogue() -> tuple[SignalInfo, ...]:
     """Every wave signal with its definition and the wave model's organic reference, in
-    the signal's own units (the model reads durations and ages as log(1 + value))."""
+    the signal's own units (the model reads durations and ages as log(1 + value)). The
+    shipped models do not change while the service runs: read once."""
     model = load_models().wave
     reference = dict(zip(model.features, model.centre, strict=True))
     for name in LOG_SCALED:
         reference[name] = float(np.expm1(reference[name]))
-    return [
+    return tuple(
         SignalInfo(
             name=name,
             definition=SIGNAL_DEFINITIONS[name],
             organic_median=round(float(reference[name]), 4),
         )
         for name in SIGNALS
-    ]
+    )
