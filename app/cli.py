@@ -165,6 +165,19 @@ def keys_create(
     typer.echo(f"key_id: {key.key_id}\nscopes: {','.join(key.scopes)}\nkey:    {secret}")
 
 
+@cli.command("atproto-key")
+def atproto_key() -> None:
+    """Print the AT Protocol label-signing key's public half (#atproto_label), or, with
+    MRD_ATPROTO_LABEL_KEY unset, make a new key and print both halves."""
+    from app.services.labels import LabelKey
+
+    configured = get_settings().atproto_label_key
+    key = LabelKey(configured) if configured else LabelKey.generate()
+    if not configured:
+        typer.echo(f"MRD_ATPROTO_LABEL_KEY={key.hex}")
+    typer.echo(f"publicKeyMultibase: {key.multikey}\ndid:key:           did:key:{key.multikey}")
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description:<28}"),

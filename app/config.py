@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     atproto_plc_url: str = Field(
         "https://plc.directory", description="The PLC directory that resolves did:plc DIDs."
     )
+    atproto_label_key: str | None = Field(
+        None,
+        repr=False,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="The secp256k1 private key (64 hex digits; `mrd atproto-key` makes one) "
+        "that signs this service's AT Protocol labels; with MRD_ATPROTO_SERVICE_DID set, "
+        "labels are published after each analysis run; unset: no labels.",
+    )
     webhook_retry_base_s: float = Field(
         2.0, gt=0, description="Delay before the first retry; it doubles at every failure."
     )

@@ -40,6 +40,7 @@ from app.services.atproto import KeyResolver
 from app.services.background import Background
 from app.services.enforcement import CurrentRun
 from app.services.keys import KeyCache, ensure_bootstrap_key
+from app.services.labels import Labeler
 from app.services.limits import RateLimiter
 
 log = logging.getLogger("mrd")
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rate_limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         auth_failures=RateLimiter(AUTH_FAILURES_PER_S, AUTH_FAILURE_BURST),
         atproto_keys=KeyResolver(settings.atproto_plc_url),
+        labeler=Labeler.configured(settings),
     )
 
     install_problem_handlers(app)

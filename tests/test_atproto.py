@@ -10,14 +10,17 @@ import hashlib
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
+import libipld
 import orjson
 import pytest
 from atproto_client import models
 from atproto_crypto.did import format_multikey
+from atproto_crypto.verify import verify_signature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -26,12 +29,29 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.api.context import ServiceContext, context_of
 from app.config import Settings
 from app.db.migrations import upgrade_to_head
+from app.detection.documents import AccountRisk
 from app.main import create_app
 from app.services.atproto import CREATE_REPORT
+from app.services.labels import (
+    QUERY_LABELS,
+    REPORTER_LABEL,
+    TARGET_LABEL,
+    LabelKey,
+    dag_cbor,
+)
+from app.services.labels import unsigned as unsigned_label
 from app.services.lexicon import LEXICONS, check_input, check_output
-from tests.conftest import LiveServer, snapshot
+from tests.conftest import (
+    BACKENDS,
+    LiveServer,
+    fresh_postgres_database,
+    snapshot,
+    wait_for_run,
+)
+from tests.conftest import send as send_rows
 
 SERVICE_DID = "did:web:mrd.test"
 REPORTER = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
@@ -209,6 +229,16 @@ def test_a_bad_token_is_the_xrpc_error_and_stores_nothing(
     assert snapshot(db) == before
 
 
+def test_the_audience_may_name_the_moderation_service(
+    moderation: LiveServer, reporter_key: ec.EllipticCurvePrivateKey
+) -> None:
+    body = report_body(models.ComAtprotoAdminDefs.RepoRef(did=TARGET))
+    named = send(moderation, service_jwt(reporter_key, aud=f"{SERVICE_DID}#atproto_labeler"), body)
+    assert named.status_code == 200, named.text
+    other = send(moderation, service_jwt(reporter_key, aud=f"{SERVICE_DID}#bsky_appview"), body)
+    assert other.status_code == 401 and other.json()["error"] == "BadJwtAudience"
+
+
 def test_a_signature_by_another_key_and_a_missing_token_are_refused(
     moderation: LiveServer,
 ) -> None:
@@ -238,3 +268,225 @@ def test_health_and_the_services_did_document(moderation: LiveServer) -> None:
     document = httpx.get(f"{moderation.url}/.well-known/did.json").json()
     assert document["id"] == SERVICE_DID
     assert document["service"][0]["serviceEndpoint"] == "https://mrd.test"
+
+
+# Labels: the service answering back as an AT Protocol labeler.
+
+LABEL_KEY = "5d1e6b7a0c9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170600"
+VICTIMS = ("did:plc:victimjournalist0000001", "did:plc:victimanalyst00000000002")
+
+
+def did(kind: str, n: int) -> str:
+    return f"did:plc:{kind}{n:0{24 - len(kind)}d}"
+
+
+def brigade_world() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Accounts and reports: 150 new accounts reporting two analysts, a day apart,
+    within twenty minutes each, in the same words; 120 ordinary reports on other
+    accounts spread over the days before."""
+    start = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    accounts = [
+        {
+            "account_id": did("brigade", n),
+            "handle": f"ansar{n}.bsky.social",
+            "created_at": (start - timedelta(days=4)).isoformat(),
+        }
+        for n in range(150)
+    ] + [
+        {
+            "account_id": did("reader", n),
+            "handle": f"reader{n}.bsky.social",
+            "created_at": (start - timedelta(days=800 + n)).isoformat(),
+        }
+        for n in range(120)
+    ]
+    reports = []
+    for v, victim in enumerate(VICTIMS):
+        for n in range(150):
+            at = start + timedelta(days=v, seconds=8 * n)
+            reports.append(
+                {
+                    "event_id": f"brigade-{v}-{n}",
+                    "reporter_id": did("brigade", n),
+                    "target_id": victim,
+                    "reason": "violation",
+                    "created_at": at.isoformat(),
+                    "text": "this account spreads lies about the state",
+                }
+            )
+    for n in range(120):
+        at = start - timedelta(hours=2 + 3 * n)
+        reports.append(
+            {
+                "event_id": f"ordinary-{n}",
+                "reporter_id": did("reader", n),
+                "target_id": did("spammer", n % 40),
+                "reason": "spam",
+                "created_at": at.isoformat(),
+                "text": f"spam {n}",
+            }
+        )
+    return accounts, reports
+
+
+class Labelling(NamedTuple):
+    client: httpx.Client
+    context: ServiceContext
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def labeling(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Labelling]:
+    """The service as a labeler (service DID and label key set), after a run over a
+    brigade, on each database: a client of it (admin key) and its context."""
+    if request.param == "sqlite":
+        yield from labelling_service(f"sqlite:///{tmp_path_factory.mktemp('labels') / 'mrd.db'}")
+    else:
+        with fresh_postgres_database("labels") as url:
+            yield from labelling_service(url)
+
+
+def labelling_service(url: str) -> Iterator[Labelling]:
+    upgrade_to_head(url)
+    settings = Settings(
+        database_url=url,
+        bootstrap_api_key=KEY,
+        atproto_service_did=SERVICE_DID,
+        atproto_label_key=LABEL_KEY,
+    )
+    app = create_app(settings)
+    with (
+        LiveServer(app) as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=60) as client,
+    ):
+        accounts, reports = brigade_world()
+        send_rows(client, "accounts", accounts)
+        send_rows(client, "reports", reports)
+        run = client.post("/v1/analysis/runs").json()
+        assert wait_for_run(client, run["run_id"])["status"] == "succeeded"
+        yield Labelling(client, context_of(app))
+    app.state.context.db.dispose()
+
+
+def label_key_of(client: httpx.Client) -> str:
+    """The ``#atproto_label`` key, as a client finds it: in the service's DID document."""
+    document = client.get("/.well-known/did.json").json()
+    (method,) = [m for m in document["verificationMethod"] if m["id"].endswith("#atproto_label")]
+    return f"did:key:{method['publicKeyMultibase']}"
+
+
+def assert_signed(label: dict[str, Any], did_key: str) -> None:
+    """A label's signature checks out as atproto checks it: the SDK's verifier over
+    libipld's DAG-CBOR of the label without ``sig``."""
+    unsigned = {k: v for k, v in label.items() if k != "sig"}
+    signature = base64.b64decode(label["sig"]["$bytes"] + "==")
+    assert verify_signature(did_key, libipld.encode_dag_cbor(unsigned), signature), label
+
+
+def test_labels_are_encoded_and_signed_as_atproto_labelers_do() -> None:
+    key = LabelKey(LABEL_KEY)
+    for neg in (False, True):
+        label = unsigned_label(
+            SERVICE_DID, VICTIMS[0], TARGET_LABEL, neg, "2026-12-07T09:00:00.000Z"
+        )
+        assert dag_cbor(label) == libipld.encode_dag_cbor(label)
+        assert verify_signature(
+            f"did:key:{key.multikey}", dag_cbor(label), key.sign(dag_cbor(label))
+        )
+    public = ec.derive_private_key(int(LABEL_KEY, 16), ec.SECP256K1()).public_key()
+    assert key.multikey == format_multikey(
+        "ES256K", public.public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+    )
+
+
+def test_a_brigades_victims_are_labelled_and_the_labels_verify(labeling: Labelling) -> None:
+    labeler = labeling.client
+    # The query as the SDK's model of the lexicon's parameters words it. (Its answer
+    # model is not used: it takes `sig` as a string, where the lexicon's JSON has bytes
+    # as {"$bytes": base64}, as atproto's servers send them.)
+    params = models.ComAtprotoLabelQueryLabels.Params(uri_patterns=["did:plc:*"], limit=250)
+    answer = labeler.get(
+        f"/xrpc/{QUERY_LABELS}", params=params.model_dump(by_alias=True, exclude_none=True)
+    ).json()
+    assert check_output(QUERY_LABELS, answer) == []
+    found = {(label["uri"], label["val"]) for label in answer["labels"]}
+    assert {(v, TARGET_LABEL) for v in VICTIMS} <= found
+    reporters = {uri for uri, val in found if val == REPORTER_LABEL}
+    assert reporters and all(uri.startswith("did:plc:brigade") for uri in reporters)
+    assert not any("reader" in uri or "spammer" in uri for uri, _ in found)
+    did_key = label_key_of(labeler)
+    for label in answer["labels"]:
+        assert label["src"] == SERVICE_DID and "neg" not in label
+        assert_signed(label, did_key)
+    # One subject exactly, another labeler, paging.
+    only = labeler.get(f"/xrpc/{QUERY_LABELS}", params={"uriPatterns": VICTIMS[1]}).json()
+    assert [(x["uri"], x["val"]) for x in only["labels"]] == [(VICTIMS[1], TARGET_LABEL)]
+    other = {"uriPatterns": "*", "sources": "did:web:another-labeler.test"}
+    assert labeler.get(f"/xrpc/{QUERY_LABELS}", params=other).json() == {"labels": []}
+    first = labeler.get(f"/xrpc/{QUERY_LABELS}", params={"uriPatterns": "*", "limit": 2}).json()
+    rest = labeler.get(
+        f"/xrpc/{QUERY_LABELS}",
+        params={"uriPatterns": "*", "cursor": first["cursor"], "limit": 250},
+    ).json()
+    assert [x["uri"] for x in first["labels"] + rest["labels"]] == [
+        x["uri"] for x in answer["labels"]
+    ]
+
+
+def test_a_withdrawn_label_comes_back_as_its_negation(labeling: Labelling) -> None:
+    labeler, context = labeling
+    before = labeler.get(f"/xrpc/{QUERY_LABELS}", params={"uriPatterns": "*", "limit": 250}).json()
+    assert context.labeler is not None
+    kept = [AccountRisk.model_construct(account_id=VICTIMS[0], reporter_risk=0.0, target_risk=0.97)]
+    with context.db.engine.begin() as conn:
+        published = context.labeler.publish(conn, kept, datetime.now(UTC))
+    assert published == len(before["labels"]) - 1
+    after = labeler.get(
+        f"/xrpc/{QUERY_LABELS}",
+        params={"uriPatterns": "*", "cursor": before["cursor"], "limit": 250},
+    ).json()
+    assert check_output(QUERY_LABELS, after) == []
+    assert all(label["neg"] is True for label in after["labels"])
+    assert {x["uri"] for x in after["labels"]} == {x["uri"] for x in before["labels"]} - {
+        VICTIMS[0]
+    }
+    for label in after["labels"]:
+        assert_signed(label, label_key_of(labeler))
+    # Published again, unchanged: nothing new.
+    with context.db.engine.begin() as conn:
+        assert context.labeler.publish(conn, kept, datetime.now(UTC)) == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"uriPatterns": "*", "limit": 0},
+        {"uriPatterns": "*", "limit": "many"},
+        {"uriPatterns": "*", "cursor": "not-a-cursor"},
+    ],
+)
+def test_bad_label_queries_are_invalid_request(labeling: Labelling, params: dict[str, Any]) -> None:
+    answer = labeling.client.get(f"/xrpc/{QUERY_LABELS}", params=params)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "InvalidRequest"
+
+
+def test_without_a_label_key_there_are_no_labels(moderation: LiveServer) -> None:
+    answer = httpx.get(f"{moderation.url}/xrpc/{QUERY_LABELS}", params={"uriPatterns": "*"})
+    assert answer.status_code == 501 and answer.json()["error"] == "MethodNotImplemented"
+    document = httpx.get(f"{moderation.url}/.well-known/did.json").json()
+    assert document["verificationMethod"] == []
+
+
+def test_the_documented_label_verifies_against_the_documented_key(labeling: Labelling) -> None:
+    paths = labeling.client.get("/openapi.json").json()["paths"]
+
+    def example(path: str) -> Any:
+        return paths[path]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+
+    (label,) = example(f"/xrpc/{QUERY_LABELS}")["labels"]
+    assert check_output(QUERY_LABELS, {"labels": [label]}) == []
+    (method,) = example("/.well-known/did.json")["verificationMethod"]
+    assert_signed(label, f"did:key:{method['publicKeyMultibase']}")

@@ -206,3 +206,19 @@ def test_simulate_refuses_a_folder_with_files_unless_forced(tmp_path: Path) -> N
         "simulate", "--out", str(folder), "--scale", "0.05", "--force", database_url="sqlite://"
     )
     assert forced.returncode == 0 and (folder / "reports.ndjson").exists()
+
+
+def test_atproto_key_makes_a_key_and_shows_the_public_half(tmp_path: Path) -> None:
+    made = mrd("atproto-key", database_url=f"sqlite:///{tmp_path / 'unused.db'}")
+    assert made.returncode == 0, made.stderr
+    lines = dict(line.split(maxsplit=1) for line in made.stdout.replace("=", " ", 1).splitlines())
+    key = lines["MRD_ATPROTO_LABEL_KEY"]
+    public = lines["publicKeyMultibase:"]
+    assert lines["did:key:"] == f"did:key:{public}" and public.startswith("zQ3s")
+    # Given the key, it shows the same public half and not the key.
+    env = os.environ | {"MRD_ATPROTO_LABEL_KEY": key}
+    shown = subprocess.run(
+        [sys.executable, "-m", "app", "atproto-key"], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and key not in shown.stdout
+    assert f"publicKeyMultibase: {public}" in shown.stdout

@@ -17,10 +17,11 @@ CREATED_IDS = {"key_id", "webhook_id", "delivery_id", "integration_id"}
 # Needs a public URL the service can resolve; this machine has no outside DNS.
 NEEDS_INTERNET = {("post", "/v1/webhooks")}
 # Need an AT Protocol identity: a token signed by the reporter's key (tests/test_atproto.py
-# drives them), and the service's own did:web, which the demo does not set.
+# drives them), and the service's own did:web and label key, which the demo does not set.
 NEEDS_IDENTITY = {
     ("post", "/xrpc/com.atproto.moderation.createReport"),
     ("get", "/.well-known/did.json"),
+    ("get", "/xrpc/com.atproto.label.queryLabels"),
 }
 
 

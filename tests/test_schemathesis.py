@@ -39,12 +39,14 @@ MIN_REQUESTS = 2_000
 def fuzzed_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
     prepare_demo(url, None, scale=0.1)
-    # The AT Protocol intake on, with a PLC directory address that answers nothing here.
+    # The AT Protocol intake and labels on, with a PLC directory address that answers
+    # nothing here.
     settings = Settings(
         database_url=url,
         bootstrap_api_key=KEY,
         atproto_service_did="did:web:mrd.test",
         atproto_plc_url="http://127.0.0.1:9",
+        atproto_label_key="5d1e6b7a0c9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170600",
     )
     app = create_app(settings)
     with LiveServer(app) as server:

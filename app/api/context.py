@@ -15,6 +15,7 @@ from app.services.atproto import KeyResolver
 from app.services.background import Background
 from app.services.enforcement import CurrentRun
 from app.services.keys import KeyCache
+from app.services.labels import Labeler
 from app.services.limits import RateLimiter
 
 
@@ -35,6 +36,8 @@ class ServiceContext:
     background: Background | None = None
     # AT Protocol issuers' signing keys, cached (app.services.atproto).
     atproto_keys: KeyResolver | None = None
+    # The service as an AT Protocol labeler, when configured (app.services.labels).
+    labeler: Labeler | None = None
 
 
 def context_of(app: Any) -> ServiceContext:

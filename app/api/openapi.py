@@ -59,10 +59,13 @@ def document(app: FastAPI) -> dict[str, Any]:
     )
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
-    for item in schema["paths"].values():
+    for path, item in schema["paths"].items():
         for operation in item.values():
             responses = operation.get("responses", {})
-            if "422" in responses:
+            if path.startswith("/xrpc/"):
+                # XRPC answers a bad parameter 400 InvalidRequest (problems.py).
+                responses.pop("422", None)
+            elif "422" in responses:
                 responses["422"] = problem_responses(422)[422]
             if "requestBody" in operation:
                 for status in (400, 408, 413):

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from app.entities import friendly_message
 from app.services.results import BadCursor
@@ -92,11 +92,15 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(allowed)
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"loc": list(err.get("loc", ())), "msg": friendly_message(err)} for err in exc.errors()
     ]
+    if request.url.path.startswith("/xrpc/"):
+        # AT Protocol clients read XRPC's own error body.
+        where = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors)
+        return JSONResponse({"error": "InvalidRequest", "message": where}, status_code=400)
     return problem_response(422, "The request is not valid.", "validation-error", errors)
 
 

@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from app import __version__
 from app.api.context import ContextDep
 from app.api.metrics import record_ingest, record_intake
-from app.services import atproto
+from app.services import atproto, labels
 
 router = APIRouter(tags=["integrations"])
 
@@ -54,10 +54,41 @@ class DidService(BaseModel):
     serviceEndpoint: str
 
 
+class VerificationMethod(BaseModel):
+    id: str
+    type: str
+    controller: str
+    publicKeyMultibase: str
+
+
 class DidDocument(BaseModel):
     context: list[str] = Field(alias="@context")
     id: str
+    verificationMethod: list[VerificationMethod] = []
     service: list[DidService]
+
+
+class LabelSignature(BaseModel):
+    bytes_: str = Field(alias="$bytes", description="The signature, base64 without padding.")
+
+
+class Label(BaseModel):
+    """``com.atproto.label.defs#label``: one label this service published."""
+
+    ver: int
+    src: str = Field(description="This service's DID.")
+    uri: str = Field(description="The labelled account's DID.")
+    val: str = Field(description="`mass-report-target` or `coordinated-reporter`.")
+    neg: bool | None = Field(None, description="True: the label is withdrawn.")
+    cts: str
+    sig: LabelSignature
+
+
+class LabelPage(BaseModel):
+    """``com.atproto.label.queryLabels``'s output."""
+
+    cursor: str | None = Field(None, description="Pass it back to read on from here.")
+    labels: list[Label]
 
 
 def xrpc_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -84,6 +115,20 @@ def xrpc_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def xrpc_error(exc: atproto.XrpcError) -> JSONResponse:
     return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status)
 
+
+# A real key and signature: the example label verifies against the example document.
+LABEL_KEY_EXAMPLE = "zQ3shfYvenfNP7YzK3ES68uLwQ8kVTBNeER4f71wC1sXHTYAp"
+LABEL_EXAMPLE = {
+    "ver": 1,
+    "src": "did:web:mrd.example.org",
+    "uri": "did:plc:44ybard66vv44zksje25o7dz",
+    "val": "mass-report-target",
+    "cts": "2026-12-07T09:00:00.000Z",
+    "sig": {
+        "$bytes": "GiYNShF04kiUCHshwH0VKIT5lZt9K2FV7pr2CUEnMHUhGEfKCFGCEmj8CkNAGButoFLMAMAy+taEbOXI"
+        "3vsERg"
+    },
+}
 
 REPORT_EXAMPLE = {
     "reasonType": "com.atproto.moderation.defs#reasonViolation",
@@ -189,8 +234,9 @@ def xrpc_health() -> XrpcHealth:
     "/.well-known/did.json",
     summary="AT Protocol: the service's DID document",
     description="For a did:web service identity (MRD_ATPROTO_SERVICE_DID did:web:HOST): the "
-    "document naming this service as an AT Protocol moderation service (`#atproto_labeler`). "
-    "404 when the identity is not a did:web.",
+    "document naming this service as an AT Protocol moderation service (`#atproto_labeler`) "
+    "and, with MRD_ATPROTO_LABEL_KEY set, the key its labels are signed with "
+    "(`#atproto_label`). 404 when the identity is not a did:web.",
     response_model=DidDocument,
     response_model_by_alias=True,
     responses={
@@ -198,8 +244,19 @@ def xrpc_health() -> XrpcHealth:
             "content": {
                 "application/json": {
                     "example": {
-                        "@context": ["https://www.w3.org/ns/did/v1"],
+                        "@context": [
+                            "https://www.w3.org/ns/did/v1",
+                            "https://w3id.org/security/multikey/v1",
+                        ],
                         "id": "did:web:mrd.example.org",
+                        "verificationMethod": [
+                            {
+                                "id": "did:web:mrd.example.org#atproto_label",
+                                "type": "Multikey",
+                                "controller": "did:web:mrd.example.org",
+                                "publicKeyMultibase": LABEL_KEY_EXAMPLE,
+                            }
+                        ],
                         "service": [
                             {
                                 "id": "#atproto_labeler",
@@ -221,16 +278,83 @@ def did_document(context: ContextDep) -> DidDocument | JSONResponse:
             {"error": "NotFound", "message": "no did:web identity"}, status_code=404
         )
     host = did.removeprefix("did:web:").replace("%3A", ":")
+    keys = []
+    if context.labeler is not None:
+        key = context.labeler.key.multikey
+        keys.append(
+            {
+                "id": f"{did}#atproto_label",
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": key,
+            }
+        )
     return DidDocument.model_validate(
         {
-            "@context": ["https://www.w3.org/ns/did/v1"],
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
             "id": did,
+            "verificationMethod": keys,
             "service": [
                 {
-                    "id": "#atproto_labeler",
+                    "id": f"#{atproto.LABELER_SERVICE}",
                     "type": "AtprotoLabeler",
                     "serviceEndpoint": f"https://{host}",
                 }
             ],
         }
     )
+
+
+@router.get(
+    f"/xrpc/{labels.QUERY_LABELS}",
+    summary="AT Protocol: this service's labels",
+    description="`com.atproto.label.queryLabels` as the lexicon defines it, answered as an "
+    "AT Protocol labeler: `mass-report-target` on accounts the enforcement check holds "
+    "(a brigade's target), `coordinated-reporter` on accounts with reporter risk at least "
+    "0.9, on accounts named by DID. Labels follow full analysis runs; a withdrawn one comes "
+    "back as its negation (`neg: true`) under a newer cursor. Each is signed with "
+    "MRD_ATPROTO_LABEL_KEY (DAG-CBOR, SHA-256, secp256k1), the DID document's "
+    "`#atproto_label`. No key needed to read. Errors are XRPC's: 400 `InvalidRequest`; "
+    "501 when no labels are published (MRD_ATPROTO_SERVICE_DID or MRD_ATPROTO_LABEL_KEY "
+    "unset).",
+    response_model=LabelPage,
+    response_model_exclude_none=True,
+    response_model_by_alias=True,
+    responses={
+        200: {
+            "content": {"application/json": {"example": {"cursor": "1", "labels": [LABEL_EXAMPLE]}}}
+        },
+        **xrpc_errors(400, 501),
+    },
+)
+def query_labels(
+    context: ContextDep,
+    uri_patterns: Annotated[
+        list[str] | None,
+        Query(
+            alias="uriPatterns",
+            description="Subjects (DIDs) to read labels of; one ending in `*` is a prefix "
+            "(`*` alone: every subject). Repeat the parameter for several.",
+            examples=["did:plc:*"],
+        ),
+    ] = None,
+    sources: Annotated[
+        list[str] | None,
+        Query(description="Labelers to read; without this service's DID, nothing is found."),
+    ] = None,
+    limit: Annotated[int, Query(description="Labels per page, 1 to 250.")] = labels.LIMIT_DEFAULT,
+    cursor: Annotated[str | None, Query(description="The `cursor` of the previous page.")] = None,
+) -> LabelPage | JSONResponse:
+    labeler = context.labeler
+    try:
+        if labeler is None:
+            raise atproto.XrpcError(
+                501,
+                "MethodNotImplemented",
+                "no labels are published: set MRD_ATPROTO_SERVICE_DID and MRD_ATPROTO_LABEL_KEY",
+            )
+        with context.db.engine.connect() as conn:
+            page = labels.query(conn, labeler.did, uri_patterns or [], sources, limit, cursor)
+    except atproto.XrpcError as exc:
+        return xrpc_error(exc)
+    return LabelPage.model_validate(page)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -356,6 +357,23 @@ class Integration(Base):
     domain: Mapped[str] = mapped_column(String(253))
     secret: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime]
+
+
+class AtprotoLabel(Base):
+    """An AT Protocol label this service published, signed: the newest one per subject
+    and value (a withdrawn label is replaced by its negation, ``neg``), numbered by
+    ``seq`` so a client can read on from where it stopped."""
+
+    __tablename__ = "atproto_labels"
+
+    seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    uri: Mapped[str] = mapped_column(String(ID_LENGTH))
+    val: Mapped[str] = mapped_column(String(128))
+    neg: Mapped[bool] = mapped_column(Boolean)
+    cts: Mapped[str] = mapped_column(String(32))
+    sig: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (UniqueConstraint("uri", "val"),)
 
 
 class Webhook(Base):

@@ -41,6 +41,7 @@ from app.db.models import (
 from app.detection.data import Data, build_data
 from app.detection.pipeline import Analysis, analyze
 from app.detection.shapes import shape
+from app.services.labels import Labeler
 from app.services.periodic import PeriodicWorker
 from app.services.webhooks import announce_waves
 
@@ -128,9 +129,11 @@ class AnalysisRunner(PeriodicWorker):
         interval_s: float,
         lease_s: float = 120.0,
         pipeline: Callable[[Database], tuple[Data, Analysis]] = run_pipeline,
+        labeler: Labeler | None = None,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
+        self.labeler = labeler
         self.interval_s = interval_s
         self.lease = timedelta(seconds=lease_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -257,6 +260,10 @@ class AnalysisRunner(PeriodicWorker):
             def publish(conn: Connection) -> None:
                 results.store_results(conn, run_id, documents)
                 announce_waves(conn, documents.waves, newest=data.now)
+                if self.labeler is not None:
+                    stats["labels_published"] = self.labeler.publish(
+                        conn, documents.accounts, datetime.now(UTC)
+                    )
                 stats["seconds"]["total"] = round(time.perf_counter() - began, 3)
                 results.mark(
                     conn,

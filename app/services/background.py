@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.processes import die_with_serve
 from app.services.analysis import AnalysisRunner, run_pipeline
+from app.services.labels import Labeler
 from app.services.live import LiveUpdater
 from app.services.retention import RetentionKeeper
 from app.services.webhooks import WebhookDispatcher
@@ -49,6 +50,7 @@ class Background:
                 spark_master=settings.spark_master,
                 export_dir=settings.spark_export_dir,
             ),
+            Labeler.configured(settings),
         )
         self.live = LiveUpdater(db)
         self.dispatcher = WebhookDispatcher(db, settings)

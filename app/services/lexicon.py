@@ -1,6 +1,7 @@
 """Checking a JSON value against an AT Protocol lexicon (the vendored official
-documents in ``lexicons/``), for the types the intake's methods use: objects,
-strings with their formats and lengths, integers, refs, unions and unknowns. A request
+documents in ``lexicons/``), for the types the service's methods use: objects, arrays,
+strings with their formats and lengths, integers, booleans, bytes, refs, unions and
+unknowns. A request
 the lexicon does not allow is refused as XRPC's ``InvalidRequest``."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ FORMATS = {
     "did": re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$"),
     "at-uri": re.compile(r"^at://[^/\s]+(/[a-zA-Z0-9.-]+(/[a-zA-Z0-9._~:@!$&')(*+,;=%-]+)?)?$"),
     "cid": re.compile(r"^[a-zA-Z0-9+=]{8,256}$"),
+    "uri": re.compile(r"^[a-z][a-z.-]*:\S+$"),
     "datetime": re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"),
 }
 
@@ -87,6 +89,26 @@ def _integer(value: Any, _schema: dict[str, Any], _context: str, at: str) -> lis
     return [f"{at or 'input'} must be an integer"]
 
 
+def _boolean(value: Any, _schema: dict[str, Any], _context: str, at: str) -> list[str]:
+    return [] if isinstance(value, bool) else [f"{at or 'input'} must be a boolean"]
+
+
+def _bytes(value: Any, _schema: dict[str, Any], _context: str, at: str) -> list[str]:
+    """Bytes in JSON: ``{"$bytes": base64}``."""
+    if isinstance(value, dict) and set(value) == {"$bytes"} and isinstance(value["$bytes"], str):
+        return []
+    return [f'{at or "input"} must be {{"$bytes": base64}}']
+
+
+def _array(value: Any, schema: dict[str, Any], context: str, at: str) -> list[str]:
+    if not isinstance(value, list):
+        return [f"{at or 'input'} must be an array"]
+    found = []
+    for n, item in enumerate(value):
+        found += errors(item, schema["items"], context, f"{at or 'input'}[{n}]")
+    return found
+
+
 def _ref(value: Any, schema: dict[str, Any], context: str, at: str) -> list[str]:
     target, nsid = definition(schema["ref"], context)
     return errors(value, target, nsid, at)
@@ -98,6 +120,9 @@ CHECKS = {
     "object": _object,
     "string": _string,
     "integer": _integer,
+    "boolean": _boolean,
+    "bytes": _bytes,
+    "array": _array,
     "unknown": lambda *_: [],
 }
 
