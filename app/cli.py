@@ -166,15 +166,25 @@ def keys_create(
 
 
 @cli.command("atproto-key")
-def atproto_key() -> None:
-    """Print the AT Protocol label-signing key's public half (#atproto_label), or, with
-    MRD_ATPROTO_LABEL_KEY unset, make a new key and print both halves."""
+def atproto_key(
+    new: Annotated[
+        bool, typer.Option("--new", help="Make a new key and print it (shown only this once).")
+    ] = False,
+) -> None:
+    """Print the public half (#atproto_label) of the AT Protocol label-signing key
+    MRD_ATPROTO_LABEL_KEY, or, with --new, make a key and print both halves."""
     from app.services.labels import LabelKey
 
     configured = get_settings().atproto_label_key
-    key = LabelKey(configured) if configured else LabelKey.generate()
-    if not configured:
+    if new:
+        key = LabelKey.generate()
         typer.echo(f"MRD_ATPROTO_LABEL_KEY={key.hex}")
+    elif configured:
+        key = LabelKey(configured)
+    else:
+        raise typer.BadParameter(
+            "MRD_ATPROTO_LABEL_KEY is not set; `mrd atproto-key --new` makes a key"
+        )
     typer.echo(f"publicKeyMultibase: {key.multikey}\ndid:key:           did:key:{key.multikey}")
 
 

@@ -12,7 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Everything the service can be configured with (see docs/configuration.md)."""
 
-    model_config = SettingsConfigDict(env_prefix="MRD_", extra="ignore")
+    # Errors name the setting, never its value: some are secrets (keys).
+    model_config = SettingsConfigDict(env_prefix="MRD_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./mrd.db"
     bootstrap_api_key: str | None = None

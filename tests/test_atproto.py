@@ -39,6 +39,7 @@ from app.services.labels import (
     QUERY_LABELS,
     REPORTER_LABEL,
     TARGET_LABEL,
+    Labeler,
     LabelKey,
     dag_cbor,
 )
@@ -434,28 +435,84 @@ def test_a_brigades_victims_are_labelled_and_the_labels_verify(labeling: Labelli
     ]
 
 
+def every_label(client: httpx.Client, cursor: str | None = None) -> dict[str, Any]:
+    params: dict[str, Any] = {"uriPatterns": "*", "limit": 250}
+    answer = client.get(
+        f"/xrpc/{QUERY_LABELS}", params=params | ({"cursor": cursor} if cursor else {})
+    )
+    assert answer.status_code == 200, answer.text
+    assert check_output(QUERY_LABELS, answer.json()) == []
+    return dict(answer.json())
+
+
+def accounts_labelled(labels: list[dict[str, Any]]) -> list[AccountRisk]:
+    """Account documents that call for exactly these labels (the fields labels read)."""
+    risks: dict[str, dict[str, float]] = {}
+    for label in labels:
+        risk = risks.setdefault(label["uri"], {"reporter_risk": 0.0, "target_risk": 0.0})
+        risk["target_risk" if label["val"] == TARGET_LABEL else "reporter_risk"] = 0.99
+    return [AccountRisk.model_construct(account_id=a, **r) for a, r in risks.items()]
+
+
 def test_a_withdrawn_label_comes_back_as_its_negation(labeling: Labelling) -> None:
     labeler, context = labeling
-    before = labeler.get(f"/xrpc/{QUERY_LABELS}", params={"uriPatterns": "*", "limit": 250}).json()
     assert context.labeler is not None
-    kept = [AccountRisk.model_construct(account_id=VICTIMS[0], reporter_risk=0.0, target_risk=0.97)]
+    before = every_label(labeler)
+    # The newest label is withdrawn too: its negation must still come after the cursor.
+    newest = before["labels"][-1]
+    kept = [label for label in before["labels"] if label is not newest][:1]
     with context.db.engine.begin() as conn:
-        published = context.labeler.publish(conn, kept, datetime.now(UTC))
+        published = context.labeler.publish(conn, accounts_labelled(kept), datetime.now(UTC))
     assert published == len(before["labels"]) - 1
-    after = labeler.get(
-        f"/xrpc/{QUERY_LABELS}",
-        params={"uriPatterns": "*", "cursor": before["cursor"], "limit": 250},
-    ).json()
-    assert check_output(QUERY_LABELS, after) == []
+    after = every_label(labeler, before["cursor"])
     assert all(label["neg"] is True for label in after["labels"])
-    assert {x["uri"] for x in after["labels"]} == {x["uri"] for x in before["labels"]} - {
-        VICTIMS[0]
-    }
+    withdrawn = {(x["uri"], x["val"]) for x in before["labels"] if x is not kept[0]}
+    assert {(x["uri"], x["val"]) for x in after["labels"]} == withdrawn
     for label in after["labels"]:
         assert_signed(label, label_key_of(labeler))
     # Published again, unchanged: nothing new.
     with context.db.engine.begin() as conn:
-        assert context.labeler.publish(conn, kept, datetime.now(UTC)) == 0
+        assert context.labeler.publish(conn, accounts_labelled(kept), datetime.now(UTC)) == 0
+        # As the run found them: every label applies again, under newer cursors.
+        context.labeler.publish(conn, accounts_labelled(before["labels"]), datetime.now(UTC))
+    again = every_label(labeler, after["cursor"])["labels"]
+    assert {(x["uri"], x["val"]) for x in again} == withdrawn and not any("neg" in x for x in again)
+
+
+def test_labels_signed_by_a_replaced_key_are_signed_again(labeling: Labelling) -> None:
+    labeler, context = labeling
+    assert context.labeler is not None
+    before = every_label(labeler)
+    current = accounts_labelled([x for x in before["labels"] if "neg" not in x])
+    rotated = Labeler(SERVICE_DID, LabelKey.generate())
+    with context.db.engine.begin() as conn:
+        assert rotated.publish(conn, current, datetime.now(UTC)) == len(before["labels"])
+    for label in every_label(labeler, before["cursor"])["labels"]:
+        assert_signed(label, f"did:key:{rotated.key.multikey}")
+    # And back: the configured key signs them all again.
+    with context.db.engine.begin() as conn:
+        assert context.labeler.publish(conn, current, datetime.now(UTC)) == len(before["labels"])
+    for label in every_label(labeler)["labels"]:
+        assert_signed(label, label_key_of(labeler))
+
+
+def test_labels_are_read_for_this_labeler_only(labeling: Labelling) -> None:
+    mine = labeling.client.get(
+        f"/xrpc/{QUERY_LABELS}",
+        params={"uriPatterns": VICTIMS[1], "sources": ["did:web:other.test", SERVICE_DID]},
+    ).json()
+    assert [(x["uri"], x["val"]) for x in mine["labels"]] == [(VICTIMS[1], TARGET_LABEL)]
+    # Another labeler's labels in the same table are not this service's to serve.
+    other = Labeler("did:web:other.test", LabelKey.generate())
+    with labeling.context.db.engine.begin() as conn:
+        other.publish(
+            conn, accounts_labelled([{"uri": VICTIMS[1], "val": REPORTER_LABEL}]), datetime.now(UTC)
+        )
+    again = labeling.client.get(f"/xrpc/{QUERY_LABELS}", params={"uriPatterns": VICTIMS[1]}).json()
+    assert again["labels"] == mine["labels"]
+    # Prefixes compare exactly: upper case finds nothing on either database.
+    upper = {"uriPatterns": "DID:PLC:*"}
+    assert labeling.client.get(f"/xrpc/{QUERY_LABELS}", params=upper).json() == {"labels": []}
 
 
 @pytest.mark.parametrize(
@@ -465,6 +522,9 @@ def test_a_withdrawn_label_comes_back_as_its_negation(labeling: Labelling) -> No
         {"uriPatterns": "*", "limit": 0},
         {"uriPatterns": "*", "limit": "many"},
         {"uriPatterns": "*", "cursor": "not-a-cursor"},
+        {"uriPatterns": "*", "cursor": "\u00b2"},
+        {"uriPatterns": "*", "cursor": "99999999999999999999"},
+        {"uriPatterns": "did:*:victim"},
     ],
 )
 def test_bad_label_queries_are_invalid_request(labeling: Labelling, params: dict[str, Any]) -> None:

@@ -208,17 +208,38 @@ def test_simulate_refuses_a_folder_with_files_unless_forced(tmp_path: Path) -> N
     assert forced.returncode == 0 and (folder / "reports.ndjson").exists()
 
 
-def test_atproto_key_makes_a_key_and_shows_the_public_half(tmp_path: Path) -> None:
-    made = mrd("atproto-key", database_url=f"sqlite:///{tmp_path / 'unused.db'}")
+def test_atproto_key_makes_a_key_and_shows_the_public_half() -> None:
+    unset = {k: v for k, v in os.environ.items() if k != "MRD_ATPROTO_LABEL_KEY"}
+    # Without a key, it says how to make one rather than printing one unasked.
+    missing = subprocess.run(
+        [sys.executable, "-m", "app", "atproto-key"], env=unset, capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "--new" in missing.stderr
+    made = subprocess.run(
+        [sys.executable, "-m", "app", "atproto-key", "--new"],
+        env=unset,
+        capture_output=True,
+        text=True,
+    )
     assert made.returncode == 0, made.stderr
     lines = dict(line.split(maxsplit=1) for line in made.stdout.replace("=", " ", 1).splitlines())
     key = lines["MRD_ATPROTO_LABEL_KEY"]
     public = lines["publicKeyMultibase:"]
     assert lines["did:key:"] == f"did:key:{public}" and public.startswith("zQ3s")
     # Given the key, it shows the same public half and not the key.
-    env = os.environ | {"MRD_ATPROTO_LABEL_KEY": key}
+    env = unset | {"MRD_ATPROTO_LABEL_KEY": key}
     shown = subprocess.run(
         [sys.executable, "-m", "app", "atproto-key"], env=env, capture_output=True, text=True
     )
     assert shown.returncode == 0 and key not in shown.stdout
     assert f"publicKeyMultibase: {public}" in shown.stdout
+
+
+def test_a_malformed_secret_setting_is_named_not_printed() -> None:
+    secret = "0x" + "5d1e6b7a0c9f8e7d" * 4
+    env = os.environ | {"MRD_ATPROTO_LABEL_KEY": secret}
+    shown = subprocess.run(
+        [sys.executable, "-m", "app", "atproto-key"], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode != 0 and "atproto_label_key" in shown.stderr
+    assert "5d1e6b7a" not in shown.stdout + shown.stderr

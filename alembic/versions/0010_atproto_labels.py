@@ -1,5 +1,5 @@
 """AT Protocol labels the service published (``com.atproto.label.queryLabels``): the
-newest signed label per subject and value.
+newest signed label per labeler, subject and value.
 
 Revision ID: 0010
 Revises: 0009
@@ -27,13 +27,17 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
+        sa.Column("src", sa.String(length=128), nullable=False),
         sa.Column("uri", sa.String(length=128), nullable=False),
         sa.Column("val", sa.String(length=128), nullable=False),
         sa.Column("neg", sa.Boolean(), nullable=False),
         sa.Column("cts", sa.String(length=32), nullable=False),
         sa.Column("sig", sa.LargeBinary(), nullable=False),
+        sa.Column("signer", sa.String(length=128), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_atproto_labels"),
-        sa.UniqueConstraint("uri", "val", name="uq_atproto_labels_uri"),
+        sa.UniqueConstraint("src", "uri", "val", name="uq_atproto_labels_src"),
+        # A seq is never given out twice, even after the newest row was replaced.
+        sqlite_autoincrement=True,
     )
 
 

@@ -360,20 +360,24 @@ class Integration(Base):
 
 
 class AtprotoLabel(Base):
-    """An AT Protocol label this service published, signed: the newest one per subject
-    and value (a withdrawn label is replaced by its negation, ``neg``), numbered by
-    ``seq`` so a client can read on from where it stopped."""
+    """An AT Protocol label this service published, signed: the newest one per labeler
+    (``src``), subject and value (a withdrawn label is replaced by its negation,
+    ``neg``), numbered by ``seq`` so a client can read on from where it stopped (never
+    reused, on SQLite too). ``signer`` is the public key that signed it, so a label
+    signed by a key since replaced is signed again."""
 
     __tablename__ = "atproto_labels"
 
     seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    src: Mapped[str] = mapped_column(String(ID_LENGTH))
     uri: Mapped[str] = mapped_column(String(ID_LENGTH))
     val: Mapped[str] = mapped_column(String(128))
     neg: Mapped[bool] = mapped_column(Boolean)
     cts: Mapped[str] = mapped_column(String(32))
     sig: Mapped[bytes] = mapped_column(LargeBinary)
+    signer: Mapped[str] = mapped_column(String(128))
 
-    __table_args__ = (UniqueConstraint("uri", "val"),)
+    __table_args__ = (UniqueConstraint("src", "uri", "val"), {"sqlite_autoincrement": True})
 
 
 class Webhook(Base):

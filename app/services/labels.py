@@ -1,5 +1,5 @@
-"""AT Protocol labels: the service's answers in a labeler's own words, so Ozone, an
-AppView or a client can read them (``com.atproto.label.queryLabels``).
+"""AT Protocol labels: the service's answers in a labeler's own words, signed, for the
+platform's own tools to read (``com.atproto.label.queryLabels``).
 
 Two values, on accounts named by DID (others cannot be labelled in AT Protocol):
 
@@ -20,6 +20,7 @@ whose public half the service's DID document gives as ``#atproto_label``.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from app.db import labels_repository
 from app.detection.documents import AccountRisk
 from app.detection.scores import FLAG
 from app.services.atproto import XrpcError, multikey
+from app.services.lexicon import FORMATS
 
 QUERY_LABELS = "com.atproto.label.queryLabels"
 TARGET_LABEL = "mass-report-target"
@@ -42,6 +44,8 @@ REPORTER_LABEL = "coordinated-reporter"
 REPORTER_CUT = 0.9
 SECP256K1_ORDER = int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 16)
 LIMIT_DEFAULT, LIMIT_MAX = 50, 250
+# A seq this service gave out: digits, within a 64-bit integer.
+CURSOR = re.compile(r"[0-9]{1,18}")
 
 
 def _head(major: int, length: int) -> bytes:
@@ -115,7 +119,7 @@ def wanted(accounts: Iterable[AccountRisk]) -> set[tuple[str, str]]:
     """The (DID, value) labels an analysis run's account documents call for."""
     found = set()
     for account in accounts:
-        if not account.account_id.startswith("did:"):
+        if not FORMATS["did"].match(account.account_id):
             continue
         if account.target_risk >= FLAG:
             found.add((account.account_id, TARGET_LABEL))
@@ -140,19 +144,21 @@ class Labeler:
 
     def publish(self, conn: Connection, accounts: Iterable[AccountRisk], now: datetime) -> int:
         """Bring the published labels in line with a run's accounts: a label for each
-        new one, a negation for each withdrawn one. Returns how many were published."""
-        standing = labels_repository.standing(conn)
+        new one, a negation for each withdrawn one, and each label signed by another
+        key (the key was replaced) signed again. Returns how many were published."""
+        standing = labels_repository.standing(conn, self.did)
         want = wanted(accounts)
-        changes = [(uri, val, False) for uri, val in sorted(want) if not standing.get((uri, val))]
-        changes += [
-            (uri, val, True)
-            for (uri, val), on in sorted(standing.items())
-            if on and (uri, val) not in want
-        ]
+        signer = self.key.multikey
+        changes = []
+        for subject in sorted(want | set(standing)):
+            applies, signed_by = standing.get(subject, (False, signer))
+            should = subject in want
+            if applies != should or signed_by != signer:
+                changes.append((*subject, not should))
         cts = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         for uri, val, neg in changes:
             sig = self.key.sign(dag_cbor(unsigned(self.did, uri, val, neg, cts)))
-            labels_repository.replace(conn, uri, val, neg, cts, sig)
+            labels_repository.replace(conn, self.did, uri, val, neg, cts, sig, signer)
         return len(changes)
 
 
@@ -175,15 +181,17 @@ def query(
     ending in ``*`` is a prefix), oldest first after ``cursor``."""
     if not uri_patterns:
         raise XrpcError(400, "InvalidRequest", "uriPatterns is required")
+    if any("*" in p.removesuffix("*") for p in uri_patterns):
+        raise XrpcError(400, "InvalidRequest", "a * may only end a uriPattern")
     if not 1 <= limit <= LIMIT_MAX:
         raise XrpcError(400, "InvalidRequest", f"limit must be 1 to {LIMIT_MAX}")
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not CURSOR.fullmatch(cursor):
         raise XrpcError(400, "InvalidRequest", "cursor is not one this service gave out")
     if sources and src not in sources:
         return {"labels": []}
     exact = [p for p in uri_patterns if not p.endswith("*")]
     prefixes = [p.removesuffix("*") for p in uri_patterns if p.endswith("*")]
-    rows = labels_repository.matching(conn, exact, prefixes, int(cursor or 0), limit)
+    rows = labels_repository.matching(conn, src, exact, prefixes, int(cursor or 0), limit)
     answer: dict[str, Any] = {"labels": [label_json(src, row) for row in rows]}
     if rows:
         answer["cursor"] = str(rows[-1].seq)
