@@ -55,7 +55,10 @@ class NetworkParams:
     is no longer taken for a supporter. An account reported by more accounts than chance
     explains (beyond the Poisson tail ``target_tail`` at the mean per account) is a
     supporter only on its own conduct: it amplifies at least ``conduct_amplified``
-    members, or reports in orchestrated waves (reporter risk from ``conduct_risk``)."""
+    members, or reports in orchestrated waves (reporter risk from ``conduct_risk``).
+    An account that amplifies ``conduct_amplified`` members and is tied to
+    ``conduct_anchors`` anchors needs ``conduct_share`` of its ties inside, not
+    ``min_share``."""
 
     seed_risk: float = 0.8
     restart: float = 0.15
@@ -71,6 +74,8 @@ class NetworkParams:
     target_tail: float = 1e-3
     conduct_amplified: int = 2
     conduct_risk: float = 0.5
+    conduct_anchors: int = 3
+    conduct_share: float = 0.35
 
 
 TIE_KINDS = tuple(EDGE_KINDS.index(k) for k in ("follow", "retweet", "quote", "like"))
@@ -255,9 +260,16 @@ def _members(
     def belongs(inside: BoolArray) -> BoolArray:
         """Most of its own ties lead into the network, and its audience, if the data
         shows one, is mostly there too: a journalist who follows and quotes the
-        officials is followed by ordinary readers."""
+        officials is followed by ordinary readers. An account whose conduct places it
+        in the network (it amplifies ``conduct_amplified`` or more of it and is tied to
+        ``conduct_anchors`` or more anchors) needs only ``conduct_share`` of its ties
+        inside: supporters follow popular ordinary accounts as camouflage, which
+        halves their share, while watchers and passers-by are tied to an anchor or two
+        and amplify at most one account of the network."""
         audience = audience_in(inside)
-        found: BoolArray = (share_in(inside) >= params.min_share) & ~(audience < params.min_share)
+        amplifying = amplifications @ inside.astype(np.float64) >= params.conduct_amplified
+        needed = np.where(amplifying & well_anchored, params.conduct_share, params.min_share)
+        found: BoolArray = (share_in(inside) >= needed) & ~(audience < params.min_share)
         return found
 
     # The belonging test, applied until it settles, against the community: the cut and
@@ -269,6 +281,7 @@ def _members(
     anchors = _anchors(amplifications, seeds, params)
     anchor_ties = ties @ anchors.astype(np.float64)
     anchored = anchor_ties >= params.min_anchors
+    well_anchored = anchor_ties >= params.conduct_anchors
     member = cut & (own > 0)
     for _ in range(params.max_rounds):
         inside = member.astype(np.float64)
