@@ -127,11 +127,12 @@ def test_an_account_the_network_appears_to_strike_is_no_supporter() -> None:
     assert tier["hubB"] == 2 and tier["s3"] == 3
 
 
-def test_a_reported_account_is_a_supporter_only_on_its_own_conduct() -> None:
+def test_a_supporter_shows_conduct_of_its_own() -> None:
     """An analyst follows the officials, both hubs and some supporters (whom she
     watches), and ten supporters follow her: on ties alone she looks like one of them.
-    Reported by six accounts (a campaign nothing flagged: target risk 0), she is kept
-    out of tier 3 unless she amplifies the network; unreported, ties still decide."""
+    Unreported, ties decide. Reported once, ties alone are not enough: she is in tier 3
+    only if she amplifies the network; reported by six accounts (a campaign nothing
+    flagged: target risk 0), only if she amplifies it at least twice."""
     watched = [("analyst", a, "follow") for a in ("chief", "wilaya1", "hubA", "hubB")]
     watched += [("analyst", f"s{i}", "follow") for i in range(0, 12, 2)]
     watched += [(f"s{i}", "analyst", "follow") for i in range(1, 21, 2)]
@@ -145,7 +146,8 @@ def test_a_reported_account_is_a_supporter_only_on_its_own_conduct() -> None:
         }
         for i in range(6)
     ]
-    retweets = (("analyst", "chief", "retweet"), ("analyst", "hubA", "retweet"))
+    once = (("analyst", "chief", "retweet"),)
+    twice = (*once, ("analyst", "hubA", "retweet"))
 
     def analyst_tier(more: tuple[tuple[str, str, str], ...], filed: list[dict[str, Any]]) -> int:
         data, risk = hand_made(more, filed)
@@ -153,8 +155,10 @@ def test_a_reported_account_is_a_supporter_only_on_its_own_conduct() -> None:
         return int(network.tier[data.accounts.ids.index("analyst")])
 
     assert analyst_tier(tuple(watched), []) == 3
-    assert analyst_tier(tuple(watched), reports) == 0
-    assert analyst_tier(tuple(watched) + retweets, reports) == 3
+    assert analyst_tier(tuple(watched), reports[:1]) == 0
+    assert analyst_tier(tuple(watched) + once, reports[:1]) == 3
+    assert analyst_tier(tuple(watched) + once, reports) == 0
+    assert analyst_tier(tuple(watched) + twice, reports) == 3
 
 
 def test_labels_are_priors_and_a_cited_source_is_not_a_member() -> None:

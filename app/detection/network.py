@@ -55,7 +55,9 @@ class NetworkParams:
     is no longer taken for a supporter. An account reported by more accounts than chance
     explains (beyond the Poisson tail ``target_tail`` at the mean per account) is a
     supporter only on its own conduct: it amplifies at least ``conduct_amplified``
-    members, or reports in orchestrated waves (reporter risk from ``conduct_risk``).
+    members, or reports in orchestrated waves (reporter risk from ``conduct_risk``); any
+    other reported supporter amplifies at least ``min_amplified`` members or reports in
+    them.
     An account that amplifies ``conduct_amplified`` members and is tied to
     ``conduct_anchors`` anchors needs ``conduct_share`` of its ties inside, not
     ``min_share``."""
@@ -73,6 +75,7 @@ class NetworkParams:
     suspected_target: float = 0.2
     target_tail: float = 1e-3
     conduct_amplified: int = 2
+    min_amplified: int = 1
     conduct_risk: float = 0.5
     conduct_anchors: int = 3
     conduct_share: float = 0.35
@@ -348,9 +351,17 @@ def find_network(
     pairs = np.unique(data.reports.target.astype(np.int64) * max(n, 1) + data.reports.reporter)
     reported_by = np.bincount(pairs // max(n, 1), minlength=n)
     reported = _beyond_chance(reported_by, reported_by, params.target_tail)
-    amplifies = amplifications @ member.astype(np.float64) >= params.conduct_amplified
-    conduct = amplifies | (reporter_risk >= params.conduct_risk)
+    amplifying = amplifications @ member.astype(np.float64)
+    orchestrating = reporter_risk >= params.conduct_risk
+    conduct = (amplifying >= params.conduct_amplified) | orchestrating
     supporter &= conduct | ~reported
+    # And an account anyone reports is a supporter only with some conduct of its own:
+    # it amplifies the network at least once or reports in its waves. A victim whose
+    # small campaign went unflagged, watching the officials and hubs and followed by
+    # supporters as camouflage, has its ties in the network and does neither. Accounts
+    # nobody reports (most of a platform; every account of a tweet archive) are
+    # judged on their ties.
+    supporter &= (amplifying >= params.min_amplified) | orchestrating | (reported_by == 0)
     member = supporter | source
     tier = np.where(supporter, 3, 0)
     tier[source] = 2
