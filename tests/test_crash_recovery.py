@@ -7,14 +7,19 @@ import signal
 import threading
 import time
 from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app.db import results_repository as results
 from app.db.engine import Database
-from app.db.models import Report
+from app.db.models import Lease, Report
+from app.detection.data import Data
+from app.detection.pipeline import Analysis
+from app.services.analysis import LEASE, AnalysisRunner, get_run, queue_run, run_pipeline
 from app.tools.demo import prepare_demo
 from tests.conftest import BACKENDS, free_port, fresh_postgres_database, running_service
 from tests.conftest import SERVICE_KEY as KEY
@@ -158,3 +163,35 @@ def test_sigkill_during_an_analysis_run_fails_it_and_runs_again(
                 if not (cursor := page["next_cursor"]):
                     break
             assert listed == latest["stats"]["waves"] == before["stats"]["waves"]
+
+
+def test_a_run_whose_lease_passed_to_another_process_publishes_nothing(tmp_path: Path) -> None:
+    """The runner's heartbeat stopped long enough for its lease to lapse and another
+    process took it: the run fails instead of publishing beside the new holder's."""
+    url = f"sqlite:///{tmp_path / 'lease.db'}"
+    prepare_demo(url, None, scale=0.1)  # data and one succeeded run
+    db = Database(url)
+    with db.engine.connect() as conn:
+        published_before = results.current_run_id(conn)
+
+    def analyse_while_the_lease_passes(database: Database) -> tuple[Data, Analysis]:
+        found = run_pipeline(database)
+        database.run_write(
+            lambda conn: conn.execute(update(Lease).values(expires_at=datetime.now(UTC)))
+        )
+        taken = database.run_write(
+            lambda conn: results.take_lease(conn, LEASE, "another-process", timedelta(minutes=5))
+        )
+        assert taken
+        return found
+
+    runner = AnalysisRunner(db, interval_s=60.0, pipeline=analyse_while_the_lease_passes)
+    run = queue_run(db)
+    assert runner.run_pending()
+    with db.session() as session:
+        stored = get_run(session, run.run_id)
+        assert stored is not None and stored.status == "failed"
+        assert "lease" in (stored.error or "")
+    with db.engine.connect() as conn:
+        assert results.current_run_id(conn) == published_before
+    db.dispose()

@@ -114,6 +114,10 @@ def queue_run(db: Database) -> AnalysisRun:
         return run
 
 
+class LeaseLost(RuntimeError):
+    """The runner no longer holds the analysis lease: its run must not publish."""
+
+
 class AnalysisRunner(PeriodicWorker):
     """The background thread of one process that runs queued analyses: it looks for a
     queued run when it starts, then every ``QUEUE_POLL_S`` (at once when woken), and
@@ -258,6 +262,12 @@ class AnalysisRunner(PeriodicWorker):
             }
 
             def publish(conn: Connection) -> None:
+                # The lease renewed in the results' own transaction: a runner whose
+                # heartbeat stopped and whose lease passed to another process publishes
+                # nothing, and on PostgreSQL the renewal's row lock keeps two publishes
+                # (results, announcements, labels) from interleaving.
+                if not results.take_lease(conn, LEASE, self.holder, self.lease):
+                    raise LeaseLost("the analysis lease passed to another process")
                 results.store_results(conn, run_id, documents)
                 announce_waves(conn, documents.waves, newest=data.now)
                 if self.labeler is not None:
