@@ -334,7 +334,12 @@ def find_network(
     is_source = source.astype(np.float64)
     from_sources = np.rint(ties.T @ is_source).astype(np.int64)
     to_sources = np.rint(ties @ is_source).astype(np.int64)
-    official = source & (from_sources > to_sources) & (directed == 0)
+    # An official is a hub of the sources' own graph: more sources tie to it than it
+    # ties to, and at least as many as a typical source ties to (the median). An
+    # account the members amplify that one or two sources tie to and that ties to none
+    # sits outside the hierarchy: a lopsided count of one or two makes no official.
+    typical = float(np.median(to_sources[source])) if source.any() else 0.0
+    official = source & (from_sources > to_sources) & (from_sources >= typical) & (directed == 0)
 
     # A supporter is never an account the network appears to strike: supporters are
     # seldom reported in waves at all, officials for what they post (organic waves),
