@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from app.db import results_repository as results
 from app.db.engine import Database
-from app.db.models import Lease, Report
+from app.db.models import AnalysisRun, Lease, Report
 from app.detection.data import Data
 from app.detection.pipeline import Analysis
 from app.services.analysis import LEASE, AnalysisRunner, get_run, queue_run, run_pipeline
@@ -165,33 +165,48 @@ def test_sigkill_during_an_analysis_run_fails_it_and_runs_again(
             assert listed == latest["stats"]["waves"] == before["stats"]["waves"]
 
 
-def test_a_run_whose_lease_passed_to_another_process_publishes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("released", [False, True], ids=["held", "taken-and-released"])
+def test_a_run_whose_lease_passed_to_another_process_publishes_nothing(
+    backend: str, released: bool, tmp_path: Path
+) -> None:
     """The runner's heartbeat stopped long enough for its lease to lapse and another
-    process took it: the run fails instead of publishing beside the new holder's."""
-    url = f"sqlite:///{tmp_path / 'lease.db'}"
-    prepare_demo(url, None, scale=0.1)  # data and one succeeded run
-    db = Database(url)
-    with db.engine.connect() as conn:
-        published_before = results.current_run_id(conn)
+    process took it, failed the run as stale and (or not yet) released the lease: the
+    run fails instead of publishing beside, or after, the new holder's."""
+    database = (
+        nullcontext(f"sqlite:///{tmp_path / 'lease.db'}")
+        if backend == "sqlite"
+        else fresh_postgres_database("mrd_lease_check")
+    )
+    with database as url:
+        prepare_demo(url, None, scale=0.1)  # data and one succeeded run
+        db = Database(url)
+        with db.engine.connect() as conn:
+            published_before = results.current_run_id(conn)
 
-    def analyse_while_the_lease_passes(database: Database) -> tuple[Data, Analysis]:
-        found = run_pipeline(database)
-        database.run_write(
-            lambda conn: conn.execute(update(Lease).values(expires_at=datetime.now(UTC)))
-        )
-        taken = database.run_write(
-            lambda conn: results.take_lease(conn, LEASE, "another-process", timedelta(minutes=5))
-        )
-        assert taken
-        return found
+        def analyse_while_the_lease_passes(database: Database) -> tuple[Data, Analysis]:
+            found = run_pipeline(database)
 
-    runner = AnalysisRunner(db, interval_s=60.0, pipeline=analyse_while_the_lease_passes)
-    run = queue_run(db)
-    assert runner.run_pending()
-    with db.session() as session:
-        stored = get_run(session, run.run_id)
-        assert stored is not None and stored.status == "failed"
-        assert "lease" in (stored.error or "")
-    with db.engine.connect() as conn:
-        assert results.current_run_id(conn) == published_before
-    db.dispose()
+            def another_process(conn: Connection) -> None:
+                conn.execute(update(Lease).values(expires_at=datetime.now(UTC)))
+                assert results.take_lease(conn, LEASE, "another", timedelta(minutes=5))
+                conn.execute(
+                    update(AnalysisRun)
+                    .where(AnalysisRun.status == "running")
+                    .values(status="failed", error="the runner stopped")
+                )
+                if released:
+                    results.release_lease(conn, LEASE, "another")
+
+            database.run_write(another_process)
+            return found
+
+        runner = AnalysisRunner(db, interval_s=60.0, pipeline=analyse_while_the_lease_passes)
+        run = queue_run(db)
+        assert runner.run_pending()
+        with db.session() as session:
+            stored = get_run(session, run.run_id)
+            assert stored is not None and stored.status == "failed"
+            assert "lease" in (stored.error or "") or "stale" in (stored.error or "")
+        with db.engine.connect() as conn:
+            assert results.current_run_id(conn) == published_before
+        db.dispose()

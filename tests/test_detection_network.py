@@ -227,3 +227,40 @@ def test_bystanders_lookalikes_and_wrong_labels_are_never_members() -> None:
     )
     assert tiers["tier_3_precision"] >= 0.95 and tiers["tier_3_recall"] >= 0.9
     assert tiers["tier_macro_f1"] >= 0.9
+
+
+def test_conduct_lowers_the_share_of_ties_a_supporter_needs() -> None:
+    """A supporter who follows two ordinary accounts as camouflage besides the chief,
+    a wilaya and a hub has 43% of its weighted ties in the network, followed by eight
+    supporters: a member only if it also amplifies the network (twice here), not on
+    those ties alone."""
+    ties = [("camo", a, "follow") for a in ("chief", "wilaya1", "hubA")]
+    ties += [("camo", o, "follow") for o in ("o10", "o11")]
+    ties += [(f"s{i}", "camo", "follow") for i in range(8)]
+    amplifies = [("camo", "chief", "retweet"), ("camo", "hubA", "retweet")]
+
+    def camo(edges: list[tuple[str, str, str]]) -> tuple[int, float]:
+        data, risk = hand_made(tuple(edges))
+        network = run_stage(data, risk)
+        at = data.accounts.ids.index("camo")
+        return int(network.tier[at]), float(network.share[at])
+
+    tier, share = camo(ties)
+    assert tier == 0 and 0.35 <= share < 0.5
+    assert camo(ties + amplifies)[0] == 3
+
+
+def test_an_official_is_a_hub_of_the_sources() -> None:
+    """An account all supporters retweet, whose own ties and audience are supporters,
+    is a source; one hub follows it and it follows no source: too few sources tie to it
+    for an official (the hubs tie to three each), so it is tier 2, and the officials
+    stay tier 1."""
+    edges = [(f"s{i}", "outlet", "retweet") for i in range(40)]
+    edges += [("outlet", f"s{i}", "follow") for i in range(10)]
+    edges += [(f"s{i}", "outlet", "follow") for i in range(10, 20)]
+    edges += [("hubA", "outlet", "follow")]
+    data, risk = hand_made(tuple(edges))
+    network = run_stage(data, risk)
+    tier = dict(zip(data.accounts.ids, network.tier.tolist(), strict=True))
+    assert tier["outlet"] == 2
+    assert tier["chief"] == tier["wilaya1"] == tier["wilaya2"] == 1

@@ -11,19 +11,23 @@ weighted by 1/log of the tied account's audience, so following a celebrity count
 less than following an obscure peer), most of the accounts tied to it are there too
 (a journalist who quotes the officials is read by ordinary users), and it is tied to
 an anchor, an account the seeds amplify beyond chance (a coarse cut's ordinary crowd
-is tied to itself, not to the officials and hubs). The test is repeated until it
-settles, over the cut and the accounts at its edge. Victims are never members.
+is tied to itself, not to the officials and hubs). An account whose conduct places it
+in the network (it amplifies two or more of it and is tied to three or more anchors)
+needs 35% of its ties inside, not most: supporters follow popular ordinary accounts as
+camouflage. The test is repeated until it settles, over the cut and the accounts at
+its edge. Victims are never members.
 
 Sources are the members the members amplify far more often than chance (beyond the
 Poisson tail at the members' mean); amplified accounts that are not members (a wire
 service, a researcher) are cited, not tiered. Among the sources the direction of ties
 decides: tier 1 is amplified and followed by the other sources more than it amplifies
-or follows them (the officials, and the supervisor the officials amplify); tier 2
-amplifies tier 1 and has a following of its own, and every source that named the
-target of an orchestrated wave is tier 2. The other members are tier 3 (unless the
-network appears to strike them, or they are reported beyond chance and neither amplify
-the network nor report in orchestrated waves), each gathered in the hub (tier-2
-account) it is most tied to. The tier model turns what was found
+or follows them, and by at least as many as a typical source ties to (the officials,
+and the supervisor the officials amplify); the other sources are tier 2 (they amplify
+tier 1 and have a following of its own), and so is every source that named the target
+of an orchestrated wave. The other members are tier 3, unless the network appears to
+strike them, or anyone reports them and they neither amplify the network nor report in
+orchestrated waves (reported beyond chance, they must amplify it twice); each is
+gathered in the hub (tier-2 account) it is most tied to. The tier model turns what was found
 about each member into its calibrated ``confidence``.
 """
 
@@ -58,9 +62,9 @@ class NetworkParams:
     members, or reports in orchestrated waves (reporter risk from ``conduct_risk``); any
     other reported supporter amplifies at least ``min_amplified`` members or reports in
     them.
-    An account that amplifies ``conduct_amplified`` members and is tied to
-    ``conduct_anchors`` anchors needs ``conduct_share`` of its ties inside, not
-    ``min_share``."""
+    An account that amplifies ``conduct_amplified`` of the community's accounts (the
+    cut and the members) and is tied to ``conduct_anchors`` anchors needs
+    ``conduct_share`` of its ties inside, not ``min_share``."""
 
     seed_risk: float = 0.8
     restart: float = 0.15

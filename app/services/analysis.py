@@ -230,8 +230,9 @@ class AnalysisRunner(PeriodicWorker):
         beating = threading.Event()
 
         def beat(conn: Connection) -> None:
-            results.take_lease(conn, LEASE, self.holder, self.lease)
-            results.mark(conn, run_id, heartbeat_at=datetime.now(UTC))
+            # A lost lease is not renewed in the run's name: the new holder may fail it.
+            if results.take_lease(conn, LEASE, self.holder, self.lease):
+                results.mark(conn, run_id, heartbeat_at=datetime.now(UTC))
 
         def heartbeat() -> None:
             while not beating.wait(self.lease.total_seconds() / 4):
@@ -268,6 +269,15 @@ class AnalysisRunner(PeriodicWorker):
                 # (results, announcements, labels) from interleaving.
                 if not results.take_lease(conn, LEASE, self.holder, self.lease):
                     raise LeaseLost("the analysis lease passed to another process")
+                # A holder in between (taken, used, released while this one stalled)
+                # failed this run as stale: it must not come back as the newest.
+                still_running = conn.execute(
+                    update(AnalysisRun)
+                    .where(AnalysisRun.run_id == run_id, AnalysisRun.status == "running")
+                    .values(heartbeat_at=datetime.now(UTC))
+                ).rowcount
+                if not still_running:
+                    raise LeaseLost("the run was failed as stale while it analysed")
                 results.store_results(conn, run_id, documents)
                 announce_waves(conn, documents.waves, newest=data.now)
                 if self.labeler is not None:
