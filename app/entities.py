@@ -8,6 +8,7 @@ clients may send richer records than the contract names.
 itself to know which keys are optional.)
 """
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,12 +36,25 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 # text because PostgreSQL cannot store it.
 NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]+$"
 NO_NUL = r"^[^\x00]*$"
-ReportText = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
+# The longest id and report text stored; intakes that translate other formats fit to them.
+ID_MAX_LENGTH = 128
+REPORT_TEXT_MAX_LENGTH = 2000
+ReportText = Annotated[str, StringConstraints(max_length=REPORT_TEXT_MAX_LENGTH, pattern=NO_NUL)]
 PostText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
 Handle = Annotated[str, StringConstraints(max_length=256, pattern=NO_NUL)]
 DisplayName = Annotated[str, StringConstraints(max_length=512, pattern=NO_NUL)]
 Hashtag = Annotated[str, StringConstraints(min_length=1, max_length=280, pattern=NO_CONTROL)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_CONTROL)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=NO_CONTROL)]
+
+
+def fitted_id(value: str, prefix: str) -> str:
+    """``value`` as an id, or ``prefix:`` and its SHA-256 when it is longer than an id
+    may be: the same value always gives the same id."""
+    if len(value) <= ID_MAX_LENGTH:
+        return value
+    return f"{prefix}:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
 Label = Annotated[
     str,
     StringConstraints(

@@ -128,16 +128,22 @@ def plc(reporter_key: ec.EllipticCurvePrivateKey) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def moderation(plc: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('atproto') / 'mrd.db'}"
-    upgrade_to_head(url)
-    settings = Settings(
-        database_url=url,
-        bootstrap_api_key=KEY,
-        atproto_service_did=SERVICE_DID,
-        atproto_plc_url=plc,
+    app = service_app(
+        f"sqlite:///{tmp_path_factory.mktemp('atproto') / 'mrd.db'}", atproto_plc_url=plc
     )
-    with LiveServer(create_app(settings)) as server:
+    with LiveServer(app) as server:
         yield server
+
+
+def service_app(url: str, **settings: Any) -> FastAPI:
+    """The service as an AT Protocol moderation service (``SERVICE_DID``) on the migrated
+    database ``url``, with ``settings``."""
+    upgrade_to_head(url)
+    return create_app(
+        Settings(
+            database_url=url, bootstrap_api_key=KEY, atproto_service_did=SERVICE_DID, **settings
+        )
+    )
 
 
 def report_body(subject: Any, reason: str = "posts threats against me") -> dict[str, Any]:
@@ -349,14 +355,7 @@ def labeling(
 
 
 def labelling_service(url: str) -> Iterator[Labelling]:
-    upgrade_to_head(url)
-    settings = Settings(
-        database_url=url,
-        bootstrap_api_key=KEY,
-        atproto_service_did=SERVICE_DID,
-        atproto_label_key=LABEL_KEY,
-    )
-    app = create_app(settings)
+    app = service_app(url, atproto_label_key=LABEL_KEY)
     with (
         LiveServer(app) as server,
         httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=60) as client,

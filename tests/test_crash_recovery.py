@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -108,16 +108,18 @@ def test_sigkill_during_ingest_loses_no_acknowledged_report(backend: str, tmp_pa
             assert totals["duplicates"] >= len(acknowledged)
 
 
+def scratch_database(backend: str, tmp_path: Path, name: str) -> AbstractContextManager[str]:
+    """A database of the test's own: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        return nullcontext(f"sqlite:///{tmp_path / f'{name}.db'}")
+    return fresh_postgres_database(name)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sigkill_during_an_analysis_run_fails_it_and_runs_again(
     backend: str, tmp_path: Path
 ) -> None:
-    database = (
-        nullcontext(f"sqlite:///{tmp_path / 'crash-run.db'}")
-        if backend == "sqlite"
-        else fresh_postgres_database("mrd_crash_run_check")
-    )
-    with database as url:
+    with scratch_database(backend, tmp_path, "mrd_crash_run_check") as url:
         prepare_demo(url, None, scale=1.0)  # data and one succeeded run
         port = free_port()
         settings = {"MRD_ANALYSIS_LEASE_S": "3", "MRD_ANALYSIS_INTERVAL_S": "1"}
@@ -165,6 +167,7 @@ def test_sigkill_during_an_analysis_run_fails_it_and_runs_again(
             assert listed == latest["stats"]["waves"] == before["stats"]["waves"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("released", [False, True], ids=["held", "taken-and-released"])
 def test_a_run_whose_lease_passed_to_another_process_publishes_nothing(
     backend: str, released: bool, tmp_path: Path
@@ -172,12 +175,7 @@ def test_a_run_whose_lease_passed_to_another_process_publishes_nothing(
     """The runner's heartbeat stopped long enough for its lease to lapse and another
     process took it, failed the run as stale and (or not yet) released the lease: the
     run fails instead of publishing beside, or after, the new holder's."""
-    database = (
-        nullcontext(f"sqlite:///{tmp_path / 'lease.db'}")
-        if backend == "sqlite"
-        else fresh_postgres_database("mrd_lease_check")
-    )
-    with database as url:
+    with scratch_database(backend, tmp_path, "mrd_lease_check") as url:
         prepare_demo(url, None, scale=0.1)  # data and one succeeded run
         db = Database(url)
         with db.engine.connect() as conn:

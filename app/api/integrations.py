@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.api.context import ContextDep, context_of
+from app.api.context import ContextDep
 from app.api.deps import AdminKey, SessionDep, client_network
 from app.api.examples import json_example
 from app.api.ingest import read_json_body
@@ -236,7 +236,7 @@ async def mastodon_delivery(
     ] = None,
 ) -> DeliveryAnswer:
     body = await read_json_body(request)
-    tolerance = context_of(request.app).settings.future_tolerance_s
+    tolerance = context.settings.future_tolerance_s
 
     def work() -> mastodon.Delivery:
         return mastodon.receive(context.db, integration_id, body, x_hub_signature, tolerance)

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.db.engine import Database
-from app.entities import ACCOUNTS, REPORTS
+from app.entities import ACCOUNTS, REPORT_TEXT_MAX_LENGTH, REPORTS, fitted_id
 from app.services.ingest import IngestResult, ingest_batch
 from app.services.lexicon import check_input
 
@@ -37,7 +37,6 @@ BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 # Multicodec prefixes of compressed public keys in a Multikey.
 CURVES = {b"\xe7\x01": ec.SECP256K1(), b"\x80\x24": ec.SECP256R1()}
 JWT_CURVES = {"ES256K": ec.SECP256K1, "ES256": ec.SECP256R1}
-ID_LIMIT = 128
 # The service id of a moderation service in DID documents and proxy headers.
 LABELER_SERVICE = "atproto_labeler"
 
@@ -200,11 +199,7 @@ def _subject(subject: dict[str, Any]) -> tuple[str, str | None]:
         authority = subject["uri"].removeprefix("at://").split("/")[0]
         if not authority.startswith("did:"):
             raise XrpcError(400, "InvalidRequest", "subject.uri must name its repo by DID")
-        uri = subject["uri"]
-        content = (
-            uri if len(uri) <= ID_LIMIT else "at-uri:" + hashlib.sha256(uri.encode()).hexdigest()
-        )
-        return authority, content
+        return authority, fitted_id(subject["uri"], "at-uri")
     return subject["did"], None
 
 
@@ -238,7 +233,7 @@ def create_report(
         "target_id": target,
         "reason": reason(request["reasonType"]),
         "created_at": now.isoformat(),
-        "text": (request.get("reason") or "")[:2000] or None,
+        "text": (request.get("reason") or "")[:REPORT_TEXT_MAX_LENGTH] or None,
         **({"content_id": content} if content else {}),
     }
     ingest_batch(db, ACCOUNTS, [{"account_id": reporter}, {"account_id": target}], tolerance_s)

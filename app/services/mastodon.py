@@ -26,13 +26,17 @@ from sqlalchemy.orm import Session
 from app.db import integrations_repository
 from app.db.engine import Database
 from app.db.models import Integration
-from app.entities import ACCOUNTS, REPORTS
+from app.entities import (
+    ACCOUNTS,
+    ID_MAX_LENGTH,
+    REPORT_TEXT_MAX_LENGTH,
+    REPORTS,
+    fitted_id,
+)
 from app.services import audit
 from app.services.ingest import IngestResult, ingest_batch
 
 REPORT_EVENTS = ("report.created", "report.updated")
-ID_LIMIT = 128  # the longest id the service stores
-TEXT_LIMIT = 2000  # the longest report text
 
 
 class NotSigned(Exception):
@@ -107,16 +111,17 @@ def _account_item(account: dict[str, Any], domain: str) -> dict[str, Any]:
 def _key(*parts: str) -> str:
     """``mastodon:<domain>:<report>[:<status>]``, or its digest when a long domain makes
     it longer than an id may be."""
-    key = ":".join(("mastodon", *parts))
-    if len(key) <= ID_LIMIT:
-        return key
-    return "mastodon:" + hashlib.sha256(key.encode()).hexdigest()
+    return fitted_id(":".join(("mastodon", *parts)), "mastodon")
 
 
 def _content_id(status: dict[str, Any], domain: str) -> str:
     """The status's URI (the same post everywhere), or its id on this server."""
     uri = status.get("uri")
-    return uri if isinstance(uri, str) and 0 < len(uri) <= ID_LIMIT else f"{status['id']}@{domain}"
+    return (
+        uri
+        if isinstance(uri, str) and 0 < len(uri) <= ID_MAX_LENGTH
+        else f"{status['id']}@{domain}"
+    )
 
 
 def translate(
@@ -131,7 +136,7 @@ def translate(
         reporter, target = report["account"], report["target_account"]
         accounts = [_account_item(reporter, domain), _account_item(target, domain)]
         base = (domain, str(report["id"]))
-        comment = (report.get("comment") or "").strip()[:TEXT_LIMIT] or None
+        comment = (report.get("comment") or "").strip()[:REPORT_TEXT_MAX_LENGTH] or None
         common = {
             "reporter_id": account_id(reporter, domain),
             "target_id": account_id(target, domain),
