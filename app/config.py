@@ -88,6 +88,21 @@ class Settings(BaseSettings):
     rate_limit_burst: float = Field(
         2_000.0, ge=1, description="Requests a key may make at once before the rate applies."
     )
+    max_in_flight: int = Field(
+        4,
+        ge=1,
+        description="Requests one HTTP worker handles at a time (enforcement checks have as "
+        "many slots again of their own); more wait in line.",
+    )
+    queue_timeout_s: float = Field(
+        0.5,
+        gt=0,
+        description="How long a request may wait in line for a slot before it is answered "
+        "503 with Retry-After.",
+    )
+    max_queue: int = Field(
+        256, ge=0, description="Requests that may wait in line per worker; more get 503 at once."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
     future_tolerance_s: float = Field(
