@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.tools.simulate import SCENARIOS
+from app.tools.simulate.scenarios import SIZE_VARIANTS
 from app.tools.training import fit_models, simulate_samples, worlds
 from bench.quality import COLUMNS, SHORT, run
 
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[101, 102])
     parser.add_argument("--calibration-seeds", type=int, nargs="+", default=[201])
     args = parser.parse_args()
-    families = list(SCENARIOS)
+    families = [f for f in SCENARIOS if f not in SIZE_VARIANTS]
     train = {f: simulate_samples(worlds([f], args.train_seeds, range(0)), 1.0) for f in families}
     calibration = {
         f: simulate_samples(worlds([f], args.calibration_seeds, range(0)), 1.0) for f in families

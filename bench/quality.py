@@ -32,6 +32,7 @@ from app.detection.shapes import shape
 from app.tools.evaluate import TARGETS, evaluate, meets_target
 from app.tools.simulate import SCENARIOS, generate
 from app.tools.simulate.output import write_world
+from app.tools.simulate.scenarios import SIZE_VARIANTS
 from bench import independent_world
 
 COLUMNS = (
@@ -98,7 +99,7 @@ def write_project_world(family: str, seed: int, folder: Path, scale: float) -> N
 
 
 GENERATORS = {
-    "project": (write_project_world, tuple(SCENARIOS)),
+    "project": (write_project_world, tuple(f for f in SCENARIOS if f not in SIZE_VARIANTS)),
     "independent": (independent_world.write_world, independent_world.FAMILIES),
 }
 

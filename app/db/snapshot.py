@@ -1,5 +1,6 @@
-"""The one reader of stored entities for the pipeline: everything (a full run) or the
-neighbourhood of some targets (the fast path), as the records ``build_data`` takes.
+"""The one reader of stored entities for the pipeline: everything (a full run, as
+column batches for ``build_data_batches``) or the neighbourhood of some targets (the
+fast path, as records for ``build_data``).
 
 Both read the same columns the same way (the fast path leaves out the text of the
 reporters' reports on other targets): times as epoch seconds (a million datetime
@@ -35,16 +36,18 @@ from app.db.engine import in_chunks
 from app.db.models import Account, Decision, Edge, Post, PostHashtag, PostMention, Report
 
 Record = dict[str, Any]
+# Columns of a batch of rows by name (what ``app.detection.data`` calls ``Columns``).
+Batch = dict[str, Sequence[Any]]
 BATCH = 10_000
 
 
-Records = TypeVar("Records", bound=Iterable[Record])
+Records = TypeVar("Records", bound=Iterable[Record] | Iterable[Batch])
 
 
 @dataclass
 class Snapshot(Generic[Records]):
-    """Stored entities as records for ``build_data``: streams, read once, from a full
-    run; lists from the fast path."""
+    """Stored entities for the pipeline: streams of column batches, read once, from a
+    full run; lists of records from the fast path."""
 
     accounts: Records
     edges: Records
@@ -103,13 +106,29 @@ ORDER = {
 
 
 def _stream(conn: Connection, statement: Any) -> Iterator[Record]:
-    """Rows as records, fetched a batch at a time (``build_data`` consumes them as they
-    come, so a million rows never exist as records at once)."""
+    """Rows as records, fetched a batch at a time."""
     result = conn.execute(statement)
     keys = list(result.keys())
     while batch := result.fetchmany(BATCH):
         for row in batch:
             yield dict(zip(keys, row, strict=True))
+
+
+def _batches(conn: Connection, statement: Any) -> Iterator[Batch]:
+    """Rows as column batches, a fetch at a time: no record per row, and a million rows
+    never held at once."""
+    result = conn.execute(statement)
+    keys = list(result.keys())
+    while rows := result.fetchmany(BATCH):
+        yield dict(zip(keys, zip(*rows, strict=True), strict=True))
+
+
+def records(batches: Iterable[Batch]) -> Iterator[Record]:
+    """Column batches as records again (to write them out as NDJSON)."""
+    for batch in batches:
+        names = list(batch)
+        for row in zip(*batch.values(), strict=True):
+            yield dict(zip(names, row, strict=True))
 
 
 Links = dict[str, list[str]]
@@ -141,20 +160,30 @@ def _linked(posts: Iterable[Record], mentions: Links, hashtags: Links) -> Iterat
         yield post
 
 
-def everything(conn: Connection) -> Snapshot[Iterator[Record]]:
-    """Every stored entity, streamed in key order."""
+def _linked_batches(batches: Iterable[Batch], mentions: Links, hashtags: Links) -> Iterator[Batch]:
+    for batch in batches:
+        ids = batch["post_id"]
+        linked = {
+            "mentions": [mentions.get(p) for p in ids],
+            "hashtags": [hashtags.get(p) for p in ids],
+        }
+        yield batch | linked
+
+
+def everything(conn: Connection) -> Snapshot[Iterator[Batch]]:
+    """Every stored entity, streamed in key order as column batches."""
     dialect = conn.dialect.name
 
-    def ordered(kind: str) -> Iterator[Record]:
+    def ordered(kind: str) -> Iterator[Batch]:
         columns = _columns(kind, dialect)
         by = {c.key: c for c in columns}
-        return _stream(conn, select(*columns).order_by(*(by[k] for k in ORDER[kind])))
+        return _batches(conn, select(*columns).order_by(*(by[k] for k in ORDER[kind])))
 
     mentions, hashtags = _links(conn)
     return Snapshot(
         accounts=ordered("accounts"),
         edges=ordered("edges"),
-        posts=_linked(ordered("posts"), mentions, hashtags),
+        posts=_linked_batches(ordered("posts"), mentions, hashtags),
         reports=ordered("reports"),
         decisions=ordered("decisions"),
     )

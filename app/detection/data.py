@@ -8,9 +8,10 @@ an index, whether or not its metadata was sent. Times are float epoch seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,14 @@ class Interner:
     def __call__(self, name: Any) -> int:
         index = self.index
         return index.setdefault(name if type(name) is str else str(name), len(index))
+
+    def many(self, names: Sequence[Any]) -> IntArray:
+        """``self(name)`` for each name, in order."""
+        index = self.index
+        setdefault = index.setdefault
+        if not all(type(name) is str for name in names):
+            names = [name if type(name) is str else str(name) for name in names]
+        return np.asarray([setdefault(name, len(index)) for name in names], dtype=np.int64)
 
     @property
     def names(self) -> list[str]:
@@ -176,16 +185,12 @@ def _ints(values: list[int]) -> IntArray:
     return np.asarray(values, dtype=np.int64)
 
 
-def _floats(values: list[float]) -> FloatArray:
-    return np.asarray(values, dtype=np.float64)
-
-
 def _last_edges(
     src: IntArray,
     dst: IntArray,
     kind: IntArray,
-    weight: list[Any],
-    time: list[float],
+    weight: FloatArray,
+    time: FloatArray,
     accounts: int,
 ) -> Edges:
     """One edge per (src, dst, kind), the last one sent winning, in order of first sight."""
@@ -199,9 +204,351 @@ def _last_edges(
         src[chosen],
         dst[chosen],
         kind[chosen],
-        np.asarray(weight, dtype=np.float64)[chosen],
-        _floats(time)[chosen],
+        weight[chosen],
+        time[chosen],
     )
+
+
+# What the builder reads of each entity kind.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "accounts": (
+        "account_id",
+        "handle",
+        "created_at",
+        "followers_count",
+        "labels",
+        "status",
+        "status_changed_at",
+    ),
+    "edges": ("src", "dst", "kind", "weight", "created_at"),
+    "posts": (
+        "post_id",
+        "author_id",
+        "created_at",
+        "reshare_of",
+        "reply_to",
+        "mentions",
+        "hashtags",
+    ),
+    "reports": (
+        "event_id",
+        "reporter_id",
+        "target_id",
+        "reason",
+        "created_at",
+        "content_id",
+        "text",
+    ),
+    "decisions": ("decision_id", "target_id", "outcome", "decided_at", "content_id"),
+}
+# Records turned into columns this many at a time: big enough for numpy to pay, small
+# enough that a stream of millions never exists as records at once.
+BATCH_ROWS = 50_000
+# Columns of one batch of one entity kind, by field name (``FIELDS``), all one length.
+Columns = Mapping[str, Sequence[Any]]
+CANONICAL_TIME = b"0000-00-00T00:00:00Z"
+STATUS_CODE = {status: code for code, status in enumerate(STATUSES)}
+EDGE_KIND_CODE = {kind: code for code, kind in enumerate(EDGE_KINDS)}
+
+
+def record_batches(records: Iterable[Mapping[str, Any]], kind: str) -> Iterator[Columns]:
+    """Records of ``kind`` as column batches."""
+    names = FIELDS[kind]
+    rows_left = iter(records)
+    while rows := list(islice(rows_left, BATCH_ROWS)):
+        yield {name: [row.get(name) for row in rows] for name in names}
+
+
+def epochs(values: Sequence[Any]) -> FloatArray:
+    """``to_epoch`` over a column. Floats (the database computes epochs) are taken as
+    they are; times to the second in UTC (``2017-07-01T00:00:00Z``, as the simulator and
+    most clients write them) are parsed by numpy at once; anything else row by row."""
+    count = len(values)
+    if count and all(type(v) is float or v is None for v in values[:1]):
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+    out = np.full(count, np.nan)
+    try:
+        raw = np.array(values, dtype=f"S{len(CANONICAL_TIME)}")
+    except (UnicodeEncodeError, TypeError, ValueError):
+        raw = np.zeros(count, dtype=f"S{len(CANONICAL_TIME)}")
+    grid = raw.view(np.uint8).reshape(count, len(CANONICAL_TIME))
+    pattern = np.frombuffer(CANONICAL_TIME, dtype=np.uint8)
+    digit = pattern == ord("0")
+    canonical = (grid[:, ~digit] == pattern[~digit]).all(axis=1) & (
+        (grid[:, digit] >= ord("0")) & (grid[:, digit] <= ord("9"))
+    ).all(axis=1)
+    rest = np.flatnonzero(~canonical)
+    if canonical.any():
+        seconds = np.ascontiguousarray(grid[canonical, :-1]).view(f"S{len(CANONICAL_TIME) - 1}")
+        try:
+            out[canonical] = seconds.ravel().astype("datetime64[s]").astype(np.int64)
+        except ValueError:  # not a date (month 13): let to_epoch say which
+            rest = np.arange(count)
+    for i in rest.tolist():
+        out[i] = to_epoch(values[i])
+    return out
+
+
+def _interleaved(*columns: Sequence[Any]) -> list[Any]:
+    """Row by row across ``columns`` (a0, b0, a1, b1, ...): the order ids are first seen
+    when each row is read field by field."""
+    out: list[Any] = [None] * (len(columns[0]) * len(columns))
+    for k, column in enumerate(columns):
+        out[k :: len(columns)] = column
+    return out
+
+
+def _optional(interner: Interner, values: Sequence[Any]) -> IntArray:
+    """Each value's index, -1 where it is empty (None or "")."""
+    codes = np.full(len(values), -1, dtype=np.int64)
+    present = [i for i, value in enumerate(values) if value]
+    if present:
+        codes[present] = interner.many([values[i] for i in present])
+    return codes
+
+
+def _last_of_each(keys: IntArray) -> IntArray:
+    """Positions of each key's last occurrence (later records of a key win)."""
+    reversed_first = np.unique(keys[::-1], return_index=True)[1]
+    return len(keys) - 1 - reversed_first
+
+
+class DataBuilder:
+    """``Data`` from column batches, added kind by kind in the order accounts, edges,
+    posts, reports, decisions (the order of every source). Ids are numbered in order of
+    first sight, row by row and field by field, so the same records give the same
+    indices whether they came as records, batches or files."""
+
+    def __init__(self) -> None:
+        self.account, self.reason, self.content = Interner(), Interner(), Interner()
+        self.post, self.tag = Interner(), Interner()
+        self.account_parts: list[tuple[Any, ...]] = []
+        self.edge_parts: list[tuple[Any, ...]] = []
+        self.post_parts: list[tuple[Any, ...]] = []
+        self.posts: Posts | None = None
+        self.seen_events: set[str] = set()
+        self.report_parts: list[tuple[Any, ...]] = []
+        self.decision_rows: dict[str, tuple[Any, ...]] = {}
+
+    def add_accounts(self, batch: Columns) -> None:
+        status = [STATUS_CODE[s] if s else UNKNOWN_STATUS for s in batch["status"]]
+        suspended = epochs(batch["status_changed_at"])
+        suspended[np.isin(status, (UNKNOWN_STATUS, STATUS_CODE["active"]))] = np.nan
+        self.account_parts.append(
+            (
+                self.account.many(batch["account_id"]),
+                list(batch["handle"]),
+                epochs(batch["created_at"]),
+                np.asarray(batch["followers_count"], dtype=np.float64),
+                suspended,
+                np.asarray(status, dtype=np.int64),
+                np.asarray([MEMBER_LABEL in (labels or ()) for labels in batch["labels"]]),
+            )
+        )
+
+    def add_edges(self, batch: Columns) -> None:
+        ends = self.account.many(_interleaved(batch["src"], batch["dst"])).reshape(-1, 2)
+        self.edge_parts.append(
+            (
+                ends[:, 0],
+                ends[:, 1],
+                np.asarray([EDGE_KIND_CODE[kind] for kind in batch["kind"]], dtype=np.int64),
+                np.asarray([w or 1 for w in batch["weight"]], dtype=np.float64),
+                epochs(batch["created_at"]),
+            )
+        )
+
+    def add_posts(self, batch: Columns) -> None:
+        numbers = self.post.many(batch["post_id"])
+        self.post_parts.append(
+            (
+                numbers,
+                self.account.many(batch["author_id"]),
+                epochs(batch["created_at"]),
+                list(batch["reshare_of"]),
+                list(batch["reply_to"]),
+                list(batch["mentions"]),
+                list(batch["hashtags"]),
+            )
+        )
+
+    def _finish_posts(self) -> None:
+        """Posts' links, once every post is in: the last record of a post wins, and the
+        accounts it mentions are numbered before any reporter."""
+        if self.posts is not None:
+            return
+        parts = self.post_parts
+        sent = len(self.post)
+        numbers = _concat([part[0] for part in parts])
+        authors = _concat([part[1] for part in parts])
+        times = _concat([part[2] for part in parts], np.float64)
+        rows = np.zeros(sent, dtype=np.int64)
+        if sent:
+            last = _last_of_each(numbers)
+            rows[numbers[last]] = last
+        lists = [[value for part in parts for value in part[k]] for k in range(3, 7)]
+        reshares, replies, mentions, hashtags = (
+            [column[i] for i in rows.tolist()] for column in lists
+        )
+        links = _optional(self.post, _interleaved(reshares, replies)).reshape(-1, 2)
+        mention_post, mentioned, tag_post, tags = [], [], [], []
+        for number, (named, tagged) in enumerate(zip(mentions, hashtags, strict=True)):
+            for account in named or ():
+                mention_post.append(number)
+                mentioned.append(account)
+            for hashtag in tagged or ():
+                tag_post.append(number)
+                tags.append(str(hashtag).lstrip("#").lower())
+        # Posts referred to (reshared, replied to) but never sent exist with no author.
+        missing = len(self.post) - sent
+        self.posts = Posts(
+            list(self.post.names),
+            np.concatenate([authors[rows], np.full(missing, -1, dtype=np.int64)]),
+            np.concatenate([times[rows], np.full(missing, np.nan)]),
+            np.concatenate([links[:, 0], np.full(missing, -1, dtype=np.int64)]),
+            np.concatenate([links[:, 1], np.full(missing, -1, dtype=np.int64)]),
+            _ints(mention_post),
+            self.account.many(mentioned),
+            _ints(tag_post),
+            self.tag.many(tags),
+            list(self.tag.names),
+        )
+
+    def add_reports(self, batch: Columns) -> None:
+        self._finish_posts()
+        events = [str(event) for event in batch["event_id"]]
+        reporters, targets = batch["reporter_id"], batch["target_id"]
+        kept = []
+        seen = self.seen_events
+        for i, event in enumerate(events):
+            # A self-report says nothing about coordination (and one account filing
+            # hundreds against itself must not look like a crowd): stored, not analysed.
+            if event in seen or reporters[i] == targets[i]:
+                continue
+            seen.add(event)
+            kept.append(i)
+
+        def take(column: Sequence[Any]) -> list[Any]:
+            return [column[i] for i in kept]
+
+        ends = self.account.many(_interleaved(take(reporters), take(targets))).reshape(-1, 2)
+        self.report_parts.append(
+            (
+                take(events),
+                ends[:, 0],
+                ends[:, 1],
+                epochs(take(batch["created_at"])),
+                self.reason.many(take(batch["reason"])),
+                _optional(self.content, take(batch["content_id"])),
+                [text or None for text in take(batch["text"])],
+            )
+        )
+
+    def add_decisions(self, batch: Columns) -> None:
+        self._finish_posts()
+        for row in zip(*(batch[name] for name in FIELDS["decisions"]), strict=True):
+            self.decision_rows[str(row[0])] = row
+
+    def build(self, now: float | None = None) -> Data:
+        self._finish_posts()
+        assert self.posts is not None
+        decided = list(self.decision_rows.values())
+        decided_target = self.account.many([d[1] for d in decided])
+        decided_content = _optional(self.content, [d[4] for d in decided])
+        accounts = self._accounts()
+        parts = self.report_parts
+        report_time = _concat([p[3] for p in parts], np.float64)
+        known = report_time[~np.isnan(report_time)]
+        latest = float(known.max()) if known.size else 0.0
+        src, dst, kind = (_concat([p[k] for p in self.edge_parts]) for k in range(3))
+        weight, time = (_concat([p[k] for p in self.edge_parts], np.float64) for k in (3, 4))
+        return Data(
+            accounts=accounts,
+            reports=Reports(
+                [event for p in parts for event in p[0]],
+                _concat([p[1] for p in parts]),
+                _concat([p[2] for p in parts]),
+                report_time,
+                _concat([p[4] for p in parts]),
+                _concat([p[5] for p in parts]),
+                [text for p in parts for text in p[6]],
+            ),
+            edges=_last_edges(src, dst, kind, weight, time, len(accounts)),
+            posts=self.posts,
+            decisions=Decisions(
+                decided_target,
+                np.asarray([d[2] == "violation" for d in decided], dtype=bool),
+                epochs([d[3] for d in decided]),
+                decided_content,
+            ),
+            reasons=list(self.reason.names),
+            contents=list(self.content.names),
+            now=latest if now is None else now,
+        )
+
+    def _accounts(self) -> Accounts:
+        """Every account seen anywhere; the metadata of the last record of each sent."""
+        total = len(self.account)
+        created = np.full(total, np.nan)
+        followers = np.full(total, np.nan)
+        suspended_at = np.full(total, np.nan)
+        status = np.full(total, UNKNOWN_STATUS, dtype=np.int64)
+        known_member = np.zeros(total, dtype=bool)
+        handles: list[str | None] = [None] * total
+        parts = self.account_parts
+        if parts:
+            codes = _concat([p[0] for p in parts])
+            last = _last_of_each(codes)
+            at = codes[last]
+            all_handles = [handle for p in parts for handle in p[1]]
+            for index, row in zip(at.tolist(), last.tolist(), strict=True):
+                handles[index] = all_handles[row]
+            for column, k in (
+                (created, 2),
+                (followers, 3),
+                (suspended_at, 4),
+                (status, 5),
+                (known_member, 6),
+            ):
+                column[at] = _concat([p[k] for p in parts], column.dtype)[last]
+        return Accounts(
+            list(self.account.names),
+            handles,
+            created,
+            followers,
+            suspended_at,
+            status,
+            known_member,
+        )
+
+
+def _concat(arrays: list[Any], dtype: Any = np.int64) -> Any:
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
+
+
+def build_data_batches(
+    accounts: Iterable[Columns] = (),
+    edges: Iterable[Columns] = (),
+    posts: Iterable[Columns] = (),
+    reports: Iterable[Columns] = (),
+    decisions: Iterable[Columns] = (),
+    now: float | None = None,
+) -> Data:
+    """Columns from column batches of each entity kind (later records of a key win)."""
+    builder = DataBuilder()
+    for add, batches in (
+        (builder.add_accounts, accounts),
+        (builder.add_edges, edges),
+        (builder.add_posts, posts),
+        (builder.add_reports, reports),
+        (builder.add_decisions, decisions),
+    ):
+        for batch in batches:
+            add(batch)
+    return builder.build(now)
 
 
 def build_data(
@@ -213,129 +560,11 @@ def build_data(
     now: float | None = None,
 ) -> Data:
     """Columns from entity records (later records of the same key win)."""
-    account = Interner()
-    reason = Interner()
-    content = Interner()
-    meta: dict[int, Mapping[str, Any]] = {}
-    for row in accounts:
-        meta[account(row["account_id"])] = row
-
-    kind_of = {kind: i for i, kind in enumerate(EDGE_KINDS)}
-    edge_src, edge_dst, edge_kind, edge_weight, edge_time = [], [], [], [], []
-    for row in edges:
-        edge_src.append(account(row["src"]))
-        edge_dst.append(account(row["dst"]))
-        edge_kind.append(kind_of[row["kind"]])
-        edge_weight.append(row.get("weight") or 1)
-        edge_time.append(to_epoch(row.get("created_at")))
-
-    post_index = Interner()
-    post_rows: dict[int, Mapping[str, Any]] = {}
-    for row in posts:
-        post_rows[post_index(row["post_id"])] = row
-        account(row["author_id"])
-    tag = Interner()
-    author, post_time, reshare, reply = [], [], [], []
-    mention_post, mention_account, tag_post, tag_value = [], [], [], []
-    for number in range(len(post_index)):
-        row = post_rows.get(number, {})
-        author.append(account(row["author_id"]) if row else -1)
-        post_time.append(to_epoch(row.get("created_at")))
-        reshare.append(post_index(row["reshare_of"]) if row.get("reshare_of") else -1)
-        reply.append(post_index(row["reply_to"]) if row.get("reply_to") else -1)
-        for mentioned in row.get("mentions") or ():
-            mention_post.append(number)
-            mention_account.append(account(mentioned))
-        for hashtag in row.get("hashtags") or ():
-            tag_post.append(number)
-            tag_value.append(tag(str(hashtag).lstrip("#").lower()))
-    # Posts referred to (reshared, replied to) but never sent exist with no author.
-    missing = len(post_index) - len(author)
-    author += [-1] * missing
-    post_time += [float("nan")] * missing
-    reshare += [-1] * missing
-    reply += [-1] * missing
-
-    seen_events: set[str] = set()
-    event_ids: list[str] = []
-    reporter, target, report_time, report_reason, report_content, texts = [], [], [], [], [], []
-    for row in reports:
-        event = str(row["event_id"])
-        # A self-report says nothing about coordination (and one account filing
-        # hundreds against itself must not look like a crowd): it is stored, not analysed.
-        if event in seen_events or row["reporter_id"] == row["target_id"]:
-            continue
-        seen_events.add(event)
-        event_ids.append(event)
-        reporter.append(account(row["reporter_id"]))
-        target.append(account(row["target_id"]))
-        report_time.append(to_epoch(row["created_at"]))
-        report_reason.append(reason(row["reason"]))
-        report_content.append(content(row["content_id"]) if row.get("content_id") else -1)
-        texts.append(row.get("text") or None)
-
-    decision_rows: dict[str, Mapping[str, Any]] = {}
-    for row in decisions:
-        decision_rows[str(row["decision_id"])] = row
-    decided = list(decision_rows.values())
-    decided_target = [account(d["target_id"]) for d in decided]
-    decided_content = [content(d["content_id"]) if d.get("content_id") else -1 for d in decided]
-
-    total = len(account)
-    created = np.full(total, np.nan)
-    followers = np.full(total, np.nan)
-    suspended_at = np.full(total, np.nan)
-    status = np.full(total, UNKNOWN_STATUS, dtype=np.int64)
-    known_member = np.zeros(total, dtype=bool)
-    handles: list[str | None] = [None] * total
-    for index, row in meta.items():
-        created[index] = to_epoch(row.get("created_at"))
-        if row.get("followers_count") is not None:
-            followers[index] = float(row["followers_count"])
-        if row.get("status"):
-            status[index] = STATUSES.index(row["status"])
-            if row["status"] != "active":
-                suspended_at[index] = to_epoch(row.get("status_changed_at"))
-        known_member[index] = MEMBER_LABEL in (row.get("labels") or ())
-        handles[index] = row.get("handle")
-
-    times = [t for t in report_time if t == t]
-    latest = max(times) if times else 0.0
-    return Data(
-        accounts=Accounts(
-            list(account.names), handles, created, followers, suspended_at, status, known_member
-        ),
-        reports=Reports(
-            event_ids,
-            _ints(reporter),
-            _ints(target),
-            _floats(report_time),
-            _ints(report_reason),
-            _ints(report_content),
-            texts,
-        ),
-        edges=_last_edges(
-            _ints(edge_src), _ints(edge_dst), _ints(edge_kind), edge_weight, edge_time, total
-        ),
-        posts=Posts(
-            list(post_index.names),
-            _ints(author),
-            _floats(post_time),
-            _ints(reshare),
-            _ints(reply),
-            _ints(mention_post),
-            _ints(mention_account),
-            _ints(tag_post),
-            _ints(tag_value),
-            list(tag.names),
-        ),
-        decisions=Decisions(
-            _ints(decided_target),
-            np.asarray([d["outcome"] == "violation" for d in decided], dtype=bool),
-            _floats([to_epoch(d["decided_at"]) for d in decided]),
-            _ints(decided_content),
-        ),
-        reasons=list(reason.names),
-        contents=list(content.names),
-        now=latest if now is None else now,
+    return build_data_batches(
+        record_batches(accounts, "accounts"),
+        record_batches(edges, "edges"),
+        record_batches(posts, "posts"),
+        record_batches(reports, "reports"),
+        record_batches(decisions, "decisions"),
+        now,
     )

@@ -38,7 +38,7 @@ from app.db.models import (
     Post,
     Report,
 )
-from app.detection.data import Data, build_data
+from app.detection.data import Data, build_data_batches
 from app.detection.pipeline import Analysis, analyze
 from app.detection.shapes import shape
 from app.services.labels import Labeler
@@ -56,7 +56,7 @@ def load_data(db: Database) -> Data:
     """Every stored entity as the pipeline's columns (``snapshot.everything``)."""
     with db.engine.connect() as conn:
         stored = snapshot.everything(conn)
-        return build_data(
+        return build_data_batches(
             stored.accounts, stored.edges, stored.posts, stored.reports, stored.decisions
         )
 
@@ -67,7 +67,7 @@ def export_data(db: Database, folder: Path) -> None:
     with db.engine.connect() as conn:
         stored = snapshot.everything(conn)
         for kind in ("accounts", "edges", "posts", "reports", "decisions"):
-            write_entities(folder, kind, getattr(stored, kind))
+            write_entities(folder, kind, snapshot.records(getattr(stored, kind)))
 
 
 def run_pipeline(

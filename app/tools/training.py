@@ -49,7 +49,7 @@ from app.detection.scores import (
 from app.detection.signals import WaveSignals
 from app.detection.waves import Waves
 from app.tools.simulate import SCENARIOS, generate
-from app.tools.simulate.scenarios import Scenario, varied
+from app.tools.simulate.scenarios import SIZE_VARIANTS, Scenario, varied
 
 # How far a positive row's signals are made to look like a negative's (and back) in
 # fitting: waves strongly, since adversaries choose which signals to show, and organic
@@ -69,7 +69,9 @@ TIER_MIMICRY = (0.3, 0.1)
 # model lost precision on the old-accounts and camouflage families. They stay unseen,
 # a test of how the models carry over to campaigns that change their ways. So does the
 # bystanders family, a test of the supporter network.
-TRAINING_FAMILIES = tuple(f for f in SCENARIOS if f not in ("hidden", "spraying", "bystanders"))
+TRAINING_FAMILIES = tuple(
+    f for f in SCENARIOS if f not in ("hidden", "spraying", "bystanders", *SIZE_VARIANTS)
+)
 # Worlds with knobs drawn at random (scenarios.varied), beside the named families: a
 # model fitted on a handful of named worlds learns their particular mix of signals.
 VARIED_WORLDS = 64

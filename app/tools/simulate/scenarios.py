@@ -35,6 +35,9 @@ class Scenario:
     supporter_follower_median: float = 200.0
     supporter_follower_sigma: float = 1.75
     supporter_age_days_mean: float = 60.0
+    # Ordinary accounts' own posts over the span, per account (Poisson mean); a
+    # platform-sized graph has a few per account, the campaign families need none.
+    organic_posts_per_account: float = 0.0
     victims: int = 120
     labelled_victim_share: float = 0.4
     violators: int = 150
@@ -181,7 +184,22 @@ SCENARIOS: dict[str, Scenario] = {
         cell_size=(3, 10),
         directive_share=0.3,
     ),
+    # Not a kind of campaign but a size: the analysis benchmark's graph-heavy world.
+    "graph_heavy": replace(
+        BASELINE,
+        name="graph_heavy",
+        description="The baseline's campaigns in a platform-sized graph: fourteen times the "
+        "ordinary users, each following about 35 accounts and posting about 5 times (two "
+        "in five reshares), and twice the background reports.",
+        organic_users=170_000,
+        organic_follow_mean=35.0,
+        organic_posts_per_account=5.0,
+        background_reports=150_000,
+    ),
 }
+# Worlds that differ in size or density, not in how campaigns behave: no model is
+# fitted or judged on them.
+SIZE_VARIANTS = ("graph_heavy",)
 
 
 def varied(seed: int) -> Scenario:

@@ -370,6 +370,7 @@ class _Builder:
                 post = self.posts.add(hub, time, "نشر", hashtags=["#أنصار"])
                 fans = self.followers(hub)
                 self._reshares(post, fans[self.active(fans, time)], time, int(rng.poisson(5)))
+        self._organic_posts()
         self.victim_posts: dict[int, list[tuple[int, int]]] = {}
         for victim in self.victims.tolist():
             for time in np.sort(rng.integers(self.t0, self.t_end, size=4)).tolist():
@@ -377,6 +378,25 @@ class _Builder:
                     victim, time, "analysis: what the latest propaganda release tells us"
                 )
                 self.victim_posts.setdefault(victim, []).append((time, post))
+
+    def _organic_posts(self) -> None:
+        """Ordinary accounts' own posts (none unless the scenario asks for them)."""
+        mean = self.s.organic_posts_per_account
+        if mean <= 0:
+            return
+        rng = self.rng
+        counts = rng.poisson(mean, size=len(self.organic))
+        authors = np.repeat(self.organic, counts)
+        times = np.sort(rng.integers(self.t0, self.t_end, size=len(authors)))
+        # Two in five are reshares of an earlier ordinary post.
+        reshare = rng.random(len(authors)) < 0.4
+        earlier = (rng.random(len(authors)) * np.arange(len(authors))).astype(np.int64)
+        first = len(self.posts.post_id)
+        for k, (author, time) in enumerate(zip(authors.tolist(), times.tolist(), strict=True)):
+            if reshare[k] and k:
+                self.posts.add(author, time, reshare_of=first + int(earlier[k]))
+            else:
+                self.posts.add(author, time, "just sharing my day")
 
     def _supervisor_weights(self) -> np.ndarray:
         weights = np.ones(len(self.tier1))
