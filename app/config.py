@@ -91,8 +91,8 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(
         4,
         ge=1,
-        description="Requests one HTTP worker handles at a time (enforcement checks have as "
-        "many slots again of their own); more wait in line.",
+        description="Requests one HTTP worker handles at a time (enforcement checks have four "
+        "times as many slots again of their own); more wait in line.",
     )
     queue_timeout_s: float = Field(
         0.5,

@@ -5,11 +5,12 @@ probes are never held, and /metrics counts what was shed."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
 
-from app.api.admission import Admission, Gate, Lane, lane_of
+from app.api.admission import ENFORCEMENT_SLOTS_PER_SLOT, Admission, Gate, Lane, lane_of
 from app.config import Settings
 from app.db.migrations import upgrade_to_head
 from app.main import create_app
@@ -90,8 +91,9 @@ def test_enforcement_checks_have_slots_of_their_own_and_go_first() -> None:
     async def scenario() -> None:
         gate = Gate(capacity=1, queue_timeout_s=5.0, max_waiting=10)
         assert await gate.enter(Lane.OTHER) is None
-        # The worker is full for listings, not for checks.
-        assert await gate.enter(Lane.ENFORCEMENT) is None
+        # The worker is full for listings, not for checks, which have slots of their own.
+        for _ in range(ENFORCEMENT_SLOTS_PER_SLOT):
+            assert await gate.enter(Lane.ENFORCEMENT) is None
         listing = asyncio.create_task(_admitted(gate, Lane.OTHER))
         await asyncio.sleep(0.01)
         check = asyncio.create_task(_admitted(gate, Lane.ENFORCEMENT))
@@ -101,8 +103,8 @@ def test_enforcement_checks_have_slots_of_their_own_and_go_first() -> None:
         assert await check is None
         await asyncio.sleep(0.01)
         assert not listing.done()
-        gate.leave()
-        gate.leave()
+        for _ in range(ENFORCEMENT_SLOTS_PER_SLOT + 1):
+            gate.leave()
         assert await listing is None
         assert gate.in_flight == 1
 
@@ -150,7 +152,11 @@ def test_a_worker_at_capacity_answers_503_with_retry_after_and_counts_it(
     ):
         assert client.get("/v1/waves").status_code == 200
         gate = _gate_of(app)
-        gate.in_flight = 2 * gate.capacity  # every slot, the checks' too, taken
+        # The slot of the request just answered is given back after its last byte went.
+        deadline = time.monotonic() + 5
+        while gate.in_flight and time.monotonic() < deadline:
+            time.sleep(0.001)
+        gate.in_flight = (1 + ENFORCEMENT_SLOTS_PER_SLOT) * gate.capacity  # every slot taken
         try:
             refused = client.get("/v1/waves")
             check = client.post("/v1/enforcement/check", json={"target_id": "someone"})

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from app.datasets import load_data, read_entities
+from app.datasets import _arrow_batches, load_data, read_entities, write_entities
 from app.detection import data as data_module
 from app.detection.data import (
     EDGE_KINDS,
@@ -30,6 +31,7 @@ from app.detection.data import (
     Reports,
     _last_edges,
     build_data,
+    entity_path,
     epochs,
     to_epoch,
 )
@@ -367,3 +369,32 @@ def test_times_are_read_like_to_epoch() -> None:
     np.testing.assert_array_equal(epochs([None, 2.5]), [np.nan, 2.5])
     with pytest.raises(ValueError):
         epochs(["2017-13-01T00:00:00Z"])
+
+
+def _write(folder: Path, records: tuple[list[dict[str, Any]], ...]) -> None:
+    kinds = ("accounts", "edges", "posts", "reports", "decisions")
+    for kind, rows in zip(kinds, records, strict=True):
+        write_entities(folder, kind, rows)
+
+
+def _as_text(key: str, value: Any) -> Any:
+    if isinstance(value, float):  # an epoch: as RFC 3339 with an offset and a fraction
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return str(value) if key.endswith("_id") and value is not None else value
+
+
+def test_files_read_by_arrow_or_line_by_line_give_what_records_give(tmp_path: Path) -> None:
+    # Numbers where ids and times should be text: Arrow refuses, lines are read one by one.
+    odd = records_hitting_every_rule()
+    _write(tmp_path / "odd", odd)
+    assert _arrow_batches(entity_path(tmp_path / "odd", "accounts"), "accounts") is None
+    assert_same(load_data(tmp_path / "odd"), row_by_row(*odd))
+    # Text everywhere (offsets, fractions and missing fields included): Arrow reads them.
+    plain = tuple(
+        [{key: _as_text(key, value) for key, value in row.items()} for row in rows]
+        for rows in records_hitting_every_rule()
+    )
+    _write(tmp_path / "plain", plain)
+    for kind in ("accounts", "edges", "posts", "reports", "decisions"):
+        assert _arrow_batches(entity_path(tmp_path / "plain", kind), kind) is not None, kind
+    assert_same(load_data(tmp_path / "plain"), row_by_row(*plain))

@@ -11,8 +11,8 @@ every admitted request wait nearly the whole timeout behind the ones that will b
 refused anyway; newest first serves fresh requests at once and lets the stale ones
 run out. Below capacity the line is short and its order hardly matters.
 
-Enforcement checks, which a suspension waits on, go first and have as many
-slots again of their own, so listings and ingest filling the worker never make a
+Enforcement checks, which a suspension waits on, go first and have four times as
+many slots again of their own, so listings and ingest filling the worker never make a
 check wait. Probes and ``/metrics`` are never held: an orchestrator must see a busy
 worker alive, and how much it sheds.
 """
@@ -44,6 +44,10 @@ QUEUE_WAIT = Histogram(
 
 NEVER_HELD = frozenset({"/healthz", "/readyz", "/metrics", "/xrpc/_health"})
 ENFORCEMENT_PATHS = frozenset({"/v1/enforcement/check"})
+# Slots only enforcement checks may take, per slot of MRD_MAX_IN_FLIGHT. A check is
+# two indexed reads on the event loop (about a millisecond): a burst of them should
+# queue there, not be refused, while the worker is full of slower requests.
+ENFORCEMENT_SLOTS_PER_SLOT = 4
 # A shed client should come back soon: the line drains in well under a second.
 RETRY_AFTER_S = 1
 
@@ -75,7 +79,9 @@ class Gate:
         self.lines: dict[Lane, deque[asyncio.Future[None]]] = {lane: deque() for lane in Lane}
 
     def _has_room(self, lane: Lane) -> bool:
-        limit = 2 * self.capacity if lane is Lane.ENFORCEMENT else self.capacity
+        limit = self.capacity
+        if lane is Lane.ENFORCEMENT:
+            limit += ENFORCEMENT_SLOTS_PER_SLOT * self.capacity
         return self.in_flight < limit
 
     def waiting(self) -> int:

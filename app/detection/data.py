@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 EDGE_KINDS = ("follow", "retweet", "quote", "reply", "mention", "like")
 STATUSES = ("active", "suspended", "deleted")
@@ -64,10 +65,18 @@ class Interner:
         index = self.index
         return index.setdefault(name if type(name) is str else str(name), len(index))
 
-    def many(self, names: Sequence[Any]) -> IntArray:
-        """``self(name)`` for each name, in order."""
+    def many(self, names: Sequence[Any] | pa.Array) -> IntArray:
+        """``self(name)`` for each name, in order. An Arrow string array (the NDJSON
+        reader's) is dictionary-encoded first, so only its distinct names meet Python,
+        in order of first sight."""
         index = self.index
         setdefault = index.setdefault
+        if isinstance(names, pa.Array):
+            encoded = names.dictionary_encode()
+            distinct = encoded.dictionary.to_pylist()
+            codes = np.asarray([setdefault(name, len(index)) for name in distinct], np.int64)
+            positions: IntArray = encoded.indices.to_numpy()
+            return codes[positions]
         if not all(type(name) is str for name in names):
             names = [name if type(name) is str else str(name) for name in names]
         return np.asarray([setdefault(name, len(index)) for name in names], dtype=np.int64)
@@ -263,6 +272,8 @@ def epochs(values: Sequence[Any]) -> FloatArray:
     """``to_epoch`` over a column. Floats (the database computes epochs) are taken as
     they are; times to the second in UTC (``2017-07-01T00:00:00Z``, as the simulator and
     most clients write them) are parsed by numpy at once; anything else row by row."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values.astype(np.float64, copy=False)
     count = len(values)
     if count and all(type(v) is float or v is None for v in values[:1]):
         try:
@@ -292,9 +303,30 @@ def epochs(values: Sequence[Any]) -> FloatArray:
     return out
 
 
-def _interleaved(*columns: Sequence[Any]) -> list[Any]:
+def _codes(values: Sequence[Any] | pa.Array, code: Mapping[str, int]) -> IntArray:
+    """``code[value]`` for each value (a KeyError for one not in it)."""
+    if isinstance(values, pa.Array):
+        encoded = values.dictionary_encode()
+        distinct = np.asarray([code[v] for v in encoded.dictionary.to_pylist()], np.int64)
+        positions: IntArray = encoded.indices.to_numpy()
+        return distinct[positions]
+    return np.asarray([code[value] for value in values], dtype=np.int64)
+
+
+def _weights(values: Sequence[Any]) -> FloatArray:
+    """Edge weights; a missing or zero weight counts as 1."""
+    weights = np.asarray(values, dtype=np.float64)
+    weights[np.isnan(weights) | (weights == 0)] = 1.0
+    return weights
+
+
+def _interleaved(*columns: Sequence[Any] | pa.Array) -> Sequence[Any] | pa.Array:
     """Row by row across ``columns`` (a0, b0, a1, b1, ...): the order ids are first seen
     when each row is read field by field."""
+    if isinstance(columns[0], pa.Array):
+        rows = len(columns[0])
+        order = np.arange(rows * len(columns)).reshape(len(columns), rows).T.ravel()
+        return pa.concat_arrays(columns).take(order)
     out: list[Any] = [None] * (len(columns[0]) * len(columns))
     for k, column in enumerate(columns):
         out[k :: len(columns)] = column
@@ -355,8 +387,8 @@ class DataBuilder:
             (
                 ends[:, 0],
                 ends[:, 1],
-                np.asarray([EDGE_KIND_CODE[kind] for kind in batch["kind"]], dtype=np.int64),
-                np.asarray([w or 1 for w in batch["weight"]], dtype=np.float64),
+                _codes(batch["kind"], EDGE_KIND_CODE),
+                _weights(batch["weight"]),
                 epochs(batch["created_at"]),
             )
         )
