@@ -20,9 +20,11 @@ import pyarrow.json as pj
 from app.detection.data import (
     BATCH_ROWS,
     FIELDS,
+    REQUIRED,
     Columns,
     Data,
     build_data_batches,
+    columns_of,
     entity_path,
 )
 
@@ -69,15 +71,31 @@ def read_batches(folder: Path, kind: str) -> Iterator[Columns]:
         yield from arrow
         return
     with path.open("rb") as lines:
+        first = 1
         while read := list(islice(lines, BATCH_ROWS)):
             chunk = [line for line in read if line.strip()]
             try:
                 rows = orjson.loads(b"[" + b",".join(chunk) + b"]")
             except orjson.JSONDecodeError:
-                rows = list(read_entities(folder, kind))  # raises, naming the line
+                rows = None
+            if rows is None or len(rows) != len(chunk):  # a bad line, or two on one
+                rows = _parsed_lines(path, first, read)
             if not all(type(row) is dict for row in rows):
                 raise ValueError(f"{path}: every line must be a JSON object")
-            yield {name: [row.get(name) for row in rows] for name in FIELDS[kind]}
+            yield columns_of(rows, kind)
+            first += len(read)
+
+
+def _parsed_lines(path: Path, first: int, lines: list[bytes]) -> list[Any]:
+    """Each non-blank line parsed alone; ValueError naming the first that is not JSON."""
+    rows = []
+    for number, line in enumerate(lines, start=first):
+        if line.strip():
+            try:
+                rows.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+    return rows
 
 
 _ID = pa.string()
@@ -155,6 +173,8 @@ def _arrow_batches(path: Path, kind: str) -> list[Columns] | None:
         table = pj.read_json(path, parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    if any(table.column(name).null_count for name in REQUIRED[kind]):
+        return None  # a record without a required field: refused as records are
     kept = ARROW_COLUMNS.get(kind, ())
     batches: list[Columns] = []
     for batch in table.combine_chunks().to_batches(max_chunksize=ARROW_BATCH_ROWS):

@@ -142,13 +142,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(
         Admission,
         capacity=settings.max_in_flight,
         queue_timeout_s=settings.queue_timeout_s,
         max_waiting=settings.max_queue,
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SegmentedPath)
     app.include_router(ingest.router)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app import datasets
 from app.datasets import _arrow_batches, load_data, read_entities, write_entities
 from app.detection import data as data_module
 from app.detection.data import (
@@ -367,13 +368,63 @@ def test_times_are_read_like_to_epoch() -> None:
     expected = np.array([to_epoch(v) for v in values])
     np.testing.assert_array_equal(epochs(values), expected)
     np.testing.assert_array_equal(epochs([None, 2.5]), [np.nan, 2.5])
-    with pytest.raises(ValueError):
-        epochs(["2017-13-01T00:00:00Z"])
+    # Refused as to_epoch refuses them, not read as the time they begin with or as a
+    # number: a bad month, year 0, text after the Z, a number in text after a None.
+    for bad in (
+        ["2017-13-01T00:00:00Z"],
+        ["0000-01-01T00:00:00Z"],
+        ["2017-07-01T00:00:00Zjunk"],
+        ["2017-07-01T00:00:00Z "],
+        [None, "2017"],
+        [1.5, "1500000000"],
+    ):
+        with pytest.raises(ValueError):
+            epochs(bad)
+            pytest.fail(f"{bad} was read")
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        ("accounts", "account_id"),
+        ("edges", "dst"),
+        ("posts", "author_id"),
+        ("reports", "reporter_id"),
+        ("reports", "created_at"),
+        ("decisions", "outcome"),
+    ],
+)
+def test_a_record_without_a_required_field_is_refused(
+    kind: str, field: str, tmp_path: Path
+) -> None:
+    records = dict(zip(KINDS, records_hitting_every_rule(), strict=True))
+    del records[kind][-1][field]
+    with pytest.raises(KeyError):
+        row_by_row(*records.values())
+    with pytest.raises(KeyError):
+        build_data(*records.values())
+    _write(tmp_path, tuple(records.values()))
+    with pytest.raises(KeyError):
+        load_data(tmp_path)
+
+
+def test_a_line_with_two_objects_or_after_many_blank_lines_is_read_as_lines_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(datasets, "BATCH_ROWS", 3)
+    lines = [b'{"account_id": "a"}', b"", b"", b"", b"", b"", b'{"account_id": 7}']
+    entity_path(tmp_path, "accounts").write_bytes(b"\n".join(lines) + b"\n")
+    assert load_data(tmp_path).accounts.ids == ["a", "7"]
+    entity_path(tmp_path, "accounts").write_bytes(b'{"account_id": 1},{"account_id": 2}\n')
+    with pytest.raises(ValueError, match=r"accounts.ndjson:1: not JSON"):
+        load_data(tmp_path)
+
+
+KINDS = ("accounts", "edges", "posts", "reports", "decisions")
 
 
 def _write(folder: Path, records: tuple[list[dict[str, Any]], ...]) -> None:
-    kinds = ("accounts", "edges", "posts", "reports", "decisions")
-    for kind, rows in zip(kinds, records, strict=True):
+    for kind, rows in zip(KINDS, records, strict=True):
         write_entities(folder, kind, rows)
 
 

@@ -1,20 +1,23 @@
 """Admission control: a worker past its capacity says so at once.
 
-Each HTTP worker handles at most ``MRD_MAX_IN_FLIGHT`` requests at a time; the rest
-wait in line for at most ``MRD_QUEUE_TIMEOUT_S`` and are then answered 503 with
-``Retry-After``, as is anyone arriving to a full line. Past capacity an open queue
-grows without bound and every request, a suspension pipeline's check among them,
-waits for minutes; a quick 503 lets a client back off or try another replica.
+Past capacity an open queue grows without bound and every request, a suspension
+pipeline's check among them, waits for minutes; a quick 503 lets a client back off
+or try another replica. So each HTTP worker handles at most ``MRD_MAX_IN_FLIGHT``
+requests at a time; the rest wait in line for at most ``MRD_QUEUE_TIMEOUT_S`` and
+are then answered 503 with ``Retry-After``. A full line (``MRD_MAX_QUEUE``) pushes
+out its stalest waiter, with a 503, for the newcomer.
 
 A line is served newest first. Past capacity, first-come-first-served would make
 every admitted request wait nearly the whole timeout behind the ones that will be
 refused anyway; newest first serves fresh requests at once and lets the stale ones
 run out. Below capacity the line is short and its order hardly matters.
 
-Enforcement checks, which a suspension waits on, go first and have four times as
-many slots again of their own, so listings and ingest filling the worker never make a
-check wait. Probes and ``/metrics`` are never held: an orchestrator must see a busy
-worker alive, and how much it sheds.
+Enforcement checks, which a suspension waits on, have a pool of their own, four
+times as many slots, that listings and ingest can never take: a worker full of those
+still answers checks at once. A slot is taken only once the request's body has
+arrived, so a client sending slowly (or not at all) holds none. Probes and
+``/metrics`` are never held: an orchestrator must see a busy worker alive, and how
+much it sheds.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from collections import deque
 from enum import IntEnum
 
 from prometheus_client import Counter, Histogram
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.body_limit import BodyTooLarge, BodyTooSlow
 from app.api.problems import problem_response
 
 SHED = Counter(
@@ -44,9 +48,9 @@ QUEUE_WAIT = Histogram(
 
 NEVER_HELD = frozenset({"/healthz", "/readyz", "/metrics", "/xrpc/_health"})
 ENFORCEMENT_PATHS = frozenset({"/v1/enforcement/check"})
-# Slots only enforcement checks may take, per slot of MRD_MAX_IN_FLIGHT. A check is
-# two indexed reads on the event loop (about a millisecond): a burst of them should
-# queue there, not be refused, while the worker is full of slower requests.
+# Enforcement checks' own slots, per slot of MRD_MAX_IN_FLIGHT. A check is two indexed
+# reads on the event loop (about a millisecond): a burst of them should queue there,
+# not be refused.
 ENFORCEMENT_SLOTS_PER_SLOT = 4
 # A shed client should come back soon: the line drains in well under a second.
 RETRY_AFTER_S = 1
@@ -66,70 +70,87 @@ def lane_of(path: str) -> Lane | None:
     return Lane.ENFORCEMENT if path in ENFORCEMENT_PATHS else Lane.OTHER
 
 
-class Gate:
-    """Slots and lines of one worker. Runs on its event loop only, so needs no lock."""
+class Pool:
+    """One lane's slots and line. Runs on its worker's event loop only: no lock."""
 
-    def __init__(self, capacity: int, queue_timeout_s: float, max_waiting: int) -> None:
-        self.capacity, self.queue_timeout_s, self.max_waiting = (
-            capacity,
-            queue_timeout_s,
-            max_waiting,
-        )
+    def __init__(self, slots: int, queue_timeout_s: float, max_waiting: int) -> None:
+        self.slots, self.queue_timeout_s, self.max_waiting = slots, queue_timeout_s, max_waiting
         self.in_flight = 0
-        self.lines: dict[Lane, deque[asyncio.Future[None]]] = {lane: deque() for lane in Lane}
+        # Each waiter's turn: True when handed a slot, False when pushed out of a full line.
+        self.line: deque[asyncio.Future[bool]] = deque()
 
-    def _has_room(self, lane: Lane) -> bool:
-        limit = self.capacity
-        if lane is Lane.ENFORCEMENT:
-            limit += ENFORCEMENT_SLOTS_PER_SLOT * self.capacity
-        return self.in_flight < limit
-
-    def waiting(self) -> int:
-        return sum(len(line) for line in self.lines.values())
-
-    async def enter(self, lane: Lane) -> str | None:
-        """Take a slot, waiting in ``lane``'s line if need be; None once admitted, or
-        why not (``queue_full``, ``queue_timeout``)."""
-        line = self.lines[lane]
-        if not line and self._has_room(lane):
+    async def enter(self) -> str | None:
+        """Take a slot, waiting in line if need be; None once admitted, or why not
+        (``queue_full``: the line was full, ``queue_timeout``: the wait ran out)."""
+        line = self.line
+        if not line and self.in_flight < self.slots:
             self.in_flight += 1
             return None
-        if self.waiting() >= self.max_waiting:
+        if self.max_waiting == 0:
             return "queue_full"
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(line) >= self.max_waiting:
+            # The stalest waiter makes room: it is the likeliest to be given up on.
+            stalest = line.popleft()
+            if not stalest.done():
+                stalest.set_result(False)
+        turn: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         line.append(turn)
         try:
             async with asyncio.timeout(self.queue_timeout_s):
-                await turn
+                admitted = await turn
         except TimeoutError:
-            if turn.done() and not turn.cancelled():
-                return None  # handed a slot as the time ran out: it is ours
+            if turn.done() and not turn.cancelled():  # answered as the time ran out
+                return None if turn.result() else "queue_full"
             if turn in line:  # a slot freed meanwhile may have dropped it already
                 line.remove(turn)
             return "queue_timeout"
         except BaseException:  # the client went away while waiting
             if turn.done() and not turn.cancelled():
-                self.leave()
+                if turn.result():
+                    self.leave()
             elif turn in line:
                 line.remove(turn)
             raise
-        return None
+        return None if admitted else "queue_full"
 
     def leave(self) -> None:
-        """Give back a slot and hand free slots to the waiting: enforcement checks
-        first, each line newest first."""
+        """Give back a slot and hand free ones to the waiting, newest first."""
         self.in_flight -= 1
-        for lane in Lane:
-            line = self.lines[lane]
-            while line and self._has_room(lane):
-                turn = line.pop()  # newest first
-                if not turn.done():
-                    self.in_flight += 1
-                    turn.set_result(None)
+        while self.line and self.in_flight < self.slots:
+            turn = self.line.pop()
+            if not turn.done():
+                self.in_flight += 1
+                turn.set_result(True)
+
+
+class Gate:
+    """A worker's pools: ``capacity`` slots for requests in general, and slots of their
+    own for enforcement checks, which general traffic can never take."""
+
+    def __init__(self, capacity: int, queue_timeout_s: float, max_waiting: int) -> None:
+        self.capacity = capacity
+        self.pools = {
+            Lane.ENFORCEMENT: Pool(
+                ENFORCEMENT_SLOTS_PER_SLOT * capacity, queue_timeout_s, max_waiting
+            ),
+            Lane.OTHER: Pool(capacity, queue_timeout_s, max_waiting),
+        }
+
+
+async def _whole_body(receive: Receive) -> list[Message]:
+    """The request's body messages, read to the end before a slot is taken: a client
+    that sends its body slowly (or never) must not hold a slot while it does."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
 
 
 class Admission:
-    """The ASGI middleware around a worker's routes (see the module docstring)."""
+    """The ASGI middleware around a worker's routes (see the module docstring); inside
+    ``BodyLimit``, whose cap and deadline bound the body read before admission."""
 
     def __init__(
         self, app: ASGIApp, capacity: int, queue_timeout_s: float, max_waiting: int
@@ -142,13 +163,21 @@ class Admission:
         if lane is None:
             await self.app(scope, receive, send)
             return
+        try:
+            body = await _whole_body(receive)
+        except (BodyTooLarge, BodyTooSlow) as refusal:
+            await problem_response(refusal.status_code, refusal.detail, refusal.kind)(
+                scope, receive, send
+            )
+            return
+        pool = self.gate.pools[lane]
         arrived = time.perf_counter()
-        refused = await self.gate.enter(lane)
+        refused = await pool.enter()
         if refused is not None:
             SHED.labels(lane.name.lower(), refused).inc()
             response = problem_response(
                 503,
-                f"This worker is at capacity ({self.gate.capacity} requests in progress); "
+                f"This worker is at capacity ({pool.slots} such requests in progress); "
                 "retry after the time given.",
                 "overloaded",
                 headers={"Retry-After": str(RETRY_AFTER_S)},
@@ -156,7 +185,11 @@ class Admission:
             await response(scope, receive, send)
             return
         QUEUE_WAIT.labels(lane.name.lower()).observe(time.perf_counter() - arrived)
+
+        async def replayed() -> Message:
+            return body.pop(0) if body else await receive()
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, replayed, send)
         finally:
-            self.gate.leave()
+            pool.leave()

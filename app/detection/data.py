@@ -260,12 +260,30 @@ STATUS_CODE = {status: code for code, status in enumerate(STATUSES)}
 EDGE_KIND_CODE = {kind: code for code, kind in enumerate(EDGE_KINDS)}
 
 
+# Fields every record of a kind has (a record without one is refused: KeyError).
+REQUIRED: dict[str, frozenset[str]] = {
+    "accounts": frozenset({"account_id"}),
+    "edges": frozenset({"src", "dst", "kind"}),
+    "posts": frozenset({"post_id", "author_id"}),
+    "reports": frozenset({"event_id", "reporter_id", "target_id", "reason", "created_at"}),
+    "decisions": frozenset({"decision_id", "target_id", "outcome", "decided_at"}),
+}
+
+
+def columns_of(rows: Sequence[Mapping[str, Any]], kind: str) -> Columns:
+    """Records of ``kind`` as one column batch."""
+    required = REQUIRED[kind]
+    return {
+        name: [row[name] for row in rows] if name in required else [row.get(name) for row in rows]
+        for name in FIELDS[kind]
+    }
+
+
 def record_batches(records: Iterable[Mapping[str, Any]], kind: str) -> Iterator[Columns]:
     """Records of ``kind`` as column batches."""
-    names = FIELDS[kind]
     rows_left = iter(records)
     while rows := list(islice(rows_left, BATCH_ROWS)):
-        yield {name: [row.get(name) for row in rows] for name in names}
+        yield columns_of(rows, kind)
 
 
 def epochs(values: Sequence[Any]) -> FloatArray:
@@ -275,25 +293,28 @@ def epochs(values: Sequence[Any]) -> FloatArray:
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return values.astype(np.float64, copy=False)
     count = len(values)
-    if count and all(type(v) is float or v is None for v in values[:1]):
-        try:
-            return np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            pass
+    if all(type(v) is float or v is None for v in values):
+        return np.asarray(values, dtype=np.float64)
     out = np.full(count, np.nan)
+    # One byte more than a canonical time: a longer text does not fit and is not taken
+    # for one (its 21st byte is not NUL).
+    width = len(CANONICAL_TIME) + 1
     try:
-        raw = np.array(values, dtype=f"S{len(CANONICAL_TIME)}")
+        raw = np.array(values, dtype=f"S{width}")
     except (UnicodeEncodeError, TypeError, ValueError):
-        raw = np.zeros(count, dtype=f"S{len(CANONICAL_TIME)}")
-    grid = raw.view(np.uint8).reshape(count, len(CANONICAL_TIME))
-    pattern = np.frombuffer(CANONICAL_TIME, dtype=np.uint8)
+        raw = np.zeros(count, dtype=f"S{width}")
+    grid = raw.view(np.uint8).reshape(count, width)
+    pattern = np.frombuffer(CANONICAL_TIME + b"\0", dtype=np.uint8)
     digit = pattern == ord("0")
-    canonical = (grid[:, ~digit] == pattern[~digit]).all(axis=1) & (
-        (grid[:, digit] >= ord("0")) & (grid[:, digit] <= ord("9"))
-    ).all(axis=1)
+    canonical = (
+        (grid[:, ~digit] == pattern[~digit]).all(axis=1)
+        & ((grid[:, digit] >= ord("0")) & (grid[:, digit] <= ord("9"))).all(axis=1)
+        & (grid[:, :4] != ord("0")).any(axis=1)  # no year 0, as datetime has none
+        & np.fromiter((type(v) is str for v in values), dtype=bool, count=count)
+    )
     rest = np.flatnonzero(~canonical)
     if canonical.any():
-        seconds = np.ascontiguousarray(grid[canonical, :-1]).view(f"S{len(CANONICAL_TIME) - 1}")
+        seconds = np.ascontiguousarray(grid[canonical, : width - 2]).view(f"S{width - 2}")
         try:
             out[canonical] = seconds.ravel().astype("datetime64[s]").astype(np.int64)
         except ValueError:  # not a date (month 13): let to_epoch say which
@@ -314,10 +335,12 @@ def _codes(values: Sequence[Any] | pa.Array, code: Mapping[str, int]) -> IntArra
 
 
 def _weights(values: Sequence[Any]) -> FloatArray:
-    """Edge weights; a missing or zero weight counts as 1."""
-    weights = np.asarray(values, dtype=np.float64)
-    weights[np.isnan(weights) | (weights == 0)] = 1.0
-    return weights
+    """Edge weights; a missing (NaN in a reader's array) or zero weight counts as 1."""
+    if isinstance(values, np.ndarray):
+        weights = values.astype(np.float64)
+        weights[np.isnan(weights) | (weights == 0)] = 1.0
+        return weights
+    return np.asarray([w or 1 for w in values], dtype=np.float64)
 
 
 def _interleaved(*columns: Sequence[Any] | pa.Array) -> Sequence[Any] | pa.Array:
@@ -367,8 +390,11 @@ class DataBuilder:
 
     def add_accounts(self, batch: Columns) -> None:
         status = [STATUS_CODE[s] if s else UNKNOWN_STATUS for s in batch["status"]]
-        suspended = epochs(batch["status_changed_at"])
-        suspended[np.isin(status, (UNKNOWN_STATUS, STATUS_CODE["active"]))] = np.nan
+        # Read only where it means something: when the account stopped being active.
+        stopped = np.flatnonzero(~np.isin(status, (UNKNOWN_STATUS, STATUS_CODE["active"])))
+        suspended = np.full(len(status), np.nan)
+        changed = batch["status_changed_at"]
+        suspended[stopped] = epochs([changed[i] for i in stopped.tolist()])
         self.account_parts.append(
             (
                 self.account.many(batch["account_id"]),
@@ -394,6 +420,8 @@ class DataBuilder:
         )
 
     def add_posts(self, batch: Columns) -> None:
+        if self.posts is not None:
+            raise ValueError("posts are added before reports and decisions")
         numbers = self.post.many(batch["post_id"])
         self.post_parts.append(
             (
