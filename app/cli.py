@@ -340,10 +340,11 @@ def analyze(
 
     from app.datasets import load_data
     from app.detection.pipeline import analyze as run_analysis
+    from app.detection.pipeline import collector_paused
     from app.detection.shapes import shape
 
     began = time.perf_counter()
-    with _progress() as progress:
+    with _progress() as progress, collector_paused():
         task = progress.add_task("analysing", total=4 if html else 3)
         progress.update(task, description=f"reading the data set ({engine.value} engine)")
         if engine is Engine.spark:

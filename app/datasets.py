@@ -159,25 +159,39 @@ NUMBER_FIELDS = frozenset({"followers_count", "weight"})
 # Columns handed to the builder as Arrow arrays (it numbers their distinct values only):
 # the ones with millions of values in a graph-heavy data set.
 ARROW_COLUMNS = {"edges": ("src", "dst", "kind"), "posts": ("post_id", "author_id")}
-ARROW_BATCH_ROWS = 1_000_000
+# Text parsed per Arrow batch: a million or so edges, so that Python numbers the
+# distinct ids of few, large batches.
+ARROW_BLOCK_BYTES = 64 << 20
 
 
-def _arrow_batches(path: Path, kind: str) -> list[Columns] | None:
-    """The file parsed by Arrow (in C++, on every core), as column batches; None when a
-    line does not fit ``ARROW_SCHEMAS`` (an id sent as a number, say, or a line that is
-    not an object): the caller then reads it line by line, with its own errors."""
+def _arrow_batches(path: Path, kind: str) -> Iterator[Columns] | None:
+    """The file parsed by Arrow (in C++, on every core), as column batches of about
+    ``ARROW_BLOCK_BYTES`` of text each, each let go once the builder has taken it; None
+    when a line does not fit ``ARROW_SCHEMAS`` (an id sent as a number, say, or a line
+    that is not an object): the caller then reads it line by line, with its own errors."""
     options = pj.ParseOptions(
         explicit_schema=ARROW_SCHEMAS[kind], unexpected_field_behavior="ignore"
     )
     try:
-        table = pj.read_json(path, parse_options=options)
+        table = pj.read_json(
+            path,
+            read_options=pj.ReadOptions(block_size=ARROW_BLOCK_BYTES),
+            parse_options=options,
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if any(table.column(name).null_count for name in REQUIRED[kind]):
         return None  # a record without a required field: refused as records are
+    batches = table.to_batches()
+    del table
+    return _arrow_columns(batches, kind)
+
+
+def _arrow_columns(batches: list[pa.RecordBatch], kind: str) -> Iterator[Columns]:
     kept = ARROW_COLUMNS.get(kind, ())
-    batches: list[Columns] = []
-    for batch in table.combine_chunks().to_batches(max_chunksize=ARROW_BATCH_ROWS):
+    batches.reverse()
+    while batches:
+        batch = batches.pop()
         columns: dict[str, Any] = {}
         for name in FIELDS[kind]:
             column = batch.column(name)
@@ -189,8 +203,8 @@ def _arrow_batches(path: Path, kind: str) -> list[Columns] | None:
                 columns[name] = column
             else:
                 columns[name] = column.to_pylist()
-        batches.append(columns)
-    return batches
+        del batch
+        yield columns
 
 
 def _arrow_epochs(column: pa.Array) -> Any:
@@ -213,13 +227,16 @@ def count_lines(folder: Path, kind: str) -> int:
 
 def load_data(folder: Path) -> Data:
     """A data-set folder as the detector's columns."""
-    return build_data_batches(
+    data = build_data_batches(
         accounts=read_batches(folder, "accounts"),
         edges=read_batches(folder, "edges"),
         posts=read_batches(folder, "posts"),
         reports=read_batches(folder, "reports"),
         decisions=read_batches(folder, "decisions"),
     )
+    # Arrow's allocator keeps what parsing freed for later parses; there are none.
+    pa.default_memory_pool().release_unused()
+    return data
 
 
 def write_truth(folder: Path, truth: dict[str, Any]) -> None:

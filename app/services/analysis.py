@@ -39,7 +39,7 @@ from app.db.models import (
     Report,
 )
 from app.detection.data import Data, build_data_batches
-from app.detection.pipeline import Analysis, analyze
+from app.detection.pipeline import Analysis, analyze, collector_paused
 from app.detection.shapes import shape
 from app.services.labels import Labeler
 from app.services.periodic import PeriodicWorker
@@ -245,9 +245,10 @@ class AnalysisRunner(PeriodicWorker):
             with self.db.engine.connect() as conn:
                 mark = watermark(conn)
                 report_seq = conn.scalar(select(func.max(Report.seq))) or 0
-            data, analysis = self.pipeline(self.db)
-            loaded = time.perf_counter() - began - sum(analysis.timings.values())
-            documents = shape(analysis)
+            with collector_paused():
+                data, analysis = self.pipeline(self.db)
+                loaded = time.perf_counter() - began - sum(analysis.timings.values())
+                documents = shape(analysis)
             stats: dict[str, Any] = {
                 "watermark": mark,
                 "report_seq": report_seq,
