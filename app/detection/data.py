@@ -66,20 +66,26 @@ class Interner:
         return index.setdefault(name if type(name) is str else str(name), len(index))
 
     def many(self, names: Sequence[Any] | pa.Array) -> IntArray:
-        """``self(name)`` for each name, in order. An Arrow string array (the NDJSON
-        reader's) is dictionary-encoded first, so only its distinct names meet Python,
-        in order of first sight."""
+        """``self(name)`` for each name, in order. The names are dictionary-encoded by
+        Arrow first, so only the distinct ones meet Python, in order of first sight;
+        names that are not all text (numbers, None) are numbered one by one."""
+        if not isinstance(names, pa.Array):
+            try:
+                names = pa.array(names, type=pa.string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return self._one_by_one(names)
+        if names.null_count:
+            return self._one_by_one(names.to_pylist())
         index = self.index
         setdefault = index.setdefault
-        if isinstance(names, pa.Array):
-            encoded = names.dictionary_encode()
-            distinct = encoded.dictionary.to_pylist()
-            codes = np.asarray([setdefault(name, len(index)) for name in distinct], np.int64)
-            positions: IntArray = encoded.indices.to_numpy()
-            return codes[positions]
-        if not all(type(name) is str for name in names):
-            names = [name if type(name) is str else str(name) for name in names]
-        return np.asarray([setdefault(name, len(index)) for name in names], dtype=np.int64)
+        encoded = names.dictionary_encode()
+        distinct = encoded.dictionary.to_pylist()
+        codes = np.asarray([setdefault(name, len(index)) for name in distinct], np.int64)
+        positions: IntArray = encoded.indices.to_numpy()
+        return codes[positions]
+
+    def _one_by_one(self, names: Sequence[Any]) -> IntArray:
+        return np.asarray([self(name) for name in names], dtype=np.int64)
 
     @property
     def names(self) -> list[str]:
