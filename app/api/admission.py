@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from enum import IntEnum
+from enum import Enum
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,11 +56,11 @@ ENFORCEMENT_SLOTS_PER_SLOT = 4
 RETRY_AFTER_S = 1
 
 
-class Lane(IntEnum):
-    """Who goes first when a slot frees: lower values first."""
+class Lane(Enum):
+    """Which pool a request takes its slot from."""
 
-    ENFORCEMENT = 0
-    OTHER = 1
+    ENFORCEMENT = "enforcement"
+    OTHER = "other"
 
 
 def lane_of(path: str) -> Lane | None:
@@ -174,7 +174,7 @@ class Admission:
         arrived = time.perf_counter()
         refused = await pool.enter()
         if refused is not None:
-            SHED.labels(lane.name.lower(), refused).inc()
+            SHED.labels(lane.value, refused).inc()
             response = problem_response(
                 503,
                 f"This worker is at capacity ({pool.slots} such requests in progress); "
@@ -184,7 +184,7 @@ class Admission:
             )
             await response(scope, receive, send)
             return
-        QUEUE_WAIT.labels(lane.name.lower()).observe(time.perf_counter() - arrived)
+        QUEUE_WAIT.labels(lane.value).observe(time.perf_counter() - arrived)
 
         async def replayed() -> Message:
             return body.pop(0) if body else await receive()
