@@ -154,6 +154,7 @@ ARROW_SCHEMAS = {
         ]
     ),
 }
+FIRST_YEAR_1 = -62_135_596_800.0  # 0001-01-01T00:00:00Z in epoch seconds
 TIME_FIELDS = frozenset({"created_at", "status_changed_at", "decided_at"})
 NUMBER_FIELDS = frozenset({"followers_count", "weight"})
 # Columns handed to the builder as Arrow arrays (it numbers their distinct values only):
@@ -182,9 +183,25 @@ def _arrow_batches(path: Path, kind: str) -> Iterator[Columns] | None:
         return None
     if any(table.column(name).null_count for name in REQUIRED[kind]):
         return None  # a record without a required field: refused as records are
+    if not _one_object_a_line(path, table.num_rows):
+        return None  # two objects on a line, or one over two: named by the line reader
     batches = table.to_batches()
     del table
     return _arrow_columns(batches, kind)
+
+
+def _one_object_a_line(path: Path, rows: int) -> bool:
+    """Whether Arrow's ``rows`` are the file's non-blank lines, one object each: lines
+    counted in C, and again one by one only when they differ (blank lines)."""
+    with path.open("rb") as stream:
+        breaks, last = 0, b"\n"
+        while block := stream.read(ARROW_BLOCK_BYTES):
+            breaks += block.count(b"\n")
+            last = block[-1:]
+        if breaks + (last != b"\n") == rows:
+            return True
+        stream.seek(0)
+        return rows == sum(1 for line in stream if line.strip())
 
 
 def _arrow_columns(batches: list[pa.RecordBatch], kind: str) -> Iterator[Columns]:
@@ -214,7 +231,10 @@ def _arrow_epochs(column: pa.Array) -> Any:
         micros = pc.cast(column, pa.timestamp("us", tz="UTC")).cast(pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return column.to_pylist()
-    return micros.to_numpy(zero_copy_only=False).astype(np.float64) / 1e6
+    seconds = micros.to_numpy(zero_copy_only=False).astype(np.float64) / 1e6
+    if (seconds < FIRST_YEAR_1).any():  # year 0, which Arrow reads and Python refuses
+        return column.to_pylist()
+    return seconds
 
 
 def count_lines(folder: Path, kind: str) -> int:

@@ -415,9 +415,25 @@ def test_a_line_with_two_objects_or_after_many_blank_lines_is_read_as_lines_are(
     lines = [b'{"account_id": "a"}', b"", b"", b"", b"", b"", b'{"account_id": 7}']
     entity_path(tmp_path, "accounts").write_bytes(b"\n".join(lines) + b"\n")
     assert load_data(tmp_path).accounts.ids == ["a", "7"]
+    # Text ids, so that Arrow reads the file first: it must not take these either.
+    for bad in (b'{"account_id": "a"},{"account_id": "b"}\n', b'{"account_id":\n"a"}\n'):
+        entity_path(tmp_path, "accounts").write_bytes(bad)
+        with pytest.raises(ValueError, match=r"accounts.ndjson:1: not JSON"):
+            load_data(tmp_path)
     entity_path(tmp_path, "accounts").write_bytes(b'{"account_id": 1},{"account_id": 2}\n')
     with pytest.raises(ValueError, match=r"accounts.ndjson:1: not JSON"):
         load_data(tmp_path)
+
+
+def test_year_zero_and_odd_ids_are_treated_as_record_by_record(tmp_path: Path) -> None:
+    entity_path(tmp_path, "accounts").write_bytes(
+        b'{"account_id": "a", "created_at": "0000-01-01T00:00:00Z"}\n'
+    )
+    with pytest.raises(ValueError):
+        load_data(tmp_path)
+    # A lone surrogate cannot be UTF-8 (Arrow's text): numbered one by one instead.
+    records: list[dict[str, Any]] = [{"account_id": "x\udcff"}, {"account_id": "y"}]
+    assert_same(build_data(records), row_by_row(records))
 
 
 KINDS = ("accounts", "edges", "posts", "reports", "decisions")

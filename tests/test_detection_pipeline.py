@@ -270,3 +270,35 @@ def test_every_setting_is_passed_in_and_recorded() -> None:
     assert len(set(digests.values())) == 4 and digests == strict.record(load_models())["models"]
     shifted = replace(load_models().wave, intercept=load_models().wave.intercept + 1.0)
     assert shifted.digest() != digests["wave"]
+
+
+def test_the_collector_is_paused_while_any_thread_pauses_it_and_then_as_before() -> None:
+    import gc
+    import threading
+
+    from app.detection.pipeline import collector_paused
+
+    assert gc.isenabled()
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collector_paused():
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other)
+    with collector_paused():
+        thread.start()
+        inside.wait(5)
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread still pauses it
+    release.set()
+    thread.join(5)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()

@@ -70,9 +70,9 @@ class Interner:
         Arrow first, so only the distinct ones meet Python, in order of first sight;
         names that are not all text (numbers, None) are numbered one by one."""
         if not isinstance(names, pa.Array):
-            try:
-                names = pa.array(names, type=pa.string())
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
+            try:  # large_string: one array (not chunks) past 2 GiB of text
+                names = pa.array(names, type=pa.large_string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
                 return self._one_by_one(names)
         if names.null_count:
             return self._one_by_one(names.to_pylist())

@@ -187,6 +187,7 @@ def features(
 
 _pauses = 0
 _pauses_lock = threading.Lock()
+_collecting_before = True
 
 
 @contextmanager
@@ -195,10 +196,12 @@ def collector_paused() -> Iterator[None]:
     Those build millions of objects that hold no cycles (columns, documents), and the
     collector walked every live object again and again as they piled up: on a
     graph-heavy data set it doubled the time to shape the documents. What it would
-    have found is collected when the last pause ends. Threads may pause at once."""
-    global _pauses
+    have found is collected when the last pause ends (if the collector was on before
+    the first). Threads may pause at once."""
+    global _pauses, _collecting_before
     with _pauses_lock:
         if _pauses == 0:
+            _collecting_before = gc.isenabled()
             gc.disable()
         _pauses += 1
     try:
@@ -206,7 +209,7 @@ def collector_paused() -> Iterator[None]:
     finally:
         with _pauses_lock:
             _pauses -= 1
-            if _pauses == 0:
+            if _pauses == 0 and _collecting_before:
                 gc.enable()
 
 
