@@ -195,7 +195,7 @@ def _one_object_a_line(path: Path, rows: int) -> bool:
     counted in C, and again one by one only when they differ (blank lines)."""
     with path.open("rb") as stream:
         breaks, last = 0, b"\n"
-        while block := stream.read(ARROW_BLOCK_BYTES):
+        while block := stream.read(1 << 20):
             breaks += block.count(b"\n")
             last = block[-1:]
         if breaks + (last != b"\n") == rows:
