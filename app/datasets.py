@@ -53,10 +53,14 @@ def read_entities(folder: Path, kind: str) -> Iterator[dict[str, Any]]:
     with path.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
             if line.strip():
-                try:
-                    yield orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+                yield _parsed_line(path, number, line)
+
+
+def _parsed_line(path: Path, number: int, line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
 
 
 def read_batches(folder: Path, kind: str) -> Iterator[Columns]:
@@ -79,84 +83,36 @@ def read_batches(folder: Path, kind: str) -> Iterator[Columns]:
             except orjson.JSONDecodeError:
                 rows = None
             if rows is None or len(rows) != len(chunk):  # a bad line, or two on one
-                rows = _parsed_lines(path, first, read)
+                rows = [
+                    _parsed_line(path, number, line)
+                    for number, line in enumerate(read, start=first)
+                    if line.strip()
+                ]
             if not all(type(row) is dict for row in rows):
                 raise ValueError(f"{path}: every line must be a JSON object")
             yield columns_of(rows, kind)
             first += len(read)
 
 
-def _parsed_lines(path: Path, first: int, lines: list[bytes]) -> list[Any]:
-    """Each non-blank line parsed alone; ValueError naming the first that is not JSON."""
-    rows = []
-    for number, line in enumerate(lines, start=first):
-        if line.strip():
-            try:
-                rows.append(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
-    return rows
-
-
-_ID = pa.string()
-_TIME = pa.string()
-# The types every field of a well-formed data set has (SPEC section 6).
-ARROW_SCHEMAS = {
-    "accounts": pa.schema(
-        [
-            ("account_id", _ID),
-            ("handle", pa.string()),
-            ("created_at", _TIME),
-            ("followers_count", pa.float64()),
-            ("labels", pa.list_(pa.string())),
-            ("status", pa.string()),
-            ("status_changed_at", _TIME),
-        ]
-    ),
-    "edges": pa.schema(
-        [
-            ("src", _ID),
-            ("dst", _ID),
-            ("kind", pa.string()),
-            ("weight", pa.float64()),
-            ("created_at", _TIME),
-        ]
-    ),
-    "posts": pa.schema(
-        [
-            ("post_id", _ID),
-            ("author_id", _ID),
-            ("created_at", _TIME),
-            ("reshare_of", _ID),
-            ("reply_to", _ID),
-            ("mentions", pa.list_(_ID)),
-            ("hashtags", pa.list_(pa.string())),
-        ]
-    ),
-    "reports": pa.schema(
-        [
-            ("event_id", _ID),
-            ("reporter_id", _ID),
-            ("target_id", _ID),
-            ("reason", pa.string()),
-            ("created_at", _TIME),
-            ("content_id", _ID),
-            ("text", pa.string()),
-        ]
-    ),
-    "decisions": pa.schema(
-        [
-            ("decision_id", _ID),
-            ("target_id", _ID),
-            ("outcome", pa.string()),
-            ("decided_at", _TIME),
-            ("content_id", _ID),
-        ]
-    ),
-}
-FIRST_YEAR_1 = -62_135_596_800.0  # 0001-01-01T00:00:00Z in epoch seconds
-TIME_FIELDS = frozenset({"created_at", "status_changed_at", "decided_at"})
+# The Arrow type of each field the builder reads where it is not text (ids and times
+# are text: SPEC section 6).
 NUMBER_FIELDS = frozenset({"followers_count", "weight"})
+LIST_FIELDS = frozenset({"labels", "mentions", "hashtags"})
+TIME_FIELDS = frozenset({"created_at", "status_changed_at", "decided_at"})
+FIRST_YEAR_1 = -62_135_596_800.0  # 0001-01-01T00:00:00Z in epoch seconds
+
+
+def _arrow_type(field: str) -> pa.DataType:
+    if field in NUMBER_FIELDS:
+        return pa.float64()
+    return pa.list_(pa.string()) if field in LIST_FIELDS else pa.string()
+
+
+# The types every field of a well-formed data set has.
+ARROW_SCHEMAS = {
+    kind: pa.schema([(field, _arrow_type(field)) for field in fields])
+    for kind, fields in FIELDS.items()
+}
 # Columns handed to the builder as Arrow arrays (it numbers their distinct values only):
 # the ones with millions of values in a graph-heavy data set.
 ARROW_COLUMNS = {"edges": ("src", "dst", "kind"), "posts": ("post_id", "author_id")}

@@ -128,7 +128,6 @@ class Gate:
     own for enforcement checks, which general traffic can never take."""
 
     def __init__(self, capacity: int, queue_timeout_s: float, max_waiting: int) -> None:
-        self.capacity = capacity
         self.pools = {
             Lane.ENFORCEMENT: Pool(
                 ENFORCEMENT_SLOTS_PER_SLOT * capacity, queue_timeout_s, max_waiting
