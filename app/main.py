@@ -39,7 +39,7 @@ from app.processes import die_with_serve
 from app.services import readiness
 from app.services.atproto import KeyResolver
 from app.services.background import Background
-from app.services.enforcement import CurrentRun
+from app.services.enforcement import CheckIndex, CurrentRun
 from app.services.keys import KeyCache, ensure_bootstrap_key
 from app.services.labels import Labeler
 from app.services.limits import RateLimiter
@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # the collector's full passes, which would otherwise stall requests.
             gc.collect()
             gc.freeze()
+            context.check_index = CheckIndex(context.db)
+            context.check_index.start()
             if settings.background_worker:
                 context.background = Background(context.db, settings)
                 context.background.start()
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if context.background is not None:
             context.background.stop()
+        if context.check_index is not None:
+            context.check_index.stop()
         context.db.dispose()
 
     app = FastAPI(

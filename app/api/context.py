@@ -13,7 +13,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.services.atproto import KeyResolver
 from app.services.background import Background
-from app.services.enforcement import CurrentRun
+from app.services.enforcement import CheckIndex, CurrentRun
 from app.services.keys import KeyCache
 from app.services.labels import Labeler
 from app.services.limits import RateLimiter
@@ -32,6 +32,8 @@ class ServiceContext:
     # Requests per key, and wrong keys per client address.
     rate_limiter: RateLimiter
     auth_failures: RateLimiter
+    # The current run's enforcement standings in memory, once the app has started.
+    check_index: CheckIndex | None = None
     # The background work when this app runs it (not under `mrd serve`'s HTTP workers).
     background: Background | None = None
     # AT Protocol issuers' signing keys, cached (app.services.atproto).

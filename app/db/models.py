@@ -279,6 +279,8 @@ class AnalysisRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # DetectionParams.record of the run: its settings and the digests of its models.
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Raised by each fast-path update of the run's results (``AnalysisChange``).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AnalysisWave(Base):
@@ -324,6 +326,17 @@ class AnalysisAccount(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_analysis_accounts_run_target_risk", "run_id", "target_risk"),)
+
+
+class AnalysisChange(Base):
+    """A target whose results the fast path rewrote in a published run, and the run's
+    revision that did it: what the enforcement check's in-memory index reads again."""
+
+    __tablename__ = "analysis_changes"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
 
 
 class AnalysisNetwork(Base):

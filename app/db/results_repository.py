@@ -30,9 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db.engine import in_chunks
 from app.db.models import (
     Account,
     AnalysisAccount,
+    AnalysisChange,
     AnalysisGroup,
     AnalysisNetwork,
     AnalysisRun,
@@ -76,15 +78,24 @@ def latest_run(session: Session) -> AnalysisRun | None:
     return session.scalars(query.limit(1)).first()
 
 
-def current_run_id(session: Session | Connection) -> str | None:
-    """The newest run that succeeded: the one whose results the API shows."""
-    query = (
-        select(AnalysisRun.run_id)
+def _newest_succeeded(*columns: Any) -> Select[Any]:
+    return (
+        select(*columns)
         .where(AnalysisRun.status == SUCCEEDED)
         .order_by(desc(AnalysisRun.finished_at), desc(AnalysisRun.run_id))
         .limit(1)
     )
-    return session.scalars(query).first()
+
+
+def current_run_id(session: Session | Connection) -> str | None:
+    """The newest run that succeeded: the one whose results the API shows."""
+    return session.scalars(_newest_succeeded(AnalysisRun.run_id)).first()
+
+
+def current_run_revision(conn: Connection) -> tuple[str, int] | None:
+    """The current run and how many fast-path updates its results have had."""
+    row = conn.execute(_newest_succeeded(AnalysisRun.run_id, AnalysisRun.revision)).first()
+    return (row[0], row[1]) if row else None
 
 
 def mark(conn: Connection, run_id: str, **values: Any) -> None:
@@ -148,12 +159,22 @@ def replace_in_run(
     accounts: Sequence[AccountRisk],
 ) -> None:
     """Put waves and account documents into a published run (the fast path's updates):
-    the ``superseded`` waves go, the given waves and accounts replace their namesakes."""
-    wave_ids = {*superseded, *(w.wave_id for w in waves)}
+    the ``superseded`` waves go, the given waves and accounts replace their namesakes.
+    The run's revision goes up by one, and the targets touched are recorded under it
+    (``changed_targets``)."""
+    wave_ids = sorted({*superseded, *(w.wave_id for w in waves)})
     account_ids = [a.account_id for a in accounts]
+    touched = set(
+        conn.scalars(
+            select(AnalysisWave.target_id).where(
+                AnalysisWave.run_id == run_id, AnalysisWave.wave_id.in_(wave_ids)
+            )
+        )
+    )
+    touched |= {*(w.target_id for w in waves), *account_ids}
     conn.execute(
         delete(AnalysisWave).where(
-            AnalysisWave.run_id == run_id, AnalysisWave.wave_id.in_(sorted(wave_ids))
+            AnalysisWave.run_id == run_id, AnalysisWave.wave_id.in_(wave_ids)
         )
     )
     conn.execute(
@@ -165,10 +186,30 @@ def replace_in_run(
         conn.execute(insert(AnalysisWave), [wave_row(run_id, w) for w in waves])
     if accounts:
         conn.execute(insert(AnalysisAccount), [account_row(run_id, a) for a in accounts])
+    if not touched:
+        return
+    conn.execute(
+        update(AnalysisRun)
+        .where(AnalysisRun.run_id == run_id)
+        .values(revision=AnalysisRun.revision + 1)
+    )
+    revision = conn.scalar(select(AnalysisRun.revision).where(AnalysisRun.run_id == run_id))
+    conn.execute(
+        insert(AnalysisChange),
+        [{"run_id": run_id, "revision": revision, "target_id": t} for t in sorted(touched)],
+    )
+
+
+def changed_targets(conn: Connection, run_id: str, after: int) -> set[str]:
+    """The targets the fast path rewrote in ``run_id`` since its revision ``after``."""
+    query = select(AnalysisChange.target_id).where(
+        AnalysisChange.run_id == run_id, AnalysisChange.revision > after
+    )
+    return set(conn.scalars(query))
 
 
 def drop_results_except(conn: Connection, keep: Sequence[str]) -> None:
-    for model in (AnalysisWave, AnalysisGroup, AnalysisAccount, AnalysisNetwork):
+    for model in (AnalysisWave, AnalysisGroup, AnalysisAccount, AnalysisNetwork, AnalysisChange):
         conn.execute(delete(model).where(model.run_id.not_in(list(keep))))
 
 
@@ -270,6 +311,55 @@ def waves_of_targets(
         wave = WaveSummary.model_validate(document)
         found.setdefault(wave.target_id, []).append(wave)
     return found
+
+
+# Latest waves an enforcement answer reads of a target (``latest_waves_of``).
+WAVES_PER_CHECK = 50
+
+
+def _latest_first(rows: Sequence[Any]) -> list[WaveSummary]:
+    """Waves (rows of label, end and document) as ``latest_waves_of`` orders them."""
+    ordered = sorted(rows, key=lambda row: row[1], reverse=True)
+    ordered.sort(key=lambda row: row[0] != "orchestrated")
+    return [WaveSummary.model_validate(row[2]) for row in ordered[:WAVES_PER_CHECK]]
+
+
+def standings(
+    conn: Connection, run_id: str, targets: Sequence[str] | None = None
+) -> dict[str, tuple[AccountRisk | None, list[WaveSummary]]]:
+    """What an enforcement answer reads of each target: its account document and its
+    latest waves, for ``targets`` or for every account of the run with a wave or a
+    target risk."""
+    waves_query = select(
+        AnalysisWave.target_id, AnalysisWave.label, AnalysisWave.end, AnalysisWave.document
+    ).where(AnalysisWave.run_id == run_id)
+    accounts_query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
+        AnalysisAccount.run_id == run_id
+    )
+    wave_rows: dict[str, list[Any]] = {}
+    documents: dict[str, Any] = {}
+    if targets is None:
+        for target_id, *row in conn.execute(waves_query):
+            wave_rows.setdefault(target_id, []).append(row)
+        risky = accounts_query.where(AnalysisAccount.target_risk > 0)
+        documents.update((a, d) for a, d in conn.execute(risky))
+    for chunk in in_chunks(sorted(set(targets or ()) | (set(wave_rows) - set(documents)))):
+        if targets is not None:
+            for target_id, *row in conn.execute(
+                waves_query.where(AnalysisWave.target_id.in_(chunk))
+            ):
+                wave_rows.setdefault(target_id, []).append(row)
+        documents.update(
+            (a, d)
+            for a, d in conn.execute(accounts_query.where(AnalysisAccount.account_id.in_(chunk)))
+        )
+    return {
+        target_id: (
+            AccountRisk.model_validate(documents[target_id]) if target_id in documents else None,
+            _latest_first(wave_rows.get(target_id, [])),
+        )
+        for target_id in set(documents) | set(wave_rows)
+    }
 
 
 def groups_page(

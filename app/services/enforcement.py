@@ -1,21 +1,34 @@
 """What the API reads results by: the newest succeeded run (looked up at most once a
 second per process), and the enforcement policy, the answer an automated suspension
-pipeline asks for before it acts."""
+pipeline asks for before it acts, read from memory for the accounts it matters for
+(``CheckIndex``)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import results_repository as results
+from app.db.engine import Database
 from app.detection.documents import AccountRisk, EnforcementAnswer, WaveSummary
 from app.detection.scores import FLAG
 from app.detection.shapes import target_explanations
+from app.services.periodic import PeriodicWorker
 
+log = logging.getLogger("mrd.enforcement")
 CURRENT_RUN_TTL_S = 1.0
+# How often each process looks for a new run or the fast path's updates.
+INDEX_POLL_S = 0.25
+# Past this without a successful look, checks read the database (and say if it is down).
+INDEX_STALE_S = 5.0
+
+Standing = tuple[AccountRisk | None, list[WaveSummary]]
 
 
 class CurrentRun:
@@ -46,14 +59,92 @@ def warm_up(conn: Connection, current: CurrentRun) -> None:
     results.latest_waves_of(conn, run_id, "")
 
 
+@dataclass(frozen=True)
+class IndexedRun:
+    """One run's standings, as of one of its revisions; replaced whole, never changed."""
+
+    run_id: str
+    revision: int
+    standings: dict[str, Standing]
+    loaded_at: float = field(default_factory=time.monotonic)
+
+
+class CheckIndex(PeriodicWorker):
+    """The current run's standing of every account with a wave or a target risk, kept in
+    each process's memory: an enforcement check on such an account reads no database,
+    so a burst of checks neither waits for connections nor hands the interpreter to
+    the threads serving other routes at every read. Rebuilt when a new run succeeds
+    (checks read the database meanwhile); the fast path's updates, which raise the
+    run's revision, are read again within ``INDEX_POLL_S``."""
+
+    name = "check-index"
+    log = log
+    failure = "enforcement index refresh failed"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._indexed: IndexedRun | None = None
+        self._failing = False
+        super().__init__()
+
+    def work(self) -> None:
+        try:
+            with self.db.engine.connect() as conn:
+                self.refresh(conn)
+        except SQLAlchemyError as error:
+            if not self._failing:
+                log.warning("enforcement index: database unreachable (%s)", type(error).__name__)
+            self._failing = True
+            return
+        self._failing = False
+
+    def pause(self, spent: float) -> float:
+        return INDEX_POLL_S * (4 if self._failing else 1)
+
+    def refresh(self, conn: Connection) -> None:
+        """Load a new run's standings, or re-read the targets the fast path changed."""
+        head = results.current_run_revision(conn)
+        indexed = self._indexed
+        if head is None:
+            self._indexed = None
+            return
+        run_id, revision = head
+        if indexed is None or indexed.run_id != run_id:
+            self._indexed = None
+            self._indexed = IndexedRun(run_id, revision, results.standings(conn, run_id))
+        elif revision > indexed.revision:
+            changed = results.changed_targets(conn, run_id, indexed.revision)
+            kept = {t: s for t, s in indexed.standings.items() if t not in changed}
+            fresh = results.standings(conn, run_id, sorted(changed))
+            self._indexed = IndexedRun(run_id, revision, kept | fresh)
+        else:
+            self._indexed = IndexedRun(run_id, revision, indexed.standings)
+
+    def current(self) -> IndexedRun | None:
+        """The standings, unless the last successful look is too old to trust."""
+        indexed = self._indexed
+        if indexed is None or time.monotonic() - indexed.loaded_at > INDEX_STALE_S:
+            return None
+        return indexed
+
+
 def check(
-    conn: Connection, current: CurrentRun, target_id: str, content_id: str | None
+    connect: Callable[[], AbstractContextManager[Connection]],
+    current: CurrentRun,
+    index: CheckIndex | None,
+    target_id: str,
+    content_id: str | None,
 ) -> EnforcementAnswer:
     """``hold_for_review`` when the target's (or the content item's) risk is at least
-    ``FLAG``, ``proceed`` otherwise, with the reasons; two indexed reads."""
-    run_id = current.get(lambda: nullcontext(conn))
-    risk = results.account_risks(conn, run_id, [target_id]).get(target_id) if run_id else None
-    waves = results.latest_waves_of(conn, run_id, target_id) if run_id else []
+    ``FLAG``, ``proceed`` otherwise, with the reasons: from memory for an account with
+    a wave or a target risk, else two indexed reads."""
+    indexed = index.current() if index is not None else None
+    if indexed is not None and (standing := indexed.standings.get(target_id)) is not None:
+        return decide(*standing, content_id)
+    with connect() as conn:
+        run_id = indexed.run_id if indexed is not None else current.get(lambda: nullcontext(conn))
+        risk = results.account_risks(conn, run_id, [target_id]).get(target_id) if run_id else None
+        waves = results.latest_waves_of(conn, run_id, target_id) if run_id else []
     return decide(risk, waves, content_id)
 
 
