@@ -78,7 +78,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 "rate-limited",
                 headers={"Retry-After": retry_after(wait)},
             )
-        principal = cache.authenticate(context.db.sessions, secret)
+        principal = cache.authenticate(context.db, secret)
         if principal is None:
             failures.take(address)
             raise Problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.partitions import Partitions
@@ -76,6 +78,44 @@ def make_engine(url: str) -> Engine:
 T = TypeVar("T")
 
 
+class HeldConnection:
+    """One connection kept open, in autocommit, for a read made on every request (the
+    key check's revocation count): a pool checkout, its liveness ping and the rollback
+    on return cost several round trips more than the read itself. Each read sees the
+    latest commit. A connection the database dropped is replaced once, at once; the
+    engine's ``dispose`` closes it like every other idle connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def scalar(self, statement: Any) -> Any:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None:
+                    self._conn = self._engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    )
+                try:
+                    return self._conn.scalar(statement)
+                except DBAPIError as error:
+                    self._drop()
+                    if attempt == 2 or not error.connection_invalidated:
+                        raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 class Database:
     """The engine, a session factory, write transactions and, on PostgreSQL, the time
     partitions of the event tables."""
@@ -87,6 +127,8 @@ class Database:
         self.dialect = self.engine.dialect.name
         self._writer = GroupCommitWriter(self.engine) if self.dialect == "sqlite" else None
         self.partitions = Partitions(self.engine) if self.dialect == "postgresql" else None
+        # The key check's connection (``HeldConnection``).
+        self.held = HeldConnection(self.engine)
 
     def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction and return its result after the commit.

@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from app.db.engine import HeldConnection
 from app.db.models import ApiKey
 
 
@@ -37,10 +38,10 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(ApiKey)) or 0
 
 
-def revocations(session: Session) -> int:
+def revocations(held: HeldConnection) -> int:
     """How many keys were ever revoked: it grows by one with each revocation (keys are
     never deleted nor restored), so a change of it invalidates cached verifications."""
-    return session.scalar(select(func.count(ApiKey.revoked_at))) or 0
+    return int(held.scalar(select(func.count(ApiKey.revoked_at))) or 0)
 
 
 def revoke_keeping_an_admin(

@@ -13,7 +13,7 @@ import hmac
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -21,6 +21,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from app.db import keys_repository
+from app.db.engine import Database
 from app.db.models import ApiKey
 from app.services import audit
 
@@ -103,7 +104,8 @@ def authenticate(session: Session, secret: str) -> Principal | None:
 class KeyCache:
     """Keys verified since the last revocation anywhere, by digest (secrets are never
     kept). Every request reads the database's revocation count (one tiny query on a
-    table of a few rows); an entry verified under another count is verified again. So
+    table of a few rows, over the connection the process holds for it); an entry
+    verified under another count is verified again. So
     a revocation committed by any worker or replica holds for the very next request
     everywhere, and a busy client still costs no key lookup."""
 
@@ -118,14 +120,14 @@ class KeyCache:
         with self._lock:
             return digest_of(secret) in self._entries
 
-    def authenticate(self, session_factory: Callable[[], Session], secret: str) -> Principal | None:
+    def authenticate(self, db: Database, secret: str) -> Principal | None:
         digest = digest_of(secret)
-        with session_factory() as session:
-            revocations = keys_repository.revocations(session)
-            with self._lock:
-                cached = self._entries.get(digest)
-            if cached is not None and cached[0] == revocations:
-                return cached[1]
+        revocations = keys_repository.revocations(db.held)
+        with self._lock:
+            cached = self._entries.get(digest)
+        if cached is not None and cached[0] == revocations:
+            return cached[1]
+        with db.sessions() as session:
             principal = authenticate(session, secret)
         with self._lock:
             if principal is None:
