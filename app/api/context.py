@@ -47,7 +47,9 @@ def context_of(app: Any) -> ServiceContext:
     return context
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
+    # A coroutine, so FastAPI runs it in place: a plain function would cost every
+    # request a hop to the thread pool and back.
     return context_of(request.app)
 
 

@@ -25,7 +25,7 @@ api_key_header = APIKeyHeader(
 ANONYMOUS_ADMIN = Principal("auth-disabled", "auth disabled", frozenset({"admin"}))
 
 
-def get_settings(context: ContextDep) -> Settings:
+async def get_settings(context: ContextDep) -> Settings:
     return context.settings
 
 

@@ -91,7 +91,9 @@ class HeldConnection:
         self._lock = threading.Lock()
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
-    def scalar(self, statement: Any) -> Any:
+    def scalar(self, sql: str) -> Any:
+        """The first column of the first row of ``sql``, a constant statement (sent as
+        written: building and compiling a statement costs more than its round trip)."""
         with self._lock:
             for attempt in (1, 2):
                 if self._conn is None:
@@ -99,7 +101,7 @@ class HeldConnection:
                         isolation_level="AUTOCOMMIT"
                     )
                 try:
-                    return self._conn.scalar(statement)
+                    return self._conn.exec_driver_sql(sql).scalar()
                 except DBAPIError as error:
                     self._drop()
                     if attempt == 2 or not error.connection_invalidated:
