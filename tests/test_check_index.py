@@ -71,6 +71,12 @@ def test_the_index_answers_as_the_database(analysed: httpx.Client, db: Database)
             assert check(no_database, CurrentRun(), index, target, content) == from_database
             asked_from_memory += 1
     assert held > 0 and asked_from_memory > 50
+    # Each wave's brief is its document's fields, read without the document.
+    briefs = [brief for _, waves in indexed.standings.values() for brief in waves]
+    assert any(b.content_id for b in briefs) and any(b.explanations for b in briefs)
+    for brief in briefs[:40]:
+        document = analysed.get(f"/v1/waves/{brief.wave_id}").json()
+        assert brief._asdict() == {field: document[field] for field in brief._fields}
 
 
 def test_fast_path_updates_reach_the_index(analysed: httpx.Client, db: Database) -> None:  # noqa: F811
@@ -88,11 +94,12 @@ def test_fast_path_updates_reach_the_index(analysed: httpx.Client, db: Database)
     risk, waves = indexed.standings[target]
     assert risk is not None
     raised = risk.model_copy(update={"target_risk": 0.93, "core_risk": 0.93})
+    latest = analysed.get(f"/v1/waves/{waves[0].wave_id}").json()
     grown = Wave.model_validate(
-        analysed.get(f"/v1/waves/{waves[0].wave_id}").json()
+        latest
         | {
             "wave_id": "w-fast",
-            "end": to_iso(parse_time(waves[0].end).timestamp() + 3600),
+            "end": to_iso(parse_time(latest["end"]).timestamp() + 3600),
             "report_count": waves[0].report_count + 40,
             "provisional": True,
         }

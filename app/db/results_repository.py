@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -285,18 +285,38 @@ def wave(session: Session, run_id: str, wave_id: str) -> Wave | None:
     return Wave.model_validate(row.document) if row else None
 
 
-def latest_waves_of(
-    session: Session | Connection, run_id: str, target_id: str, limit: int = 50
-) -> list[WaveSummary]:
-    """A target's waves, orchestrated ones first, then the newest first (without their
-    reporters, which the enforcement check does not read)."""
+class WaveBrief(NamedTuple):
+    """What an enforcement answer reads of a wave: a few fields of its document, read
+    without the rest (a wave's document lists its reporters)."""
+
+    wave_id: str
+    content_id: str | None
+    report_count: int
+    score: float
+    explanations: list[str]
+
+
+# Latest waves an enforcement answer reads of a target.
+WAVES_PER_CHECK = 50
+_BRIEF = (
+    AnalysisWave.wave_id,
+    AnalysisWave.document["content_id"].as_string(),
+    AnalysisWave.document["report_count"].as_integer(),
+    AnalysisWave.score,
+    AnalysisWave.document["explanations"],
+)
+_LATEST_FIRST = (desc(AnalysisWave.label == "orchestrated"), desc(AnalysisWave.end))
+
+
+def latest_waves_of(session: Session | Connection, run_id: str, target_id: str) -> list[WaveBrief]:
+    """A target's latest waves, orchestrated ones first, then the newest first."""
     query = (
-        select(AnalysisWave.document)
+        select(*_BRIEF)
         .where(AnalysisWave.run_id == run_id, AnalysisWave.target_id == target_id)
-        .order_by(desc(AnalysisWave.label == "orchestrated"), desc(AnalysisWave.end))
-        .limit(limit)
+        .order_by(*_LATEST_FIRST)
+        .limit(WAVES_PER_CHECK)
     )
-    return [WaveSummary.model_validate(found) for found in session.scalars(query)]
+    return [WaveBrief(*row) for row in session.execute(query)]
 
 
 def waves_of_targets(
@@ -313,25 +333,21 @@ def waves_of_targets(
     return found
 
 
-# Latest waves an enforcement answer reads of a target (``latest_waves_of``).
-WAVES_PER_CHECK = 50
-
-
-def _latest_first(rows: Sequence[Any]) -> list[WaveSummary]:
-    """Waves (rows of label, end and document) as ``latest_waves_of`` orders them."""
+def _latest_first(rows: Sequence[Any]) -> list[WaveBrief]:
+    """Waves (rows of label, end and brief) as ``latest_waves_of`` orders them."""
     ordered = sorted(rows, key=lambda row: row[1], reverse=True)
     ordered.sort(key=lambda row: row[0] != "orchestrated")
-    return [WaveSummary.model_validate(row[2]) for row in ordered[:WAVES_PER_CHECK]]
+    return [WaveBrief(*row[2:]) for row in ordered[:WAVES_PER_CHECK]]
 
 
 def standings(
     conn: Connection, run_id: str, targets: Sequence[str] | None = None
-) -> dict[str, tuple[AccountRisk | None, list[WaveSummary]]]:
+) -> dict[str, tuple[AccountRisk | None, list[WaveBrief]]]:
     """What an enforcement answer reads of each target: its account document and its
     latest waves, for ``targets`` or for every account of the run with a wave or a
     target risk."""
     waves_query = select(
-        AnalysisWave.target_id, AnalysisWave.label, AnalysisWave.end, AnalysisWave.document
+        AnalysisWave.target_id, AnalysisWave.label, AnalysisWave.end, *_BRIEF
     ).where(AnalysisWave.run_id == run_id)
     accounts_query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
         AnalysisAccount.run_id == run_id

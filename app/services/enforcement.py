@@ -16,7 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import results_repository as results
 from app.db.engine import Database
-from app.detection.documents import AccountRisk, EnforcementAnswer, WaveSummary
+from app.db.results_repository import WaveBrief
+from app.detection.documents import AccountRisk, EnforcementAnswer
 from app.detection.scores import FLAG
 from app.detection.shapes import target_explanations
 from app.services.periodic import PeriodicWorker
@@ -28,7 +29,7 @@ INDEX_POLL_S = 0.25
 # Past this without a successful look, checks read the database (and say if it is down).
 INDEX_STALE_S = 5.0
 
-Standing = tuple[AccountRisk | None, list[WaveSummary]]
+Standing = tuple[AccountRisk | None, list[WaveBrief]]
 
 
 class CurrentRun:
@@ -149,7 +150,7 @@ def check(
 
 
 def decide(
-    risk: AccountRisk | None, waves: list[WaveSummary], content_id: str | None
+    risk: AccountRisk | None, waves: list[WaveBrief], content_id: str | None
 ) -> EnforcementAnswer:
     """The policy, given the target's account document and its latest waves."""
     target_risk = risk.target_risk if risk else 0.0
