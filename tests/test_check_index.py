@@ -125,6 +125,28 @@ def test_fast_path_updates_reach_the_index(analysed: httpx.Client, db: Database)
     assert untouched and all(after.standings[t] is indexed.standings[t] for t in untouched)
 
 
+def test_waves_ending_together_are_ordered_alike(analysed: httpx.Client, db: Database) -> None:  # noqa: F811
+    index = refreshed(db)
+    indexed = index.current()
+    assert indexed is not None
+    target = sorted(t for t, (_, waves) in indexed.standings.items() if waves)[0]
+    latest = analysed.get(f"/v1/waves/{indexed.standings[target][1][0].wave_id}").json()
+    ties = [
+        Wave.model_validate(latest | {"wave_id": f"w-tie-{n}", "report_count": n + 1})
+        for n in (3, 1, 2)
+    ]
+    with db.engine.begin() as conn:
+        results.replace_in_run(conn, indexed.run_id, ties, [], [])
+        index.refresh(conn)
+    memory = asked(db, index, target, None)
+    assert memory == asked(db, None, target, None)
+    with db.engine.connect() as conn:
+        assert [w.wave_id for w in results.latest_waves_of(conn, indexed.run_id, target)] == [
+            w.wave_id
+            for w in index.current().standings[target][1]  # type: ignore[union-attr]
+        ]
+
+
 def test_a_new_run_replaces_the_index(analysed: httpx.Client, db: Database) -> None:  # noqa: F811
     index = refreshed(db)
     first = index.current()
@@ -172,8 +194,25 @@ def test_the_service_keeps_its_index_current(
     while (indexed := live.current()) is None or indexed.run_id != run_id:
         assert time.monotonic() < deadline, "the service's index did not load the run"
         time.sleep(0.05)
-    target = sorted(indexed.standings)[0]
+    target = sorted(
+        t for t, (risk, _) in indexed.standings.items() if risk and risk.target_risk < 0.5
+    )[0]
     body = analysed.post("/v1/enforcement/check", json={"target_id": target}).json()
+    assert body == asked(db, None, target, None).model_dump(mode="json")
+    assert body["action"] == "proceed"
+    # A fast-path update reaches the running service's index within its poll.
+    risk = indexed.standings[target][0]
+    assert risk is not None
+    raised = risk.model_copy(update={"target_risk": 0.9, "core_risk": 0.9})
+    with db.engine.begin() as conn:
+        results.replace_in_run(conn, run_id, [], [], [raised])
+    written = time.monotonic()
+    while (now := live.current()) is None or now.revision != 1:
+        assert time.monotonic() - written < 5, "the service's index missed the update"
+        time.sleep(0.02)
+    assert now.standings[target][0] == raised
+    body = analysed.post("/v1/enforcement/check", json={"target_id": target}).json()
+    assert body["action"] == "hold_for_review"
     assert body == asked(db, None, target, None).model_dump(mode="json")
 
 

@@ -56,7 +56,11 @@ def test_a_dropped_connection_is_replaced_at_once(db: Database) -> None:
 
 def test_disposing_the_engine_closes_it(db: Database) -> None:
     db.held.scalar(COUNT)
-    assert db.engine.pool.checkedout() == 1
+    held = db.held._conn
+    assert held is not None
+    raw = held.connection.dbapi_connection
+    assert raw is not None
     db.engine.dispose()
-    assert db.engine.pool.checkedout() == 0
+    with pytest.raises(db.engine.dialect.loaded_dbapi.Error):
+        raw.cursor().execute("SELECT 1")
     assert db.held.scalar(COUNT) == 0

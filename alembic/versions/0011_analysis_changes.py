@@ -1,6 +1,7 @@
 """The fast path's updates of a published run, numbered: a revision per run and the
 targets each revision rewrote, so every process's enforcement index re-reads only
-those.
+those; and an index to find the newest succeeded run, which every process looks up
+several times a second.
 
 Revision ID: 0011
 Revises: 0010
@@ -22,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("analysis_runs") as batch:
         batch.add_column(sa.Column("revision", sa.Integer(), server_default="0", nullable=False))
+    op.create_index("ix_analysis_runs_status_finished", "analysis_runs", ["status", "finished_at"])
     op.create_table(
         "analysis_changes",
         sa.Column("run_id", sa.String(length=36), nullable=False),
@@ -33,5 +35,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("analysis_changes")
+    op.drop_index("ix_analysis_runs_status_finished", table_name="analysis_runs")
     with op.batch_alter_table("analysis_runs") as batch:
         batch.drop_column("revision")

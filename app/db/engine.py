@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.partitions import Partitions
 from app.db.writer import GroupCommitWriter
 
+log = logging.getLogger("mrd.db")
 IN_LIST_SIZE = 2_000
 
 
@@ -113,9 +115,16 @@ class HeldConnection:
             self._drop()
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Close the connection outright (not back into a pool ``dispose`` may have
+        replaced), and forget it even if closing fails."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.invalidate()
+            conn.close()
+        except DBAPIError:
+            log.debug("the held connection failed to close; it is dropped all the same")
 
 
 class Database:

@@ -282,6 +282,9 @@ class AnalysisRun(Base):
     # Raised by each fast-path update of the run's results (``AnalysisChange``).
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
+    # Every process looks up the newest succeeded run several times a second.
+    __table_args__ = (Index("ix_analysis_runs_status_finished", "status", "finished_at"),)
+
 
 class AnalysisWave(Base):
     """A wave found by one analysis run; the API shows the newest succeeded run's."""

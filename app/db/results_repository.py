@@ -305,7 +305,13 @@ _BRIEF = (
     AnalysisWave.score,
     AnalysisWave.document["explanations"],
 )
-_LATEST_FIRST = (desc(AnalysisWave.label == "orchestrated"), desc(AnalysisWave.end))
+# Orchestrated first, then the newest; waves that end together by id, so the index and
+# the database agree on the latest.
+_LATEST_FIRST = (
+    desc(AnalysisWave.label == "orchestrated"),
+    desc(AnalysisWave.end),
+    desc(AnalysisWave.wave_id),
+)
 
 
 def latest_waves_of(session: Session | Connection, run_id: str, target_id: str) -> list[WaveBrief]:
@@ -335,7 +341,7 @@ def waves_of_targets(
 
 def _latest_first(rows: Sequence[Any]) -> list[WaveBrief]:
     """Waves (rows of label, end and brief) as ``latest_waves_of`` orders them."""
-    ordered = sorted(rows, key=lambda row: row[1], reverse=True)
+    ordered = sorted(rows, key=lambda row: (row[1], row[2]), reverse=True)
     ordered.sort(key=lambda row: row[0] != "orchestrated")
     return [WaveBrief(*row[2:]) for row in ordered[:WAVES_PER_CHECK]]
 

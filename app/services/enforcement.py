@@ -26,8 +26,9 @@ log = logging.getLogger("mrd.enforcement")
 CURRENT_RUN_TTL_S = 1.0
 # How often each process looks for a new run or the fast path's updates.
 INDEX_POLL_S = 0.25
-# Past this without a successful look, checks read the database (and say if it is down).
-INDEX_STALE_S = 5.0
+# Past this without a successful look, checks read the database (and say if it is down):
+# no answer is staler than the run id the other reads cache (``CURRENT_RUN_TTL_S``).
+INDEX_STALE_S = CURRENT_RUN_TTL_S
 
 Standing = tuple[AccountRisk | None, list[WaveBrief]]
 
@@ -97,10 +98,15 @@ class CheckIndex(PeriodicWorker):
                 log.warning("enforcement index: database unreachable (%s)", type(error).__name__)
             self._failing = True
             return
+        except Exception:
+            if not self._failing:
+                log.exception("enforcement index: refresh failed; checks read the database")
+            self._failing = True
+            return
         self._failing = False
 
     def pause(self, spent: float) -> float:
-        return INDEX_POLL_S * (4 if self._failing else 1)
+        return INDEX_POLL_S
 
     def refresh(self, conn: Connection) -> None:
         """Load a new run's standings, or re-read the targets the fast path changed."""
