@@ -55,3 +55,39 @@ def test_downgrade_and_upgrade_again(fresh_url: str) -> None:
     expected = {t.name for t in tables_on(engine.dialect.name)}
     assert expected <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_sqlite_edges_are_kept_in_key_order_with_their_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'edges.db'}"
+    command.upgrade(alembic_config(url), "0011")
+    rows = [
+        (f"a{i % 7}", f"b{i}", kind, i + 1, None if i % 3 else 1_500_000_000_000_000 + i, 1)
+        for i in range(50)
+        for kind in ("follow", "retweet")
+    ]
+    engine = make_engine(url)
+
+    def stored() -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            return sorted(conn.exec_driver_sql("SELECT * FROM edges").all())
+
+    def table_sql() -> str:
+        with engine.connect() as conn:
+            return str(
+                conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'edges'").scalar()
+            )
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO edges (src, dst, kind, weight, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    upgrade_to_head(url)
+    assert stored() == sorted(rows)
+    assert table_sql().endswith("WITHOUT ROWID")
+    assert "ix_edges_dst_kind" in {i["name"] for i in inspect(engine).get_indexes("edges")}
+    command.downgrade(alembic_config(url), "0011")
+    assert stored() == sorted(rows)
+    assert not table_sql().endswith("WITHOUT ROWID")
+    engine.dispose()

@@ -179,7 +179,12 @@ class Edge(Base):
     created_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_edges_dst_kind", "dst", "kind"),)
+    __table_args__ = (
+        Index("ix_edges_dst_kind", "dst", "kind"),
+        # SQLite keeps the rows in key order, the order a full analysis reads them in
+        # (migration 0012).
+        {"sqlite_with_rowid": False},
+    )
 
 
 class Post(Base):
