@@ -17,9 +17,17 @@ from app.db.engine import Database
 from app.db.results_repository import parse_time
 from app.detection.data import to_iso
 from app.detection.documents import EnforcementAnswer, Wave
-from app.services.enforcement import INDEX_STALE_S, CheckIndex, CurrentRun, check
+from app.services import enforcement
+from app.services.enforcement import CheckIndex, CurrentRun, check
 from tests.conftest import LiveServer
 from tests.test_results_api import WORLD, analysed  # noqa: F401 (a fixture)
+
+
+@pytest.fixture(autouse=True)
+def lasting_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexes here are refreshed by hand, not by their thread: slow steps of a test
+    must not age them into being set aside (which one test does on purpose)."""
+    monkeypatch.setattr(enforcement, "INDEX_STALE_S", 3600.0)
 
 
 def no_database() -> AbstractContextManager[Connection]:
@@ -77,6 +85,29 @@ def test_the_index_answers_as_the_database(analysed: httpx.Client, db: Database)
     for brief in briefs[:40]:
         document = analysed.get(f"/v1/waves/{brief.wave_id}").json()
         assert brief._asdict() == {field: document[field] for field in brief._fields}
+    # Each account's risk brief is its document's fields.
+    with db.engine.connect() as conn:
+        documents = results.account_risks(conn, run_id, sorted(indexed.standings))
+    for account_id, (risk, _) in indexed.standings.items():
+        document = documents.get(account_id)
+        assert (risk is None) == (document is None)
+        if risk is not None and document is not None:
+            assert risk == (document.target_risk, document.core_risk, document.content_risk)
+    assert any(risk and risk.content_risk for risk, _ in indexed.standings.values())
+    # An index not refreshed for too long steps aside: the database answers.
+    target = next(iter(indexed.standings))
+    index._indexed = replace(indexed, loaded_at=time.monotonic() - enforcement.INDEX_STALE_S - 1)
+    assert index.current() is None
+    used: list[bool] = []
+
+    @contextmanager
+    def counted() -> Iterator[Connection]:
+        used.append(True)
+        with db.engine.connect() as conn:
+            yield conn
+
+    assert check(counted, CurrentRun(), index, target, None) == asked(db, None, target, None)
+    assert used
 
 
 def test_fast_path_updates_reach_the_index(analysed: httpx.Client, db: Database) -> None:  # noqa: F811
@@ -91,8 +122,9 @@ def test_fast_path_updates_reach_the_index(analysed: httpx.Client, db: Database)
     )
     target, other = calm[0], calm[1]
     assert asked(db, index, target, None).action == "proceed"
-    risk, waves = indexed.standings[target]
-    assert risk is not None
+    waves = indexed.standings[target][1]
+    with db.engine.connect() as conn:
+        risk = results.account_risks(conn, run_id, [target])[target]
     raised = risk.model_copy(update={"target_risk": 0.93, "core_risk": 0.93})
     latest = analysed.get(f"/v1/waves/{waves[0].wave_id}").json()
     grown = Wave.model_validate(
@@ -123,63 +155,21 @@ def test_fast_path_updates_reach_the_index(analysed: httpx.Client, db: Database)
     # Targets the update did not touch are the very same objects.
     untouched = set(indexed.standings) - {target, other}
     assert untouched and all(after.standings[t] is indexed.standings[t] for t in untouched)
-
-
-def test_waves_ending_together_are_ordered_alike(analysed: httpx.Client, db: Database) -> None:  # noqa: F811
-    index = refreshed(db)
-    indexed = index.current()
-    assert indexed is not None
-    target = sorted(t for t, (_, waves) in indexed.standings.items() if waves)[0]
-    latest = analysed.get(f"/v1/waves/{indexed.standings[target][1][0].wave_id}").json()
+    # Waves that end at the same moment come in the same order from memory and database.
+    tied = sorted(t for t in untouched if after.standings[t][1])[0]
+    latest = analysed.get(f"/v1/waves/{after.standings[tied][1][0].wave_id}").json()
     ties = [
         Wave.model_validate(latest | {"wave_id": f"w-tie-{n}", "report_count": n + 1})
         for n in (3, 1, 2)
     ]
     with db.engine.begin() as conn:
-        results.replace_in_run(conn, indexed.run_id, ties, [], [])
+        results.replace_in_run(conn, run_id, ties, [], [])
         index.refresh(conn)
-    memory = asked(db, index, target, None)
-    assert memory == asked(db, None, target, None)
-    with db.engine.connect() as conn:
-        assert [w.wave_id for w in results.latest_waves_of(conn, indexed.run_id, target)] == [
-            w.wave_id
-            for w in index.current().standings[target][1]  # type: ignore[union-attr]
-        ]
-
-
-def test_a_new_run_replaces_the_index(analysed: httpx.Client, db: Database) -> None:  # noqa: F811
-    index = refreshed(db)
-    first = index.current()
-    assert first is not None
-    second = analysed.post("/v1/analysis/runs").json()["run_id"]
-    deadline = time.monotonic() + 60
-    while analysed.get(f"/v1/analysis/runs/{second}").json()["status"] != "succeeded":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    with db.engine.connect() as conn:
-        index.refresh(conn)
+        from_database = results.latest_waves_of(conn, run_id, tied)
     now = index.current()
-    assert now is not None and now.run_id == second != first.run_id
-    assert set(now.standings) == set(first.standings)
-
-
-def test_a_stale_index_steps_aside(analysed: httpx.Client, db: Database) -> None:  # noqa: F811
-    index = refreshed(db)
-    indexed = index.current()
-    assert indexed is not None
-    target = next(iter(indexed.standings))
-    index._indexed = replace(indexed, loaded_at=time.monotonic() - INDEX_STALE_S - 1)
-    assert index.current() is None
-    used: list[bool] = []
-
-    @contextmanager
-    def counted() -> Iterator[Connection]:
-        used.append(True)
-        with db.engine.connect() as conn:
-            yield conn
-
-    assert check(counted, CurrentRun(), index, target, None) == asked(db, None, target, None)
-    assert used
+    assert now is not None and now.revision == 2
+    assert now.standings[tied][1] == from_database
+    assert asked(db, index, tied, None) == asked(db, None, tied, None)
 
 
 def test_the_service_keeps_its_index_current(
@@ -201,8 +191,8 @@ def test_the_service_keeps_its_index_current(
     assert body == asked(db, None, target, None).model_dump(mode="json")
     assert body["action"] == "proceed"
     # A fast-path update reaches the running service's index within its poll.
-    risk = indexed.standings[target][0]
-    assert risk is not None
+    with db.engine.connect() as conn:
+        risk = results.account_risks(conn, run_id, [target])[target]
     raised = risk.model_copy(update={"target_risk": 0.9, "core_risk": 0.9})
     with db.engine.begin() as conn:
         results.replace_in_run(conn, run_id, [], [], [raised])
@@ -210,10 +200,19 @@ def test_the_service_keeps_its_index_current(
     while (now := live.current()) is None or now.revision != 1:
         assert time.monotonic() - written < 5, "the service's index missed the update"
         time.sleep(0.02)
-    assert now.standings[target][0] == raised
+    assert now.standings[target][0] == (0.9, 0.9, raised.content_risk)
     body = analysed.post("/v1/enforcement/check", json={"target_id": target}).json()
     assert body["action"] == "hold_for_review"
     assert body == asked(db, None, target, None).model_dump(mode="json")
+    # A new run replaces the index; its analysis of the same data indexes the same
+    # accounts, and the fast path's update is gone with the run that had it.
+    second = analysed.post("/v1/analysis/runs").json()["run_id"]
+    deadline = time.monotonic() + 60
+    while (now := live.current()) is None or now.run_id != second:
+        assert time.monotonic() < deadline, "the service's index did not load the new run"
+        time.sleep(0.05)
+    assert now.revision == 0 and set(now.standings) == set(indexed.standings)
+    assert now.standings[target] == indexed.standings[target]
 
 
 def test_an_unreachable_database_is_reported_once(

@@ -327,6 +327,17 @@ def test_groups_accounts_targets_and_enforcement(analysed: httpx.Client) -> None
     ).json()["items"]
     assert [i["account_id"] for i in batch] == [member, "unknown-account"]
     assert batch[1]["tier"] is None and batch[1]["reporter_risk"] == 0.0
+    # The batch sends the stored documents as they are: the same documents and names
+    # as the one-account answers, which are built and checked as models.
+    leaders = analysed.get("/v1/network/tiers").json()["tiers"]["2"]["accounts"][:3]
+    ids = [member, supporter, *leaders, *(w["target_id"] for w in WORLD.truth["waves"][:3])]
+    answer = client.post("/v1/accounts/risk", json={"account_ids": ids}).json()
+    singles = [client.get(f"/v1/accounts/{a}/risk").json() for a in ids]
+    assert answer["items"] == [{k: v for k, v in s.items() if k != "accounts"} for s in singles]
+    assert answer["accounts"] == {a: n for s in singles for a, n in sorted(s["accounts"].items())}
+    assert any(i.get("waves_directed") for i in answer["items"]) or any(
+        i.get("recreated_from") for i in answer["items"]
+    )
     targets = client.get("/v1/targets", params={"limit": 5}).json()["items"]
     assert [t["target_risk"] for t in targets] == sorted(
         (t["target_risk"] for t in targets), reverse=True

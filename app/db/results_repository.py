@@ -346,41 +346,66 @@ def _latest_first(rows: Sequence[Any]) -> list[WaveBrief]:
     return [WaveBrief(*row[2:]) for row in ordered[:WAVES_PER_CHECK]]
 
 
+class RiskBrief(NamedTuple):
+    """What an enforcement answer reads of an account's document, read without the
+    rest (its explanations, tiers and group ids)."""
+
+    target_risk: float
+    core_risk: float
+    content_risk: dict[str, float]
+
+
+_RISK_BRIEF = (
+    AnalysisAccount.account_id,
+    AnalysisAccount.target_risk,
+    AnalysisAccount.document["core_risk"].as_float(),
+    AnalysisAccount.document["content_risk"],
+)
+
+
+def _risk_brief(row: Any) -> RiskBrief:
+    return RiskBrief(row[1], row[2] or 0.0, row[3] or {})
+
+
+def risk_briefs(conn: Connection, run_id: str, account_ids: Sequence[str]) -> dict[str, RiskBrief]:
+    """The risk briefs of ``account_ids`` that the run has documents for."""
+    found: dict[str, RiskBrief] = {}
+    for chunk in in_chunks(account_ids):
+        query = select(*_RISK_BRIEF).where(
+            AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(chunk)
+        )
+        found.update((row[0], _risk_brief(row)) for row in conn.execute(query))
+    return found
+
+
 def standings(
     conn: Connection, run_id: str, targets: Sequence[str] | None = None
-) -> dict[str, tuple[AccountRisk | None, list[WaveBrief]]]:
-    """What an enforcement answer reads of each target: its account document and its
-    latest waves, for ``targets`` or for every account of the run with a wave or a
+) -> dict[str, tuple[RiskBrief | None, list[WaveBrief]]]:
+    """What an enforcement answer reads of each target: its account's risk brief and
+    its latest waves, for ``targets`` or for every account of the run with a wave or a
     target risk."""
     waves_query = select(
         AnalysisWave.target_id, AnalysisWave.label, AnalysisWave.end, *_BRIEF
     ).where(AnalysisWave.run_id == run_id)
-    accounts_query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
-        AnalysisAccount.run_id == run_id
-    )
     wave_rows: dict[str, list[Any]] = {}
-    documents: dict[str, Any] = {}
+    risks: dict[str, RiskBrief] = {}
     if targets is None:
         for target_id, *row in conn.execute(waves_query):
             wave_rows.setdefault(target_id, []).append(row)
-        risky = accounts_query.where(AnalysisAccount.target_risk > 0)
-        documents.update((a, d) for a, d in conn.execute(risky))
-    for chunk in in_chunks(sorted(set(targets or ()) | (set(wave_rows) - set(documents)))):
-        if targets is not None:
-            for target_id, *row in conn.execute(
-                waves_query.where(AnalysisWave.target_id.in_(chunk))
-            ):
+        risky = select(*_RISK_BRIEF).where(
+            AnalysisAccount.run_id == run_id, AnalysisAccount.target_risk > 0
+        )
+        risks.update((row[0], _risk_brief(row)) for row in conn.execute(risky))
+    else:
+        for chunk in in_chunks(sorted(set(targets))):
+            in_chunk = waves_query.where(AnalysisWave.target_id.in_(chunk))
+            for target_id, *row in conn.execute(in_chunk):
                 wave_rows.setdefault(target_id, []).append(row)
-        documents.update(
-            (a, d)
-            for a, d in conn.execute(accounts_query.where(AnalysisAccount.account_id.in_(chunk)))
-        )
+    wanted = set(targets) if targets is not None else set(wave_rows) - set(risks)
+    risks.update(risk_briefs(conn, run_id, sorted(wanted)))
     return {
-        target_id: (
-            AccountRisk.model_validate(documents[target_id]) if target_id in documents else None,
-            _latest_first(wave_rows.get(target_id, [])),
-        )
-        for target_id in set(documents) | set(wave_rows)
+        target_id: (risks.get(target_id), _latest_first(wave_rows.get(target_id, [])))
+        for target_id in set(risks) | set(wave_rows)
     }
 
 
@@ -407,6 +432,19 @@ def account_risks(
         account_id: AccountRisk.model_validate(document)
         for account_id, document in session.execute(query)
     }
+
+
+def account_risk_documents(
+    session: Session, run_id: str, account_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The run's stored documents of ``account_ids``, as the JSON they are kept as."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in in_chunks(sorted(set(account_ids))):
+        query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
+            AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(chunk)
+        )
+        found.update((a, d) for a, d in session.execute(query))
+    return found
 
 
 def network(session: Session, run_id: str) -> Network | None:

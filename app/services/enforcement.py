@@ -16,21 +16,23 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import results_repository as results
 from app.db.engine import Database
-from app.db.results_repository import WaveBrief
-from app.detection.documents import AccountRisk, EnforcementAnswer
+from app.db.results_repository import RiskBrief, WaveBrief
+from app.detection.documents import EnforcementAnswer
 from app.detection.scores import FLAG
 from app.detection.shapes import target_explanations
 from app.services.periodic import PeriodicWorker
 
 log = logging.getLogger("mrd.enforcement")
 CURRENT_RUN_TTL_S = 1.0
-# How often each process looks for a new run or the fast path's updates.
+# How often each process looks for a new run or the fast path's updates while checks
+# arrive; with none arriving, it looks every ``INDEX_IDLE_POLL_S``.
 INDEX_POLL_S = 0.25
+INDEX_IDLE_POLL_S = 5.0
 # Past this without a successful look, checks read the database (and say if it is down):
 # no answer is staler than the run id the other reads cache (``CURRENT_RUN_TTL_S``).
 INDEX_STALE_S = CURRENT_RUN_TTL_S
 
-Standing = tuple[AccountRisk | None, list[WaveBrief]]
+Standing = tuple[RiskBrief | None, list[WaveBrief]]
 
 
 class CurrentRun:
@@ -57,7 +59,7 @@ def warm_up(conn: Connection, current: CurrentRun) -> None:
     """Run the enforcement check's reads once, so the first real checks do not pay for
     compiling their statements."""
     run_id = current.get(lambda: nullcontext(conn)) or ""
-    results.account_risks(conn, run_id, [""])
+    results.risk_briefs(conn, run_id, [""])
     results.latest_waves_of(conn, run_id, "")
 
 
@@ -72,12 +74,13 @@ class IndexedRun:
 
 
 class CheckIndex(PeriodicWorker):
-    """The current run's standing of every account with a wave or a target risk, kept in
-    each process's memory: an enforcement check on such an account reads no database,
-    so a burst of checks neither waits for connections nor hands the interpreter to
-    the threads serving other routes at every read. Rebuilt when a new run succeeds
+    """The current run's standing (its risks and latest waves, in brief) of every
+    account with a wave or a target risk, kept in each process's memory: an
+    enforcement check on such an account reads no database, so a burst of checks
+    neither waits for connections nor hands the interpreter to the threads serving
+    other routes at every read. Rebuilt when a new run succeeds
     (checks read the database meanwhile); the fast path's updates, which raise the
-    run's revision, are read again within ``INDEX_POLL_S``."""
+    run's revision, are read again within ``INDEX_POLL_S`` while checks arrive."""
 
     name = "check-index"
     log = log
@@ -106,7 +109,8 @@ class CheckIndex(PeriodicWorker):
         self._failing = False
 
     def pause(self, spent: float) -> float:
-        return INDEX_POLL_S
+        # Checks wake the thread when the index is older than INDEX_POLL_S (``current``).
+        return INDEX_IDLE_POLL_S
 
     def refresh(self, conn: Connection) -> None:
         """Load a new run's standings, or re-read the targets the fast path changed."""
@@ -128,11 +132,14 @@ class CheckIndex(PeriodicWorker):
             self._indexed = IndexedRun(run_id, revision, indexed.standings)
 
     def current(self) -> IndexedRun | None:
-        """The standings, unless the last successful look is too old to trust."""
+        """The standings, unless the last successful look is too old to trust; a look
+        older than ``INDEX_POLL_S`` asks the thread for another (an idle service polls
+        rarely)."""
         indexed = self._indexed
-        if indexed is None or time.monotonic() - indexed.loaded_at > INDEX_STALE_S:
-            return None
-        return indexed
+        age = time.monotonic() - indexed.loaded_at if indexed is not None else INDEX_STALE_S
+        if age > INDEX_POLL_S:
+            self.wake()
+        return indexed if age <= INDEX_STALE_S else None
 
 
 def check(
@@ -150,13 +157,13 @@ def check(
         return decide(*standing, content_id)
     with connect() as conn:
         run_id = indexed.run_id if indexed is not None else current.get(lambda: nullcontext(conn))
-        risk = results.account_risks(conn, run_id, [target_id]).get(target_id) if run_id else None
+        risk = results.risk_briefs(conn, run_id, [target_id]).get(target_id) if run_id else None
         waves = results.latest_waves_of(conn, run_id, target_id) if run_id else []
     return decide(risk, waves, content_id)
 
 
 def decide(
-    risk: AccountRisk | None, waves: list[WaveBrief], content_id: str | None
+    risk: RiskBrief | None, waves: list[WaveBrief], content_id: str | None
 ) -> EnforcementAnswer:
     """The policy, given the target's account document and its latest waves."""
     target_risk = risk.target_risk if risk else 0.0

@@ -34,6 +34,7 @@ from app.detection.documents import (
     TierListing,
     Wave,
     WaveSummary,
+    as_json,
 )
 from app.detection.scores import FLAG, LOG_SCALED, load_models
 from app.detection.signals import SIGNAL_DEFINITIONS, SIGNALS
@@ -225,12 +226,27 @@ def account_risk(session: Session, run_id: str | None, account_id: str) -> Accou
     return unscored(account_id) if results.account_seen(session, account_id) else None
 
 
-def account_risks(
+def account_risks_json(
     session: Session, run_id: str | None, account_ids: Sequence[str]
-) -> list[AccountRisk]:
-    """Each account's document, ``unscored`` where the run has none."""
-    found = results.account_risks(session, run_id, account_ids) if run_id else {}
-    return [found.get(a) or unscored(a) for a in account_ids]
+) -> dict[str, Any]:
+    """Each account's document (``unscored`` where the run has none) and the names of
+    the accounts they mention, as the JSON the API sends: the stored documents pass
+    through as stored, with no model built and checked again for each (the batch
+    lookup is a hot route)."""
+    found = results.account_risk_documents(session, run_id, account_ids) if run_id else {}
+    items = [found.get(a) or as_json(unscored(a)) for a in account_ids]
+    named: set[str] = set()
+    for item in items:
+        named.add(item["account_id"])
+        named.update(directed["target_id"] for directed in item.get("waves_directed", []))
+        if item.get("recreated_from"):
+            named.add(item["recreated_from"])
+    names = results.account_names(session, sorted(named))
+    accounts = {
+        account_id: {"handle": handle, "display_name": display_name}
+        for account_id, (handle, display_name) in sorted(names.items())
+    }
+    return {"items": items, "accounts": accounts}
 
 
 def account_record(session: Session, account_id: str) -> AccountRecord | None:
