@@ -33,7 +33,9 @@ COLUMNS = """
 
 
 def _rebuild(options: str) -> None:
-    """The edges table made again with ``options``, its rows and its index kept."""
+    """The edges table made again with ``options``, its rows and its index kept. SQLite
+    commits the new table on its own: a copy that failed half-way is cleared first."""
+    op.execute("DROP TABLE IF EXISTS edges_rebuilt")
     op.execute(f"CREATE TABLE edges_rebuilt ({COLUMNS}) {options}")
     op.execute(
         "INSERT INTO edges_rebuilt (src, dst, kind, weight, created_at, updated_at) "

@@ -25,9 +25,11 @@ from app.services.periodic import PeriodicWorker
 log = logging.getLogger("mrd.enforcement")
 CURRENT_RUN_TTL_S = 1.0
 # How often each process looks for a new run or the fast path's updates while checks
-# arrive; with none arriving, it looks every ``INDEX_IDLE_POLL_S``.
+# arrive; with none arriving, every ``INDEX_IDLE_POLL_S``, still within the second after
+# which the index is set aside (``INDEX_STALE_S``), so a check after a quiet spell
+# finds it current.
 INDEX_POLL_S = 0.25
-INDEX_IDLE_POLL_S = 5.0
+INDEX_IDLE_POLL_S = 0.75
 # Past this without a successful look, checks read the database (and say if it is down):
 # no answer is staler than the run id the other reads cache (``CURRENT_RUN_TTL_S``).
 INDEX_STALE_S = CURRENT_RUN_TTL_S
