@@ -425,17 +425,13 @@ def group(session: Session, run_id: str, group_id: str) -> Group | None:
 def account_risks(
     session: Session | Connection, run_id: str, account_ids: Sequence[str]
 ) -> dict[str, AccountRisk]:
-    query = select(AnalysisAccount.account_id, AnalysisAccount.document).where(
-        AnalysisAccount.run_id == run_id, AnalysisAccount.account_id.in_(list(account_ids))
-    )
-    return {
-        account_id: AccountRisk.model_validate(document)
-        for account_id, document in session.execute(query)
-    }
+    """The run's documents of ``account_ids``, as models."""
+    found = account_risk_documents(session, run_id, account_ids)
+    return {account_id: AccountRisk.model_validate(d) for account_id, d in found.items()}
 
 
 def account_risk_documents(
-    session: Session, run_id: str, account_ids: Sequence[str]
+    session: Session | Connection, run_id: str, account_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """The run's stored documents of ``account_ids``, as the JSON they are kept as."""
     found: dict[str, dict[str, Any]] = {}
