@@ -23,6 +23,7 @@ from app.detection.data import (
     REQUIRED,
     Columns,
     Data,
+    arrow_columns,
     build_data_batches,
     columns_of,
     entity_path,
@@ -113,9 +114,6 @@ ARROW_SCHEMAS = {
     kind: pa.schema([(field, _arrow_type(field)) for field in fields])
     for kind, fields in FIELDS.items()
 }
-# Columns handed to the builder as Arrow arrays (it numbers their distinct values only):
-# the ones with millions of values in a graph-heavy data set.
-ARROW_COLUMNS = {"edges": ("src", "dst", "kind"), "posts": ("post_id", "author_id")}
 # Text parsed per Arrow batch: a million or so edges, so that Python numbers the
 # distinct ids of few, large batches.
 ARROW_BLOCK_BYTES = 64 << 20
@@ -161,23 +159,15 @@ def _one_object_a_line(path: Path, rows: int) -> bool:
 
 
 def _arrow_columns(batches: list[pa.RecordBatch], kind: str) -> Iterator[Columns]:
-    kept = ARROW_COLUMNS.get(kind, ())
     batches.reverse()
     while batches:
         batch = batches.pop()
-        columns: dict[str, Any] = {}
-        for name in FIELDS[kind]:
-            column = batch.column(name)
-            if name in TIME_FIELDS:
-                columns[name] = _arrow_epochs(column)
-            elif name in NUMBER_FIELDS:
-                columns[name] = column.to_numpy(zero_copy_only=False)
-            elif name in kept and column.null_count == 0:
-                columns[name] = column
-            else:
-                columns[name] = column.to_pylist()
+        times = {
+            name: _arrow_epochs(batch.column(name)) for name in FIELDS[kind] if name in TIME_FIELDS
+        }
+        columns = arrow_columns(batch.drop_columns(list(times)), kind)
         del batch
-        yield columns
+        yield {name: times[name] if name in times else columns[name] for name in FIELDS[kind]}
 
 
 def _arrow_epochs(column: pa.Array) -> Any:

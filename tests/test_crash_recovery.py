@@ -20,6 +20,7 @@ from app.db.models import AnalysisRun, Lease, Report
 from app.detection.data import Data
 from app.detection.pipeline import Analysis
 from app.services.analysis import LEASE, AnalysisRunner, get_run, queue_run, run_pipeline
+from app.services.stored_data import StoredData
 from app.tools.demo import prepare_demo
 from tests.conftest import BACKENDS, free_port, fresh_postgres_database, running_service
 from tests.conftest import SERVICE_KEY as KEY
@@ -181,8 +182,10 @@ def test_a_run_whose_lease_passed_to_another_process_publishes_nothing(
         with db.engine.connect() as conn:
             published_before = results.current_run_id(conn)
 
-        def analyse_while_the_lease_passes(database: Database) -> tuple[Data, Analysis]:
-            found = run_pipeline(database)
+        def analyse_while_the_lease_passes(
+            database: Database, stored: StoredData
+        ) -> tuple[Data, Analysis]:
+            found = run_pipeline(database, stored)
 
             def another_process(conn: Connection) -> None:
                 conn.execute(update(Lease).values(expires_at=datetime.now(UTC)))

@@ -180,10 +180,11 @@ def test_the_service_runs_on_spark_from_either_database(
         return spark_load(session, folder)
 
     monkeypatch.setattr(spark_engine, "load", load)
-    _, on_spark = run_pipeline(db, "spark", "local[2]", str(exports))  # the module's session
+    # the module's session
+    _, on_spark = run_pipeline(db, engine="spark", spark_master="local[2]", export_dir=str(exports))
     assert [folder.parent for folder in read_from] == [exports]
     assert list(exports.iterdir()) == []  # the run's export is removed after it
-    _, local = run_pipeline(db, "local", "local[2]")
+    _, local = run_pipeline(db, engine="local")
     assert len(local.waves) > 0
     assert_same_analysis(on_spark, local)
 

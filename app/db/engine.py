@@ -152,6 +152,19 @@ class Database:
         with self.engine.begin() as conn:
             return work(conn)
 
+    @contextmanager
+    def consistent_read(self) -> Iterator[Connection]:
+        """A connection whose reads all see the database as it was at its first read:
+        a repeatable-read transaction on PostgreSQL, a read transaction on SQLite
+        (whose driver begins one only before a write)."""
+        if self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            yield conn
+
     def open_connections(self, count: int) -> None:
         """Fill the pool with ``count`` open connections (connecting costs milliseconds,
         more on PostgreSQL)."""

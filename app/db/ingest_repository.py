@@ -16,7 +16,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Connection, Table, column, delete, false, func, or_, select, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Table,
+    column,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
@@ -287,8 +299,17 @@ def upsert_posts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
             replaced=["author_id", "created_at"],
             kept_when_null=POST_KEPT_WHEN_NULL,
         )
-    _replace_links(conn, _table(PostMention), "account_id", rows, "mentions")
-    _replace_links(conn, _table(PostHashtag), "hashtag", rows, "hashtags")
+    relinked = _replace_links(conn, _table(PostMention), "account_id", rows, "mentions")
+    relinked |= _replace_links(conn, _table(PostHashtag), "hashtag", rows, "hashtags")
+    if relinked:
+        # New links are a change of the post: an analysis run reads the posts whose
+        # change time moved since the last.
+        stamp = max(row["updated_at"] for row in rows)
+        posts_table = _table(Post)
+        for chunk in in_chunks(sorted(relinked)):
+            conn.execute(
+                update(posts_table).where(posts_table.c.post_id.in_(chunk)).values(updated_at=stamp)
+            )
     return changed
 
 
@@ -332,10 +353,22 @@ def _upsert_posts_postgresql(conn: Connection, rows: Sequence[dict[str, Any]]) -
 
 def _replace_links(
     conn: Connection, table: Table, column: str, rows: Sequence[dict[str, Any]], field: str
-) -> None:
+) -> set[str]:
+    """Replace the links of the posts that sent ``field``; the posts whose links
+    changed."""
     sent = [row for row in rows if row.get(field) is not None]
     if not sent:
-        return
+        return set()
+    stored: dict[str, set[Any]] = {}
+    for chunk in in_chunks([row["post_id"] for row in sent]):
+        found = conn.execute(
+            select(table.c.post_id, table.c[column]).where(table.c.post_id.in_(chunk))
+        )
+        for post_id, value in found:
+            stored.setdefault(post_id, set()).add(value)
+    relinked = {
+        row["post_id"] for row in sent if set(row[field]) != stored.get(row["post_id"], set())
+    }
     conn.execute(delete(table).where(table.c.post_id.in_([row["post_id"] for row in sent])))
     links = [
         {"post_id": row["post_id"], column: value}
@@ -344,6 +377,7 @@ def _replace_links(
     ]
     if links:
         conn.execute(_insert(conn, table).on_conflict_do_nothing(), links)
+    return relinked
 
 
 def deferred(write_rows: Callable[[Connection, Sequence[dict[str, Any]]], int]) -> Preparer:

@@ -166,6 +166,10 @@ class Account(Base):
     status_changed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
+    # Each upserted kind is indexed by its change time: an analysis run reads only the
+    # rows changed since the last (migration 0013).
+    __table_args__ = (Index("ix_accounts_updated_at", "updated_at"),)
+
 
 class Edge(Base):
     """A directed interaction ``src -> dst`` of one kind; ``weight`` is set, not added."""
@@ -181,6 +185,7 @@ class Edge(Base):
 
     __table_args__ = (
         Index("ix_edges_dst_kind", "dst", "kind"),
+        Index("ix_edges_updated_at", "updated_at"),
         # SQLite keeps the rows in key order, the order a full analysis reads them in
         # (migration 0012).
         {"sqlite_with_rowid": False},
@@ -203,6 +208,7 @@ class Post(Base):
     __table_args__ = (
         Index("ix_posts_author_created", "author_id", "created_at"),
         Index("ix_posts_reshare_of", "reshare_of"),
+        Index("ix_posts_updated_at", "updated_at"),
     )
 
 
@@ -252,7 +258,10 @@ class Decision(Base):
     content_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_decisions_target_decided", "target_id", "decided_at"),)
+    __table_args__ = (
+        Index("ix_decisions_target_decided", "target_id", "decided_at"),
+        Index("ix_decisions_updated_at", "updated_at"),
+    )
 
 
 class ApiKey(Base):

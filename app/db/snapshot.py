@@ -185,25 +185,83 @@ def _linked_batches(batches: Iterable[Batch], mentions: Links, hashtags: Links) 
         yield batch | linked
 
 
+def every(conn: Connection, kind: str) -> Iterator[Batch]:
+    """Every stored row of ``kind``, streamed in key order as column batches."""
+    columns = _columns(kind, conn.dialect.name)
+    by = {c.key: c for c in columns}
+    ordered = select(*columns).order_by(*(by[k] for k in ORDER[kind]))
+    if kind == "edges":
+        return _plain_batches(conn, ordered)
+    if kind == "posts":
+        mentions, hashtags = _links(conn)
+        return _linked_batches(_batches(conn, ordered), mentions, hashtags)
+    return _batches(conn, ordered)
+
+
 def everything(conn: Connection) -> Snapshot[Iterator[Batch]]:
     """Every stored entity, streamed in key order as column batches."""
+    kinds = ("accounts", "edges", "posts", "reports", "decisions")
+    return Snapshot(*(every(conn, kind) for kind in kinds))
+
+
+# The upserted kinds, each with its change time.
+CHANGING: dict[str, type[Account] | type[Edge] | type[Post] | type[Decision]] = {
+    "accounts": Account,
+    "edges": Edge,
+    "posts": Post,
+    "decisions": Decision,
+}
+
+
+@dataclass(frozen=True)
+class Marks:
+    """How far the stored data reached at one moment: the newest report's sequence
+    number and each upserted kind's newest change time."""
+
+    report_seq: int
+    changed_at: dict[str, datetime | None]
+
+
+def marks(conn: Connection) -> Marks:
+    return Marks(
+        conn.scalar(select(func.max(Report.seq))) or 0,
+        {kind: conn.scalar(select(func.max(model.updated_at))) for kind, model in CHANGING.items()},
+    )
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """How many rows each kind has."""
+    models = {**CHANGING, "reports": Report}
+    return {
+        kind: conn.scalar(select(func.count()).select_from(model)) or 0
+        for kind, model in models.items()
+    }
+
+
+def changed_since(
+    conn: Connection, report_seq: int, since: dict[str, datetime | None]
+) -> Snapshot[Iterator[Batch]]:
+    """The reports after ``report_seq`` and the rows of each upserted kind changed after
+    ``since[kind]`` (all of them where None), as column batches in no set order."""
     dialect = conn.dialect.name
 
-    def ordered(kind: str) -> Any:
-        columns = _columns(kind, dialect)
-        by = {c.key: c for c in columns}
-        return select(*columns).order_by(*(by[k] for k in ORDER[kind]))
+    def changed(kind: str) -> Any:
+        statement = select(*_columns(kind, dialect))
+        if (after := since[kind]) is not None:
+            statement = statement.where(CHANGING[kind].updated_at > after)
+        return statement
 
-    def batches(kind: str) -> Iterator[Batch]:
-        return _batches(conn, ordered(kind))
-
-    mentions, hashtags = _links(conn)
+    posts = [batch for batch in _batches(conn, changed("posts"))]
+    post_ids = [post_id for batch in posts for post_id in batch["post_id"]]
+    mentions, hashtags = _links(conn, post_ids)
     return Snapshot(
-        accounts=batches("accounts"),
-        edges=_plain_batches(conn, ordered("edges")),
-        posts=_linked_batches(batches("posts"), mentions, hashtags),
-        reports=batches("reports"),
-        decisions=batches("decisions"),
+        accounts=_batches(conn, changed("accounts")),
+        edges=_plain_batches(conn, changed("edges")),
+        posts=_linked_batches(posts, mentions, hashtags),
+        reports=_batches(
+            conn, select(*_columns("reports", dialect)).where(Report.seq > report_seq)
+        ),
+        decisions=_batches(conn, changed("decisions")),
     )
 
 

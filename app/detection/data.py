@@ -282,6 +282,29 @@ REQUIRED: dict[str, frozenset[str]] = {
 }
 
 
+# Columns handed to the builder as Arrow arrays (it numbers their distinct values only):
+# the ones with millions of values in a graph-heavy data set.
+ARROW_COLUMNS = {"edges": ("src", "dst", "kind"), "posts": ("post_id", "author_id")}
+
+
+def arrow_columns(batch: pa.RecordBatch, kind: str) -> Columns:
+    """The fields of ``kind`` in an Arrow batch as builder columns: numbers (times as
+    epoch seconds) as numpy, the ``ARROW_COLUMNS`` as Arrow, the rest as Python values."""
+    kept = ARROW_COLUMNS.get(kind, ())
+    columns: dict[str, Any] = {}
+    for name in FIELDS[kind]:
+        if name not in batch.schema.names:
+            continue
+        column = batch.column(name)
+        if pa.types.is_floating(column.type):
+            columns[name] = column.to_numpy(zero_copy_only=False)
+        elif name in kept and column.null_count == 0:
+            columns[name] = column
+        else:
+            columns[name] = column.to_pylist()
+    return columns
+
+
 def columns_of(rows: Sequence[Mapping[str, Any]], kind: str) -> Columns:
     """Records of ``kind`` as one column batch."""
     required = REQUIRED[kind]

@@ -38,11 +38,12 @@ from app.db.models import (
     Post,
     Report,
 )
-from app.detection.data import Data, build_data_batches
+from app.detection.data import Data
 from app.detection.pipeline import Analysis, analyze, collector_paused
 from app.detection.shapes import shape
 from app.services.labels import Labeler
 from app.services.periodic import PeriodicWorker
+from app.services.stored_data import StoredData
 from app.services.webhooks import announce_waves
 
 log = logging.getLogger("mrd.analysis")
@@ -50,15 +51,6 @@ LEASE = "analysis"
 KEEP_RUNS = 2
 # Runs queued by another process (an API worker) are seen within this time.
 QUEUE_POLL_S = 1.0
-
-
-def load_data(db: Database) -> Data:
-    """Every stored entity as the pipeline's columns (``snapshot.everything``)."""
-    with db.engine.connect() as conn:
-        stored = snapshot.everything(conn)
-        return build_data_batches(
-            stored.accounts, stored.edges, stored.posts, stored.reports, stored.decisions
-        )
 
 
 def export_data(db: Database, folder: Path) -> None:
@@ -72,14 +64,16 @@ def export_data(db: Database, folder: Path) -> None:
 
 def run_pipeline(
     db: Database,
+    stored: StoredData | None = None,
     engine: str = "local",
     spark_master: str = "local[*]",
     export_dir: str | None = None,
 ) -> tuple[Data, Analysis]:
     """Load what is stored and analyse it on ``engine`` (``local`` or ``spark``; Spark
-    reads an export of the stored entities made in ``export_dir``)."""
+    reads an export of the stored entities made in ``export_dir``). The local engine
+    reads only what changed since ``stored``'s last read (everything without one)."""
     if engine == "local":
-        data = load_data(db)
+        data, _ = (stored or StoredData()).load(db)
         return data, analyze(data)
     from app.detection.spark import load, spark_session
 
@@ -132,11 +126,13 @@ class AnalysisRunner(PeriodicWorker):
         db: Database,
         interval_s: float,
         lease_s: float = 120.0,
-        pipeline: Callable[[Database], tuple[Data, Analysis]] = run_pipeline,
+        pipeline: Callable[[Database, StoredData], tuple[Data, Analysis]] = run_pipeline,
         labeler: Labeler | None = None,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
+        # What this process read of the stored data, kept for its next run.
+        self.stored = StoredData()
         self.labeler = labeler
         self.interval_s = interval_s
         self.lease = timedelta(seconds=lease_s)
@@ -246,10 +242,12 @@ class AnalysisRunner(PeriodicWorker):
                 mark = watermark(conn)
                 report_seq = conn.scalar(select(func.max(Report.seq))) or 0
             with collector_paused():
-                data, analysis = self.pipeline(self.db)
+                self.stored.last = None
+                data, analysis = self.pipeline(self.db, self.stored)
                 loaded = time.perf_counter() - began - sum(analysis.timings.values())
                 documents = shape(analysis)
             stats: dict[str, Any] = {
+                "load": self.stored.last.as_stats() if self.stored.last else {"mode": "full"},
                 "watermark": mark,
                 "report_seq": report_seq,
                 "reports": len(data.reports),

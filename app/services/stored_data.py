@@ -1,0 +1,142 @@
+"""The analysing process's copy of everything stored, brought up to date at each run by
+reading only what changed since the run before.
+
+The copy (``EntityStore``) keeps each kind's rows as Arrow tables in key order. A run
+reads, in one consistent snapshot of the database, the reports after the sequence
+numbers seen ``MARGIN_S`` before and the rows of the other kinds whose change time is
+within ``MARGIN_S`` of the newest seen (a write stamps its rows before it commits, and
+a slow transaction commits after faster ones), and merges them in: a row read again
+is the same row. It then counts each kind in the same snapshot. When a kind's count differs
+from the copy's, rows were deleted (retention) or missed, and that kind is read whole.
+Everything is read by the first run of a process, a run asked to, and the first run
+after ``FULL_EVERY_S``, which bounds how long a change outside the margin could go
+unseen.
+
+Both ways give the same ``Data``: the copy is the stored rows, in the same order,
+whichever way they arrived (tests/test_stored_data.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from app.db import snapshot
+from app.db.engine import Database
+from app.detection.data import Data
+from app.detection.store import KINDS, EntityStore, table_of
+
+log = logging.getLogger("mrd.analysis")
+MARGIN_S = 300.0
+FULL_EVERY_S = 3_600.0
+
+
+@dataclass
+class LoadReport:
+    """How a run's data was read: ``full`` or ``changes``, why, and the rows read."""
+
+    mode: str
+    reason: str
+    rows_read: dict[str, int] = field(default_factory=dict)
+
+    def as_stats(self) -> dict[str, Any]:
+        return {"mode": self.mode, "reason": self.reason, "rows_read": self.rows_read}
+
+
+class StoredData:
+    """One process's copy of the stored entities, for its analysis runs."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self.clock = clock
+        self.store: EntityStore | None = None
+        self.full_read_at = float("-inf")
+        self.marks: snapshot.Marks | None = None
+        # (when, newest report sequence number) at each read, oldest first.
+        self.report_seqs: deque[tuple[float, int]] = deque()
+        # How the last ``load`` read (for a run's stats).
+        self.last: LoadReport | None = None
+
+    def load(self, db: Database, full: bool = False) -> tuple[Data, LoadReport]:
+        """The stored entities as the pipeline's columns; a full read when ``full``."""
+        try:
+            self.last = self._refresh(db, full)
+            assert self.store is not None
+            return self.store.data(), self.last
+        except BaseException:
+            self.store = None  # half-merged: the next run reads everything
+            raise
+
+    def _refresh(self, db: Database, full: bool) -> LoadReport:
+        reason = self._full_reason(full)
+        with db.consistent_read() as conn:
+            marks = snapshot.marks(conn)
+            if reason is not None:
+                self.store = None  # let the old copy go before the new one is read
+                store = EntityStore()
+                for kind in KINDS:
+                    store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
+                self.store = store
+                self.full_read_at = self.clock()
+                self._remember(marks)
+                return LoadReport("full", reason, {k: store.rows(k) for k in KINDS})
+            assert self.store is not None
+            read = self._merge_changes(conn)
+            stored = snapshot.counts(conn)
+            differing = [kind for kind in KINDS if stored[kind] != self.store.rows(kind)]
+            for kind in differing:
+                self.store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
+                read[kind] = self.store.rows(kind)
+        self._remember(marks)
+        if differing:
+            # Rows deleted (retention) or missed (a write that committed late): those
+            # kinds were read whole.
+            reason = f"row counts differed, read whole: {', '.join(differing)}"
+            log.info("analysis data: %s", reason)
+            return LoadReport("changes", reason, read)
+        return LoadReport("changes", "rows changed since the last run", read)
+
+    def _full_reason(self, asked: bool) -> str | None:
+        if asked:
+            return "asked for"
+        if self.store is None or self.marks is None:
+            return "first run of this process"
+        if self.clock() - self.full_read_at >= FULL_EVERY_S:
+            return f"{FULL_EVERY_S:.0f} s since the last full read"
+        return None
+
+    def _merge_changes(self, conn: Any) -> dict[str, int]:
+        assert self.store is not None and self.marks is not None
+        margin = timedelta(seconds=MARGIN_S)
+        since = {
+            kind: None if at is None else at - margin for kind, at in self.marks.changed_at.items()
+        }
+        changed = snapshot.changed_since(conn, self._report_seq_floor(), since)
+        read = {}
+        for kind in KINDS:
+            table = table_of(kind, getattr(changed, kind))
+            read[kind] = table.num_rows
+            self.store.merge(kind, table)
+        return read
+
+    def _report_seq_floor(self) -> int:
+        """The newest report sequence number seen ``MARGIN_S`` ago or before (the
+        oldest remembered if none is that old): a report numbered below it that
+        commits later than that would be missed, and found by the counts."""
+        now = self.clock()
+        floor = self.report_seqs[0][1]
+        for when, seq in self.report_seqs:
+            if now - when < MARGIN_S:
+                break
+            floor = seq
+        return floor
+
+    def _remember(self, marks: snapshot.Marks) -> None:
+        now = self.clock()
+        self.marks = marks
+        self.report_seqs.append((now, marks.report_seq))
+        while len(self.report_seqs) > 1 and now - self.report_seqs[1][0] >= MARGIN_S:
+            self.report_seqs.popleft()

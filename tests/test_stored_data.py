@@ -1,0 +1,253 @@
+"""The analysing process's copy of the stored data: runs that read only what changed
+give the same ``Data`` (and so the same documents) as a read of everything, on SQLite
+and PostgreSQL, through additions, changes, links and deletions."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, insert, select, update
+
+from app.db import snapshot
+from app.db.engine import Database
+from app.db.models import Account, Report
+from app.detection.data import build_data_batches
+from app.detection.pipeline import analyze
+from app.detection.shapes import shape
+from app.services import stored_data
+from app.services.stored_data import FULL_EVERY_S, MARGIN_S, StoredData
+from app.tools.simulate import SCENARIOS, generate
+from tests.conftest import send
+from tests.test_data_builder import assert_same
+
+KINDS = ("accounts", "edges", "posts", "decisions", "reports")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _read_everything(db: Database) -> Any:
+    """What a process that never read before reads."""
+    data, report = StoredData().load(db)
+    assert report.mode == "full"
+    return data
+
+
+Rows = dict[str, list[Any]]
+
+
+def _parts(world: Any, share: float, seed: int) -> tuple[Rows, Rows]:
+    """Each kind's rows cut at ``share`` after a shuffle: what is sent first, the rest."""
+    first: Rows = {}
+    rest: Rows = {}
+    for kind in KINDS:
+        rows = list(getattr(world, kind))
+        random.Random(seed).shuffle(rows)
+        cut = int(len(rows) * share)
+        first[kind], rest[kind] = rows[:cut], rows[cut:]
+    return first, rest
+
+
+def _changes(stored: Rows, seed: int) -> Rows:
+    """New versions of stored rows: accounts suspended, edges re-weighted, posts
+    with other mentions (the post itself unchanged), decisions reversed."""
+    pick = random.Random(seed)
+    world = SimpleNamespace(**stored)
+    accounts = [
+        a | {"status": "suspended", "status_changed_at": "2017-08-01T00:00:00Z"}
+        for a in pick.sample(world.accounts, 20)
+    ]
+    edges = [e | {"weight": (e.get("weight") or 1) + 3} for e in pick.sample(world.edges, 30)]
+    others = [a["account_id"] for a in pick.sample(world.accounts, 10)]
+    posts = [
+        p | {"mentions": others[: 1 + i % 3]} for i, p in enumerate(pick.sample(world.posts, 10))
+    ]
+    decisions = [
+        d | {"outcome": "no_violation" if d["outcome"] == "violation" else "violation"}
+        for d in world.decisions[:2]
+    ]
+    return {"accounts": accounts, "edges": edges, "posts": posts, "decisions": decisions}
+
+
+def _send_all(client: httpx.Client, rows: dict[str, list[Any]]) -> None:
+    for kind in KINDS:
+        if rows.get(kind):
+            send(client, kind, rows[kind])
+
+
+KEYS = {
+    "accounts": lambda x: x["account_id"],
+    "edges": lambda x: (x["src"], x["dst"], x["kind"]),
+    "posts": lambda x: x["post_id"],
+    "decisions": lambda x: x["decision_id"],
+    "reports": lambda x: x["event_id"],
+}
+
+
+def _age(db: Database) -> None:
+    """Every stored change stamped long ago, as if the last run were minutes back."""
+    long_ago = datetime.now(UTC) - timedelta(seconds=2 * MARGIN_S)
+    for model in snapshot.CHANGING.values():
+        db.run_write(lambda conn, m=model: conn.execute(update(m).values(updated_at=long_ago)))
+
+
+@pytest.mark.parametrize(
+    ("family", "scale"), [("baseline", 0.1), ("bystanders", 0.3), ("graph_heavy", 0.02)]
+)
+def test_runs_that_read_changes_give_what_reading_everything_gives(
+    client: httpx.Client, db: Database, family: str, scale: float
+) -> None:
+    world = generate(SCENARIOS[family], seed=41, scale=scale)
+    first, rest = _parts(world, 0.7, seed=3)
+    later, last = _parts(SimpleNamespace(**rest), 0.5, seed=4)
+    clock = Clock()
+    stored = StoredData(clock)
+
+    _send_all(client, first)
+    data, report = stored.load(db)
+    assert report.mode == "full" and report.reason == "first run of this process"
+    assert_same(data, _read_everything(db))
+
+    for step in (later, _changes(first, seed=5), last):
+        _age(db)
+        clock.now += MARGIN_S + 1
+        _send_all(client, step)
+        data, report = stored.load(db)
+        assert report.mode == "changes", report
+        assert report.reason == "rows changed since the last run"
+        # Only what this step sent was read.
+        sent = {kind: len({KEYS[kind](row) for row in step.get(kind, ())}) for kind in KINDS}
+        assert report.rows_read == sent
+        assert_same(data, _read_everything(db))
+
+    assert len(data.reports) == len(world.reports) - sum(
+        r["reporter_id"] == r["target_id"] for r in world.reports
+    )
+    whole = _read_everything(db)
+    assert shape(analyze(data)).as_json() == shape(analyze(whole)).as_json()
+
+
+def test_a_full_read_gives_what_the_database_gives_in_key_order(
+    client: httpx.Client, db: Database
+) -> None:
+    world = generate(SCENARIOS["baseline"], seed=42, scale=0.1)
+    _send_all(client, {kind: list(getattr(world, kind)) for kind in KINDS})
+    with db.engine.connect() as conn:
+        stored = snapshot.everything(conn)
+        expected = build_data_batches(
+            stored.accounts, stored.edges, stored.posts, stored.reports, stored.decisions
+        )
+    assert_same(_read_everything(db), expected)
+
+
+def test_a_late_write_inside_the_margin_is_read_and_one_outside_is_found_by_the_counts(
+    client: httpx.Client, db: Database
+) -> None:
+    world = generate(SCENARIOS["baseline"], seed=44, scale=0.1)
+    _send_all(client, {kind: list(getattr(world, kind)) for kind in KINDS})
+    clock = Clock()
+    stored = StoredData(clock)
+    stored.load(db)
+    newest = stored.marks.changed_at["accounts"]  # type: ignore[union-attr]
+    assert newest is not None
+
+    def add_account(account_id: str, stamped: datetime) -> None:
+        row = {"account_id": account_id, "handle": account_id, "updated_at": stamped}
+        db.run_write(lambda conn: conn.execute(insert(Account).values(**row)))
+
+    # Committed after the last read, stamped before the newest change it saw.
+    add_account("late-inside", newest - timedelta(seconds=MARGIN_S / 2))
+    clock.now += 10
+    data, report = stored.load(db)
+    assert report.reason == "rows changed since the last run"
+    assert "late-inside" in data.accounts.ids
+    # Stamped before the margin: not read as a change, but the count tells.
+    add_account("late-outside", newest - timedelta(seconds=2 * MARGIN_S))
+    clock.now += 10
+    data, report = stored.load(db)
+    assert report.reason == "row counts differed, read whole: accounts", report
+    assert "late-outside" in data.accounts.ids
+    assert_same(data, _read_everything(db))
+
+
+def test_deleted_rows_leave_the_copy(client: httpx.Client, db: Database) -> None:
+    world = generate(SCENARIOS["baseline"], seed=45, scale=0.1)
+    _send_all(client, {kind: list(getattr(world, kind)) for kind in KINDS})
+    stored = StoredData()
+    stored.load(db)
+    gone = sorted(r["event_id"] for r in world.reports)[:100]
+    db.run_write(lambda conn: conn.execute(delete(Report).where(Report.event_id.in_(gone))))
+    data, report = stored.load(db)
+    assert report.reason == "row counts differed, read whole: reports"
+    assert not set(gone) & set(data.reports.event_id)
+    assert_same(data, _read_everything(db))
+
+
+def test_everything_is_read_again_after_a_while_and_when_asked(
+    client: httpx.Client, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = generate(SCENARIOS["baseline"], seed=46, scale=0.1)
+    _send_all(client, {kind: list(getattr(world, kind)) for kind in KINDS})
+    clock = Clock()
+    stored = StoredData(clock)
+    assert stored.load(db)[1].mode == "full"
+    clock.now += FULL_EVERY_S - 1
+    assert stored.load(db)[1].mode == "changes"
+    clock.now += 1
+    assert stored.load(db)[1].reason == f"{FULL_EVERY_S:.0f} s since the last full read"
+    assert stored.load(db, full=True)[1].reason == "asked for"
+    # A read that fails part-way leaves no half-merged copy behind.
+    monkeypatch.setattr(stored_data, "table_of", _fails)
+    with pytest.raises(RuntimeError):
+        stored.load(db)
+    monkeypatch.undo()
+    assert stored.load(db)[1].reason == "first run of this process"
+
+
+def _fails(*_args: Any) -> Any:
+    raise RuntimeError("the database went away")
+
+
+def test_a_report_numbered_before_the_newest_seen_is_read(
+    client: httpx.Client, db: Database
+) -> None:
+    """On PostgreSQL a write that took its sequence numbers first may commit after one
+    that took later ones: reports are read from the numbers seen ``MARGIN_S`` ago."""
+    world = generate(SCENARIOS["baseline"], seed=47, scale=0.1)
+    reports = list(world.reports)
+    _send_all(
+        client, {kind: list(getattr(world, kind)) for kind in KINDS} | {"reports": reports[:-10]}
+    )
+    clock = Clock()
+    stored = StoredData(clock)
+    stored.load(db)
+    send(client, "reports", reports[-10:])
+    # One of them not committed yet when the next run reads.
+    newest = stored.marks.report_seq  # type: ignore[union-attr]
+    with db.engine.connect() as conn:
+        after = select(Report).where(Report.seq > newest).order_by(Report.seq)
+        late = dict(conn.execute(after.offset(3).limit(1)).mappings().one())
+    late_seq = late["seq"]
+    late_row = {column.name: late[column.name] for column in Report.__table__.columns}
+    db.run_write(lambda conn: conn.execute(delete(Report).where(Report.seq == late_seq)))
+    clock.now += MARGIN_S + 1
+    data, report = stored.load(db)
+    assert report.rows_read["reports"] == 9
+    assert late_row["event_id"] not in data.reports.event_id
+    # It commits now, numbered below the newest the last run saw.
+    db.run_write(lambda conn: conn.execute(insert(Report).values(**late_row)))
+    clock.now += 10
+    data, report = stored.load(db)
+    assert report.reason == "rows changed since the last run"
+    assert late_row["event_id"] in data.reports.event_id
+    assert_same(data, _read_everything(db))
