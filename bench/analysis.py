@@ -2,6 +2,7 @@
 
     python -m bench.analysis [--scales 1 3 10] [--engines local spark] [--scenario baseline]
     python -m bench.analysis --service [--database-url URL] [--scales 10] [--engines local spark]
+    python -m bench.analysis --service --add-reports 1 [--scales 10] [--scenario graph_heavy]
 
 For each scale: simulate the data set once, then time ``mrd analyze`` on it in a
 fresh process per engine (reading the data set, the whole pipeline, writing the
@@ -12,7 +13,12 @@ Spark's Python workers, listed apart. With ``--service``: load the data set into
 ``mrd serve`` (one worker) instead, then per engine start a service on that database
 with ``MRD_ENGINE`` set, run one analysis and print the run's stage times, the peak
 memory of the background process (which analyses) and of the other processes, and on
-PostgreSQL the bytes stored per report. Targets:
+PostgreSQL the bytes stored per report. With ``--add-reports P`` (local engine): the
+newest P% of the reports are held back; the first run reads everything (started
+``MARGIN_S`` after the data set was sent), then they are sent and a second run reads
+only what changed; a third run, in a new service process that reads everything,
+gives the documents the second run's must equal, compared table by table in the
+database. Targets:
 issue #4, scale 10 (about a million reports) under 60 s and 4 GB; issue #8, at scale
 30 the Spark engine's analysing process peaks lower than the numpy engine's, and its
 time grows about linearly from scale 10 to 30.
@@ -29,8 +35,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from app.datasets import count_lines
+from app.services.stored_data import MARGIN_S
 from app.tools.simulate import SCENARIOS, generate
 from bench.service import (
     family,
@@ -39,6 +47,7 @@ from bench.service import (
     peaks_by_role,
     role_of,
     scratch_database,
+    send,
     send_world,
     service,
 )
@@ -95,7 +104,12 @@ def main() -> None:
     parser.add_argument("--service", action="store_true")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--add-reports", type=float, default=None, metavar="PERCENT")
     args = parser.parse_args()
+    if args.service and args.add_reports is not None:
+        for scale in args.scales:
+            incremental(args.scenario, scale, args.database_url, args.port, args.add_reports)
+        return
     if args.service:
         for scale in args.scales:
             in_service(args.scenario, scale, args.database_url, args.port, args.engines)
@@ -143,6 +157,80 @@ def in_service(
             )
         if url.startswith("postgresql"):
             print(f"  {stored_per_report(url)}", flush=True)
+
+
+def _describe(run: dict[str, Any]) -> str:
+    stats = run["stats"]
+    seconds = ", ".join(f"{k} {v:.1f} s" for k, v in stats["seconds"].items())
+    load = stats["load"]
+    read = sum(load.get("rows_read", {}).values())
+    return f"{load['mode']} read ({read:,} rows: {load.get('reason')}); {seconds}"
+
+
+def incremental(
+    scenario: str, scale: float, database_url: str | None, port: int, percent: float
+) -> None:
+    """A full run, then ``percent`` % new reports and a run that reads only those, then
+    a run in a new process that reads everything: times, and the documents compared."""
+    world = generate(SCENARIOS[scenario], seed=1, scale=scale)
+    newest = sorted(world.reports, key=lambda r: (r["created_at"], r["event_id"]))
+    held = newest[len(newest) - int(len(newest) * percent / 100) :]
+    with scratch_database(database_url) as url:
+        with service(url, port) as client:
+            began = time.perf_counter()
+            send_world(client, world, skip_reports={r["event_id"] for r in held})
+            print(f"scale {scale:>5}: data set sent in {time.perf_counter() - began:.0f} s")
+            del world, newest
+            # The rows of a running service are older than the margin a run reads again
+            # (as if sent before the last run): wait it out once, so the second run
+            # reads what a service in use would.
+            time.sleep(MARGIN_S)
+            first = full_run(client)
+            print(f"  first run: {_describe(first)}", flush=True)
+            send(client, "reports", held)
+            second = full_run(client)
+            print(
+                f"  after {len(held):,} new reports ({percent:g}%): {_describe(second)}",
+                flush=True,
+            )
+        with service(url, port) as client:
+            third = full_run(client)
+            print(f"  a new process's run: {_describe(third)}", flush=True)
+        share = second["stats"]["seconds"]["total"] / third["stats"]["seconds"]["total"]
+        print(f"  the run after new reports cost {share:.0%} of a full run", flush=True)
+        print(f"  documents equal: {same_documents(url, second['run_id'], third['run_id'])}")
+
+
+def same_documents(database_url: str, one: str, other: str) -> str:
+    """Whether two runs stored the same documents: "yes", or the first difference."""
+    from sqlalchemy import select
+
+    from app.db.engine import make_engine
+    from app.db.models import AnalysisAccount, AnalysisGroup, AnalysisNetwork, AnalysisWave
+
+    engine = make_engine(database_url)
+    tables = {
+        "waves": (AnalysisWave, AnalysisWave.wave_id),
+        "groups": (AnalysisGroup, AnalysisGroup.group_id),
+        "accounts": (AnalysisAccount, AnalysisAccount.account_id),
+        "network": (AnalysisNetwork, AnalysisNetwork.run_id),
+    }
+    try:
+        with engine.connect() as conn:
+            for name, (model, key) in tables.items():
+                found = []
+                for run_id in (one, other):
+                    rows = conn.execute(
+                        select(key, model.document).where(model.run_id == run_id)
+                    ).all()
+                    keyed = {k: d for k, d in rows} if name != "network" else {"": rows[0][1]}
+                    found.append(keyed)
+                if found[0] != found[1]:
+                    differing = [k for k in found[0] if found[0][k] != found[1].get(k)]
+                    return f"no: {name} {differing[:3]} ({len(found[0])} and {len(found[1])})"
+    finally:
+        engine.dispose()
+    return "yes"
 
 
 def stored_per_report(database_url: str) -> str:

@@ -158,21 +158,21 @@ def test_a_late_write_inside_the_margin_is_read_and_one_outside_is_found_by_the_
     clock = Clock()
     stored = StoredData(clock)
     stored.load(db)
-    newest = stored.marks.changed_at["accounts"]  # type: ignore[union-attr]
-    assert newest is not None
+    began = stored.read_at
+    assert began is not None
 
     def add_account(account_id: str, stamped: datetime) -> None:
         row = {"account_id": account_id, "handle": account_id, "updated_at": stamped}
         db.run_write(lambda conn: conn.execute(insert(Account).values(**row)))
 
-    # Committed after the last read, stamped before the newest change it saw.
-    add_account("late-inside", newest - timedelta(seconds=MARGIN_S / 2))
+    # Committed after the last read, stamped before it began.
+    add_account("late-inside", began - timedelta(seconds=MARGIN_S / 2))
     clock.now += 10
     data, report = stored.load(db)
     assert report.reason == "rows changed since the last run"
     assert "late-inside" in data.accounts.ids
     # Stamped before the margin: not read as a change, but the count tells.
-    add_account("late-outside", newest - timedelta(seconds=2 * MARGIN_S))
+    add_account("late-outside", began - timedelta(seconds=2 * MARGIN_S))
     clock.now += 10
     data, report = stored.load(db)
     assert report.reason == "row counts differed, read whole: accounts", report
@@ -233,7 +233,7 @@ def test_a_report_numbered_before_the_newest_seen_is_read(
     stored.load(db)
     send(client, "reports", reports[-10:])
     # One of them not committed yet when the next run reads.
-    newest = stored.marks.report_seq  # type: ignore[union-attr]
+    newest = stored.report_seqs[-1][1]
     with db.engine.connect() as conn:
         after = select(Report).where(Report.seq > newest).order_by(Report.seq)
         late = dict(conn.execute(after.offset(3).limit(1)).mappings().one())

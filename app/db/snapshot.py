@@ -213,20 +213,8 @@ CHANGING: dict[str, type[Account] | type[Edge] | type[Post] | type[Decision]] = 
 }
 
 
-@dataclass(frozen=True)
-class Marks:
-    """How far the stored data reached at one moment: the newest report's sequence
-    number and each upserted kind's newest change time."""
-
-    report_seq: int
-    changed_at: dict[str, datetime | None]
-
-
-def marks(conn: Connection) -> Marks:
-    return Marks(
-        conn.scalar(select(func.max(Report.seq))) or 0,
-        {kind: conn.scalar(select(func.max(model.updated_at))) for kind, model in CHANGING.items()},
-    )
+def newest_report_seq(conn: Connection) -> int:
+    return conn.scalar(select(func.max(Report.seq))) or 0
 
 
 def counts(conn: Connection) -> dict[str, int]:
@@ -238,18 +226,13 @@ def counts(conn: Connection) -> dict[str, int]:
     }
 
 
-def changed_since(
-    conn: Connection, report_seq: int, since: dict[str, datetime | None]
-) -> Snapshot[Iterator[Batch]]:
-    """The reports after ``report_seq`` and the rows of each upserted kind changed after
-    ``since[kind]`` (all of them where None), as column batches in no set order."""
+def changed_since(conn: Connection, report_seq: int, since: datetime) -> Snapshot[Iterator[Batch]]:
+    """The reports after ``report_seq`` and the rows of the upserted kinds changed after
+    ``since``, as column batches in no set order."""
     dialect = conn.dialect.name
 
     def changed(kind: str) -> Any:
-        statement = select(*_columns(kind, dialect))
-        if (after := since[kind]) is not None:
-            statement = statement.where(CHANGING[kind].updated_at > after)
-        return statement
+        return select(*_columns(kind, dialect)).where(CHANGING[kind].updated_at > since)
 
     posts = [batch for batch in _batches(conn, changed("posts"))]
     post_ids = [post_id for batch in posts for post_id in batch["post_id"]]

@@ -2,18 +2,19 @@
 reading only what changed since the run before.
 
 The copy (``EntityStore``) keeps each kind's rows as Arrow tables in key order. A run
-reads, in one consistent snapshot of the database, the reports after the sequence
-numbers seen ``MARGIN_S`` before and the rows of the other kinds whose change time is
-within ``MARGIN_S`` of the newest seen (a write stamps its rows before it commits, and
-a slow transaction commits after faster ones), and merges them in: a row read again
-is the same row. It then counts each kind in the same snapshot. When a kind's count differs
-from the copy's, rows were deleted (retention) or missed, and that kind is read whole.
-Everything is read by the first run of a process, a run asked to, and the first run
-after ``FULL_EVERY_S``, which bounds how long a change outside the margin could go
-unseen.
+reads, in one consistent snapshot of the database, the reports numbered after those
+seen ``MARGIN_S`` before, and the rows of the other kinds whose change time is later
+than ``MARGIN_S`` before the last read began: a write stamps its rows when it starts
+and commits later, and on PostgreSQL a write that took lower numbers may commit after
+one that took higher. A row read again is the same row, merged once. The run then
+counts each kind in the same snapshot. When a kind's count differs from the copy's,
+rows were deleted (retention) or missed (a write slower than the margin), and that
+kind is read whole. Everything is read by the first run of a process, a run asked
+to, and the first run after ``FULL_EVERY_S``, which bounds how long a change slower
+than the margin could go unseen.
 
 Both ways give the same ``Data``: the copy is the stored rows, in the same order,
-whichever way they arrived (tests/test_stored_data.py).
+however they arrived (tests/test_stored_data.py).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Connection
 
 from app.db import snapshot
 from app.db.engine import Database
@@ -31,7 +35,7 @@ from app.detection.data import Data
 from app.detection.store import KINDS, EntityStore, table_of
 
 log = logging.getLogger("mrd.analysis")
-MARGIN_S = 300.0
+MARGIN_S = 120.0
 FULL_EVERY_S = 3_600.0
 
 
@@ -50,12 +54,13 @@ class LoadReport:
 class StoredData:
     """One process's copy of the stored entities, for its analysis runs."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.store: EntityStore | None = None
         self.full_read_at = float("-inf")
-        self.marks: snapshot.Marks | None = None
-        # (when, newest report sequence number) at each read, oldest first.
+        # When the last read began (wall time, as the writers stamp their rows).
+        self.read_at: datetime | None = None
+        # (clock, newest report sequence number) at each read, oldest first.
         self.report_seqs: deque[tuple[float, int]] = deque()
         # How the last ``load`` read (for a run's stats).
         self.last: LoadReport | None = None
@@ -72,8 +77,9 @@ class StoredData:
 
     def _refresh(self, db: Database, full: bool) -> LoadReport:
         reason = self._full_reason(full)
+        began = datetime.now(UTC)
         with db.consistent_read() as conn:
-            marks = snapshot.marks(conn)
+            newest_seq = snapshot.newest_report_seq(conn)
             if reason is not None:
                 self.store = None  # let the old copy go before the new one is read
                 store = EntityStore()
@@ -81,19 +87,17 @@ class StoredData:
                     store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
                 self.store = store
                 self.full_read_at = self.clock()
-                self._remember(marks)
+                self._remember(began, newest_seq)
                 return LoadReport("full", reason, {k: store.rows(k) for k in KINDS})
-            assert self.store is not None
             read = self._merge_changes(conn)
+            assert self.store is not None
             stored = snapshot.counts(conn)
             differing = [kind for kind in KINDS if stored[kind] != self.store.rows(kind)]
             for kind in differing:
                 self.store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
                 read[kind] = self.store.rows(kind)
-        self._remember(marks)
+        self._remember(began, newest_seq)
         if differing:
-            # Rows deleted (retention) or missed (a write that committed late): those
-            # kinds were read whole.
             reason = f"row counts differed, read whole: {', '.join(differing)}"
             log.info("analysis data: %s", reason)
             return LoadReport("changes", reason, read)
@@ -102,18 +106,15 @@ class StoredData:
     def _full_reason(self, asked: bool) -> str | None:
         if asked:
             return "asked for"
-        if self.store is None or self.marks is None:
+        if self.store is None or self.read_at is None:
             return "first run of this process"
         if self.clock() - self.full_read_at >= FULL_EVERY_S:
             return f"{FULL_EVERY_S:.0f} s since the last full read"
         return None
 
-    def _merge_changes(self, conn: Any) -> dict[str, int]:
-        assert self.store is not None and self.marks is not None
-        margin = timedelta(seconds=MARGIN_S)
-        since = {
-            kind: None if at is None else at - margin for kind, at in self.marks.changed_at.items()
-        }
+    def _merge_changes(self, conn: Connection) -> dict[str, int]:
+        assert self.store is not None and self.read_at is not None
+        since = self.read_at - timedelta(seconds=MARGIN_S)
         changed = snapshot.changed_since(conn, self._report_seq_floor(), since)
         read = {}
         for kind in KINDS:
@@ -123,9 +124,8 @@ class StoredData:
         return read
 
     def _report_seq_floor(self) -> int:
-        """The newest report sequence number seen ``MARGIN_S`` ago or before (the
-        oldest remembered if none is that old): a report numbered below it that
-        commits later than that would be missed, and found by the counts."""
+        """The newest report number seen ``MARGIN_S`` ago or before (the oldest
+        remembered if none is that old)."""
         now = self.clock()
         floor = self.report_seqs[0][1]
         for when, seq in self.report_seqs:
@@ -134,9 +134,9 @@ class StoredData:
             floor = seq
         return floor
 
-    def _remember(self, marks: snapshot.Marks) -> None:
+    def _remember(self, began: datetime, newest_seq: int) -> None:
         now = self.clock()
-        self.marks = marks
-        self.report_seqs.append((now, marks.report_seq))
+        self.read_at = began
+        self.report_seqs.append((now, newest_seq))
         while len(self.report_seqs) > 1 and now - self.report_seqs[1][0] >= MARGIN_S:
             self.report_seqs.popleft()
