@@ -22,7 +22,7 @@ from app.detection.shapes import shape
 from app.services import stored_data
 from app.services.stored_data import FULL_EVERY_S, MARGIN_S, StoredData
 from app.tools.simulate import SCENARIOS, generate
-from tests.conftest import send
+from tests.conftest import send, wait_for_run
 from tests.test_data_builder import assert_same
 
 KINDS = ("accounts", "edges", "posts", "decisions", "reports")
@@ -251,3 +251,20 @@ def test_a_report_numbered_before_the_newest_seen_is_read(
     assert report.reason == "rows changed since the last run"
     assert late_row["event_id"] in data.reports.event_id
     assert_same(data, _read_everything(db))
+
+
+def test_a_run_can_be_asked_to_read_everything(client: httpx.Client, db: Database) -> None:
+    world = generate(SCENARIOS["baseline"], seed=48, scale=0.1)
+    _send_all(client, {kind: list(getattr(world, kind)) for kind in KINDS})
+    wait_for_run(client, client.post("/v1/analysis/runs").json()["run_id"])
+    asked = client.post("/v1/analysis/runs", params={"full": "true"}).json()
+    assert asked["stats"] == {"full_read": True}
+    run = wait_for_run(client, asked["run_id"])
+    assert run["status"] == "succeeded"
+    assert run["stats"]["full_read"] is True
+    assert run["stats"]["load"]["mode"] == "full"
+    assert run["stats"]["load"]["reason"] == "asked for"
+    assert run["stats"]["load"]["rows_read"]["reports"] == len(world.reports)
+    then = wait_for_run(client, client.post("/v1/analysis/runs").json()["run_id"])
+    assert "full_read" not in then["stats"]
+    assert then["stats"]["load"]["mode"] == "changes"

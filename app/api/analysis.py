@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -59,7 +59,7 @@ RUN_EXAMPLE = DEMO["run"]
     "/analysis/runs",
     status_code=202,
     summary="Start an analysis run",
-    description="Queues a full analysis of everything stored. One process runs it (exactly one "
+    description="Queues an analysis of everything stored. One process runs it (exactly one "
     "runner at a time across replicas); follow it with `GET /v1/analysis/runs/{run_id}`. The "
     "service also runs one by itself every `MRD_ANALYSIS_INTERVAL_S` seconds when new data "
     "arrived.",
@@ -69,8 +69,19 @@ RUN_EXAMPLE = DEMO["run"]
         **problem_responses(401, 403),
     },
 )
-def start_run(context: ContextDep, _key: IngestKey) -> Run:
-    run = analysis.queue_run(context.db)
+def start_run(
+    context: ContextDep,
+    _key: IngestKey,
+    full: Annotated[
+        bool,
+        Query(
+            description="Read every stored entity again, not only what changed since the "
+            "last run (runs do so by themselves at least hourly, and whenever a count "
+            "differs). The run's `stats.load` says which read it made."
+        ),
+    ] = False,
+) -> Run:
+    run = analysis.queue_run(context.db, full_read=full)
     if context.background is not None:
         context.background.runner.wake()
     return Run.of(run)

@@ -56,8 +56,10 @@ from app.detection.documents import (
 SUCCEEDED = "succeeded"
 
 
-def create_run(session: Session, run_id: str, now: datetime) -> AnalysisRun:
-    run = AnalysisRun(run_id=run_id, status="queued", created_at=now, stats={})
+def create_run(
+    session: Session, run_id: str, now: datetime, stats: dict[str, Any] | None = None
+) -> AnalysisRun:
+    run = AnalysisRun(run_id=run_id, status="queued", created_at=now, stats=stats or {})
     session.add(run)
     session.flush()
     return run

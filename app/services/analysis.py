@@ -101,9 +101,15 @@ def get_run(session: Session, run_id: str) -> AnalysisRun | None:
     return results.get_run(session, run_id)
 
 
-def queue_run(db: Database) -> AnalysisRun:
+# A queued run's stats key asking it to read every stored entity again.
+FULL_READ = "full_read"
+
+
+def queue_run(db: Database, full_read: bool = False) -> AnalysisRun:
+    """Queue a run; with ``full_read`` it reads everything stored, not only the changes."""
     with db.session() as session:
-        run = results.create_run(session, str(uuid.uuid4()), datetime.now(UTC))
+        stats = {FULL_READ: True} if full_read else {}
+        run = results.create_run(session, str(uuid.uuid4()), datetime.now(UTC), stats)
         session.commit()
         return run
 
@@ -184,10 +190,10 @@ class AnalysisRunner(PeriodicWorker):
             return False
         try:
             self._fail_stale_runs()
-            run_id = self.db.run_write(self._claim)
-            if run_id is None:
+            claimed = self.db.run_write(self._claim)
+            if claimed is None:
                 return False
-            self._run(run_id)
+            self._run(*claimed)
             return True
         finally:
             self.db.run_write(lambda conn: results.release_lease(conn, LEASE, self.holder))
@@ -209,20 +215,23 @@ class AnalysisRunner(PeriodicWorker):
         if failed := self.db.run_write(fail):
             log.warning("%d analysis run(s) stopped with their process; queued a new one", failed)
 
-    def _claim(self, conn: Connection) -> str | None:
-        oldest = conn.scalar(
-            select(AnalysisRun.run_id)
+    def _claim(self, conn: Connection) -> tuple[str, bool] | None:
+        """The oldest queued run, marked running, and whether it asked to read
+        everything."""
+        oldest = conn.execute(
+            select(AnalysisRun.run_id, AnalysisRun.stats)
             .where(AnalysisRun.status == "queued")
             .order_by(AnalysisRun.created_at)
             .limit(1)
-        )
+        ).first()
         if oldest is None:
             return None
+        run_id, stats = oldest
         now = datetime.now(UTC)
-        results.mark(conn, oldest, status="running", started_at=now, heartbeat_at=now)
-        return str(oldest)
+        results.mark(conn, run_id, status="running", started_at=now, heartbeat_at=now)
+        return str(run_id), bool((stats or {}).get(FULL_READ))
 
-    def _run(self, run_id: str) -> None:
+    def _run(self, run_id: str, full_read: bool = False) -> None:
         beating = threading.Event()
 
         def beat(conn: Connection) -> None:
@@ -243,10 +252,13 @@ class AnalysisRunner(PeriodicWorker):
                 report_seq = conn.scalar(select(func.max(Report.seq))) or 0
             with collector_paused():
                 self.stored.last = None
+                if full_read:
+                    self.stored.read_everything_next()
                 data, analysis = self.pipeline(self.db, self.stored)
                 loaded = time.perf_counter() - began - sum(analysis.timings.values())
                 documents = shape(analysis)
             stats: dict[str, Any] = {
+                **({FULL_READ: True} if full_read else {}),
                 "load": self.stored.last.as_stats() if self.stored.last else {"mode": "full"},
                 "watermark": mark,
                 "report_seq": report_seq,

@@ -64,11 +64,17 @@ class StoredData:
         self.report_seqs: deque[tuple[float, int]] = deque()
         # How the last ``load`` read (for a run's stats).
         self.last: LoadReport | None = None
+        self.full_asked = False
+
+    def read_everything_next(self) -> None:
+        """Make the next ``load`` read everything (a run asked to)."""
+        self.full_asked = True
 
     def load(self, db: Database, full: bool = False) -> tuple[Data, LoadReport]:
         """The stored entities as the pipeline's columns; a full read when ``full``."""
         try:
-            self.last = self._refresh(db, full)
+            self.last = self._refresh(db, full or self.full_asked)
+            self.full_asked = False
             assert self.store is not None
             return self.store.data(), self.last
         except BaseException:
