@@ -19,7 +19,8 @@ from app.db.models import Account, Report
 from app.detection.data import build_data_batches
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
-from app.services import stored_data
+from app.detection.store import EntityStore
+from app.services.retention import apply_retention
 from app.services.stored_data import FULL_EVERY_S, MARGIN_S, StoredData
 from app.tools.simulate import SCENARIOS, generate
 from tests.conftest import send, wait_for_run
@@ -118,6 +119,7 @@ def test_runs_that_read_changes_give_what_reading_everything_gives(
     assert report.mode == "full" and report.reason == "first run of this process"
     assert_same(data, _read_everything(db))
 
+    before: Rows = {}
     for step in (later, _changes(first, seed=5), last):
         _age(db)
         clock.now += MARGIN_S + 1
@@ -126,8 +128,12 @@ def test_runs_that_read_changes_give_what_reading_everything_gives(
         assert report.mode == "changes", report
         assert report.reason == "rows changed since the last run"
         # Only what this step sent was read.
+        # Only what this step sent was read, and the reports of the step before: a
+        # report committed after the last read was numbered after the read before it.
         sent = {kind: len({KEYS[kind](row) for row in step.get(kind, ())}) for kind in KINDS}
+        sent["reports"] += len(before.get("reports", ()))
         assert report.rows_read == sent
+        before = step
         assert_same(data, _read_everything(db))
 
     assert len(data.reports) == len(world.reports) - sum(
@@ -175,7 +181,7 @@ def test_a_late_write_inside_the_margin_is_read_and_one_outside_is_found_by_the_
     add_account("late-outside", began - timedelta(seconds=2 * MARGIN_S))
     clock.now += 10
     data, report = stored.load(db)
-    assert report.reason == "row counts differed, read whole: accounts", report
+    assert report.reason == "read whole after row counts differed: accounts", report
     assert "late-outside" in data.accounts.ids
     assert_same(data, _read_everything(db))
 
@@ -188,9 +194,62 @@ def test_deleted_rows_leave_the_copy(client: httpx.Client, db: Database) -> None
     gone = sorted(r["event_id"] for r in world.reports)[:100]
     db.run_write(lambda conn: conn.execute(delete(Report).where(Report.event_id.in_(gone))))
     data, report = stored.load(db)
-    assert report.reason == "row counts differed, read whole: reports"
+    assert report.reason == "read whole after row counts differed: reports"
     assert not set(gone) & set(data.reports.event_id)
     assert_same(data, _read_everything(db))
+
+
+def test_retention_is_seen_even_when_as_many_rows_arrive(
+    client: httpx.Client, db: Database
+) -> None:
+    """Retention deletes the oldest rows and as many new ones arrive before the next run
+    (on SQLite the newest report's number can even be handed out again): the counts
+    match, and the deletions, counted apart, still make the run read those kinds."""
+    world = generate(SCENARIOS["baseline"], seed=49, scale=0.1)
+    reports = sorted(world.reports, key=lambda r: r["created_at"])
+    held = reports[-50:]
+    _send_all(
+        client, {kind: list(getattr(world, kind)) for kind in KINDS} | {"reports": reports[:-50]}
+    )
+    stored = StoredData()
+    stored.load(db)
+    limit = datetime.fromisoformat(reports[200]["created_at"])  # the reports before it go
+    old = [r for r in reports if datetime.fromisoformat(r["created_at"]) < limit]
+    assert len(old) > len(held)
+    now = limit + timedelta(days=1)
+    deleted = apply_retention(db, days=1, now=now)
+    assert deleted["reports"] == len(old)
+    # As many new reports as were deleted: the counts alone would not tell.
+    extra = [r | {"event_id": f"{r['event_id']}-again"} for r in old[: len(old) - len(held)]]
+    send(client, "reports", held + extra)
+    data, report = stored.load(db)
+    deleted_kinds = report.reason.removeprefix("read whole after rows deleted: ").split(", ")
+    assert "reports" in deleted_kinds, report
+    assert_same(data, _read_everything(db))
+
+
+def test_large_counts_and_weights_are_kept(client: httpx.Client, db: Database) -> None:
+    send(client, "accounts", [{"account_id": "big", "followers_count": 2**62}])
+    send(client, "edges", [{"src": "big", "dst": "other", "kind": "follow", "weight": 2**62}])
+    send(client, "reports", [_report("r1", "a", "big"), _report("r2", "b", "big")])
+    stored = StoredData()
+    data, _ = stored.load(db)
+    assert data.accounts.followers[data.accounts.ids.index("big")] == float(2**62)
+    assert data.edges.weight.tolist() == [float(2**62)]
+    send(client, "accounts", [{"account_id": "big", "followers_count": 2**62 - 1}])
+    data, report = stored.load(db)
+    assert report.mode == "changes"
+    assert_same(data, _read_everything(db))
+
+
+def _report(event_id: str, reporter: str, target: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "reporter_id": reporter,
+        "target_id": target,
+        "reason": "spam",
+        "created_at": "2017-07-01T00:00:00Z",
+    }
 
 
 def test_everything_is_read_again_after_a_while_and_when_asked(
@@ -207,15 +266,18 @@ def test_everything_is_read_again_after_a_while_and_when_asked(
     assert stored.load(db)[1].reason == f"{FULL_EVERY_S:.0f} s since the last full read"
     assert stored.load(db, full=True)[1].reason == "asked for"
     # A read that fails part-way leaves no half-merged copy behind.
-    monkeypatch.setattr(stored_data, "table_of", _fails)
+    merge = EntityStore.merge
+
+    def merge_until_posts(store: EntityStore, kind: str, changed: Any) -> None:
+        if kind == "posts":
+            raise RuntimeError("the database went away")
+        merge(store, kind, changed)
+
+    monkeypatch.setattr(EntityStore, "merge", merge_until_posts)
     with pytest.raises(RuntimeError):
         stored.load(db)
     monkeypatch.undo()
     assert stored.load(db)[1].reason == "first run of this process"
-
-
-def _fails(*_args: Any) -> Any:
-    raise RuntimeError("the database went away")
 
 
 def test_a_report_numbered_before_the_newest_seen_is_read(
@@ -240,13 +302,13 @@ def test_a_report_numbered_before_the_newest_seen_is_read(
     late_seq = late["seq"]
     late_row = {column.name: late[column.name] for column in Report.__table__.columns}
     db.run_write(lambda conn: conn.execute(delete(Report).where(Report.seq == late_seq)))
-    clock.now += MARGIN_S + 1
+    clock.now += MARGIN_S + 80  # runs further apart than the margin
     data, report = stored.load(db)
     assert report.rows_read["reports"] == 9
     assert late_row["event_id"] not in data.reports.event_id
     # It commits now, numbered below the newest the last run saw.
     db.run_write(lambda conn: conn.execute(insert(Report).values(**late_row)))
-    clock.now += 10
+    clock.now += MARGIN_S + 80
     data, report = stored.load(db)
     assert report.reason == "rows changed since the last run"
     assert late_row["event_id"] in data.reports.event_id

@@ -13,6 +13,7 @@ claims or locks its keys there first, in key order, then writes the partitioned 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -38,6 +39,7 @@ from app.db.models import (
     Account,
     Base,
     Decision,
+    Deletion,
     Edge,
     Post,
     PostHashtag,
@@ -307,8 +309,12 @@ def upsert_posts(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
         stamp = max(row["updated_at"] for row in rows)
         posts_table = _table(Post)
         for chunk in in_chunks(sorted(relinked)):
+            # Not the posts this write stored or changed: stamped already.
+            unstamped = posts_table.c.updated_at != stamp
             conn.execute(
-                update(posts_table).where(posts_table.c.post_id.in_(chunk)).values(updated_at=stamp)
+                update(posts_table)
+                .where(posts_table.c.post_id.in_(chunk), unstamped)
+                .values(updated_at=stamp)
             )
     return changed
 
@@ -380,6 +386,32 @@ def _replace_links(
     return relinked
 
 
-def deferred(write_rows: Callable[[Connection, Sequence[dict[str, Any]]], int]) -> Preparer:
-    """A preparer for writes that need no preparation outside the transaction."""
-    return lambda _dialect, rows: lambda conn: write_rows(conn, rows)
+def note_deletion(conn: Connection, kind: str) -> None:
+    """Count a deletion of rows of ``kind`` (``Deletion``), in the deleting
+    transaction."""
+    table = _table(Deletion)
+    conn.execute(
+        _insert(conn, table)
+        .values(kind=kind, generation=1)
+        .on_conflict_do_update(index_elements=["kind"], set_={"generation": table.c.generation + 1})
+    )
+
+
+def stamped_in_transaction(
+    write_rows: Callable[[Connection, Sequence[dict[str, Any]]], int],
+) -> Preparer:
+    """A preparer for upserts, which need no preparation outside the transaction. Their
+    change time (``updated_at``) is taken when the transaction runs, not when the
+    request came: an analysis run reads the rows changed since shortly before its last
+    read began, and a stamp taken before a wait for the writer could fall earlier."""
+
+    def prepare(_dialect: str, rows: Sequence[dict[str, Any]]) -> Write:
+        def write(conn: Connection) -> int:
+            now = datetime.now(UTC)
+            for row in rows:
+                row["updated_at"] = now
+            return write_rows(conn, rows)
+
+        return write
+
+    return prepare

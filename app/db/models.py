@@ -365,6 +365,17 @@ class AnalysisNetwork(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class Deletion(Base):
+    """How many times rows of an entity kind were deleted (retention): an analysing
+    process that keeps a copy of the stored entities reads a kind whole again when its
+    number moved (migration 0013)."""
+
+    __tablename__ = "deletions"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
 class Lease(Base):
     """A named lease that one process holds at a time (the analysis runner's)."""
 

@@ -33,7 +33,16 @@ from sqlalchemy import (
 )
 
 from app.db.engine import in_chunks
-from app.db.models import Account, Decision, Edge, Post, PostHashtag, PostMention, Report
+from app.db.models import (
+    Account,
+    Decision,
+    Deletion,
+    Edge,
+    Post,
+    PostHashtag,
+    PostMention,
+    Report,
+)
 
 Record = dict[str, Any]
 # Columns of a batch of rows by name (what ``app.detection.data`` calls ``Columns``).
@@ -211,6 +220,14 @@ CHANGING: dict[str, type[Account] | type[Edge] | type[Post] | type[Decision]] = 
     "posts": Post,
     "decisions": Decision,
 }
+
+
+def deletions(conn: Connection) -> dict[str, int]:
+    """How many times each kind's rows were deleted (``Deletion``)."""
+    return {
+        kind: generation
+        for kind, generation in conn.execute(select(Deletion.kind, Deletion.generation))
+    }
 
 
 def newest_report_seq(conn: Connection) -> int:

@@ -289,15 +289,16 @@ ARROW_COLUMNS = {"edges": ("src", "dst", "kind"), "posts": ("post_id", "author_i
 
 def arrow_columns(batch: pa.RecordBatch, kind: str) -> Columns:
     """The fields of ``kind`` in an Arrow batch as builder columns: numbers (times as
-    epoch seconds) as numpy, the ``ARROW_COLUMNS`` as Arrow, the rest as Python values."""
+    epoch seconds) as numpy floats (NaN where absent), the ``ARROW_COLUMNS`` as Arrow,
+    the rest as Python values."""
     kept = ARROW_COLUMNS.get(kind, ())
     columns: dict[str, Any] = {}
     for name in FIELDS[kind]:
         if name not in batch.schema.names:
             continue
         column = batch.column(name)
-        if pa.types.is_floating(column.type):
-            columns[name] = column.to_numpy(zero_copy_only=False)
+        if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+            columns[name] = column.to_numpy(zero_copy_only=False).astype(np.float64)
         elif name in kept and column.null_count == 0:
             columns[name] = column
         else:

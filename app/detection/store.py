@@ -30,7 +30,10 @@ ORDER: dict[str, tuple[str, ...]] = {
     "reports": ("created_at", "event_id"),
     "decisions": ("decision_id",),
 }
-_FLOATS = frozenset({"created_at", "status_changed_at", "decided_at", "followers_count", "weight"})
+_TIMES = frozenset({"created_at", "status_changed_at", "decided_at"})
+# Whole numbers stay whole here (up to 2^62 is accepted; a float64 column refuses those
+# past 2^53), and become floats only in ``Data``.
+_COUNTS = frozenset({"followers_count", "weight"})
 _LISTS = frozenset({"labels", "mentions", "hashtags"})
 # Rows handed to the builder at a time: large, so that each batch's ids are numbered by
 # Arrow's dictionary encoding in one go.
@@ -39,8 +42,10 @@ _VERSION = "__version"
 
 
 def _arrow_type(name: str) -> pa.DataType:
-    if name in _FLOATS:
+    if name in _TIMES:
         return pa.float64()
+    if name in _COUNTS:
+        return pa.int64()
     return pa.list_(pa.string()) if name in _LISTS else pa.string()
 
 

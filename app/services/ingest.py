@@ -59,10 +59,14 @@ class _Writer:
 
 _WRITERS: dict[str, _Writer] = {
     REPORTS.name: _Writer(repo.insert_reports, "ingested_at", partitioned="reports"),
-    ACCOUNTS.name: _Writer(repo.deferred(repo.upsert_accounts), "updated_at"),
-    EDGES.name: _Writer(repo.deferred(repo.upsert_edges), "updated_at", {"weight": 1}),
-    POSTS.name: _Writer(repo.deferred(repo.upsert_posts), "updated_at", partitioned="posts"),
-    DECISIONS.name: _Writer(repo.deferred(repo.upsert_decisions), "updated_at"),
+    ACCOUNTS.name: _Writer(repo.stamped_in_transaction(repo.upsert_accounts), "updated_at"),
+    EDGES.name: _Writer(
+        repo.stamped_in_transaction(repo.upsert_edges), "updated_at", {"weight": 1}
+    ),
+    POSTS.name: _Writer(
+        repo.stamped_in_transaction(repo.upsert_posts), "updated_at", partitioned="posts"
+    ),
+    DECISIONS.name: _Writer(repo.stamped_in_transaction(repo.upsert_decisions), "updated_at"),
 }
 
 

@@ -1,7 +1,8 @@
 """Retention: events older than ``MRD_RETENTION_DAYS`` are deleted.
 
 Reports, posts (with their mentions and hashtags) and moderator decisions are events
-and age out; accounts and graph edges are the state of the platform and stay. The
+and age out (each deletion counted in ``deletions``, for the analysing process's copy
+of the stored entities); accounts and graph edges are the state of the platform and stay. The
 reports are deleted in windows of their sequence number, so each statement is a
 primary-key range and each transaction short (SQLite's writer and the ingest it
 serves never wait long), and one pass reads the table once. A pass runs in the
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection, delete, func, select, text
 
 from app.db.engine import Database
+from app.db.ingest_repository import note_deletion
 from app.db.models import Decision, Post, PostHashtag, PostMention, Report
 from app.db.partitions import PARTITIONED
 from app.services.periodic import PeriodicWorker
@@ -37,21 +40,32 @@ def apply_retention(db: Database, days: float, now: datetime | None = None) -> d
     deleted = {"reports": 0, "posts": 0, "decisions": 0}
     if db.partitions is not None:
         for table in PARTITIONED:
+            # Counted before and after: a partition leaves outside a transaction.
+            noted = partial(note_deletion, kind=table)
+            db.run_write(noted)
             deleted[table] += db.partitions.drop_before(table, cutoff)
+            db.run_write(noted)
     with db.engine.connect() as conn:
         last = conn.scalar(select(func.max(Report.seq))) or 0
     for start in range(0, last + 1, SEQ_WINDOW):
 
         def window(conn: Connection, start: int = start) -> int:
-            return _delete_reports(conn, start, start + SEQ_WINDOW, cutoff)
+            gone = _delete_reports(conn, start, start + SEQ_WINDOW, cutoff)
+            if gone:
+                note_deletion(conn, "reports")
+            return gone
 
         deleted["reports"] += db.run_write(window)
 
     def posts_and_decisions(conn: Connection) -> None:
-        deleted["posts"] += _delete_posts(conn, cutoff)
+        if gone := _delete_posts(conn, cutoff):
+            deleted["posts"] += gone
+            note_deletion(conn, "posts")
         deleted["decisions"] = int(
             conn.execute(delete(Decision).where(Decision.decided_at < cutoff)).rowcount
         )
+        if deleted["decisions"]:
+            note_deletion(conn, "decisions")
 
     db.run_write(posts_and_decisions)
     return deleted

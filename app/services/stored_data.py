@@ -60,8 +60,11 @@ class StoredData:
         self.full_read_at = float("-inf")
         # When the last read began (wall time, as the writers stamp their rows).
         self.read_at: datetime | None = None
-        # (clock, newest report sequence number) at each read, oldest first.
+        # (clock when it began, newest report sequence number) of each read, oldest
+        # first.
         self.report_seqs: deque[tuple[float, int]] = deque()
+        # How many times each kind's rows were deleted, at the last read.
+        self.deleted: dict[str, int] = {}
         # How the last ``load`` read (for a run's stats).
         self.last: LoadReport | None = None
         self.full_asked = False
@@ -83,31 +86,36 @@ class StoredData:
 
     def _refresh(self, db: Database, full: bool) -> LoadReport:
         reason = self._full_reason(full)
-        began = datetime.now(UTC)
+        began, began_clock = datetime.now(UTC), self.clock()
         with db.consistent_read() as conn:
             newest_seq = snapshot.newest_report_seq(conn)
+            deleted = snapshot.deletions(conn)
             if reason is not None:
                 self.store = None  # let the old copy go before the new one is read
                 store = EntityStore()
                 for kind in KINDS:
                     store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
                 self.store = store
-                self.full_read_at = self.clock()
-                self._remember(began, newest_seq)
+                self.full_read_at = began_clock
+                self._remember(began, began_clock, newest_seq, deleted)
                 return LoadReport("full", reason, {k: store.rows(k) for k in KINDS})
             read = self._merge_changes(conn)
             assert self.store is not None
             stored = snapshot.counts(conn)
-            differing = [kind for kind in KINDS if stored[kind] != self.store.rows(kind)]
-            for kind in differing:
+            gone = [k for k in KINDS if deleted.get(k, 0) != self.deleted.get(k, 0)]
+            miscounted = [k for k in KINDS if k not in gone and stored[k] != self.store.rows(k)]
+            for kind in gone + miscounted:
                 self.store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
                 read[kind] = self.store.rows(kind)
-        self._remember(began, newest_seq)
-        if differing:
-            reason = f"row counts differed, read whole: {', '.join(differing)}"
-            log.info("analysis data: %s", reason)
-            return LoadReport("changes", reason, read)
-        return LoadReport("changes", "rows changed since the last run", read)
+        self._remember(began, began_clock, newest_seq, deleted)
+        if not gone + miscounted:
+            return LoadReport("changes", "rows changed since the last run", read)
+        # Rows deleted (retention), or a write slower than the margin missed.
+        reasons = [f"rows deleted: {', '.join(gone)}"] if gone else []
+        reasons += [f"row counts differed: {', '.join(miscounted)}"] if miscounted else []
+        reason = "read whole after " + "; ".join(reasons)
+        log.info("analysis data %s", reason)
+        return LoadReport("changes", reason, read)
 
     def _full_reason(self, asked: bool) -> str | None:
         if asked:
@@ -130,19 +138,24 @@ class StoredData:
         return read
 
     def _report_seq_floor(self) -> int:
-        """The newest report number seen ``MARGIN_S`` ago or before (the oldest
-        remembered if none is that old)."""
-        now = self.clock()
+        """The newest report number seen by the latest read that began ``MARGIN_S`` or
+        more before the last one (by the oldest remembered when none did): a report
+        committed after the last read was numbered after that one began."""
+        last_began = self.report_seqs[-1][0]
         floor = self.report_seqs[0][1]
-        for when, seq in self.report_seqs:
-            if now - when < MARGIN_S:
+        for began, seq in self.report_seqs:
+            if last_began - began < MARGIN_S:
                 break
             floor = seq
         return floor
 
-    def _remember(self, began: datetime, newest_seq: int) -> None:
-        now = self.clock()
+    def _remember(
+        self, began: datetime, began_clock: float, newest_seq: int, deleted: dict[str, int]
+    ) -> None:
         self.read_at = began
-        self.report_seqs.append((now, newest_seq))
-        while len(self.report_seqs) > 1 and now - self.report_seqs[1][0] >= MARGIN_S:
-            self.report_seqs.popleft()
+        self.deleted = deleted
+        self.report_seqs.append((began_clock, newest_seq))
+        # Only the latest read MARGIN_S before the last one is needed, and those after.
+        seqs = self.report_seqs
+        while len(seqs) > 1 and began_clock - seqs[1][0] >= MARGIN_S:
+            seqs.popleft()
