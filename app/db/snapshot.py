@@ -1,6 +1,7 @@
-"""The one reader of stored entities for the pipeline: everything (a full run, as
-column batches for ``build_data_batches``) or the neighbourhood of some targets (the
-fast path, as records for ``build_data``).
+"""The one reader of stored entities for the pipeline: everything or what changed since
+a read (a run, as column batches for the analysing process's copy,
+``app/services/stored_data.py``) or the neighbourhood of some targets (the fast path,
+as records for ``build_data``).
 
 Both read the same columns the same way (the fast path leaves out the text of the
 reporters' reports on other targets): times as epoch seconds (a million datetime
@@ -8,9 +9,8 @@ objects cost seconds), posts with their mentions and hashtags, and records in th
 of their keys, so an analysis depends on what is stored, not on the order it arrived in
 (replicas ingesting at once interleave batches; tie-breaks such as a wave's first
 report follow the input order). A full run streams its records in batches, sorted by
-the database (on PostgreSQL in its collation); the neighbourhood is small, comes as
-lists and is sorted here by code point, so two ids that collate differently can order
-two simultaneous reports differently in the two paths.
+the database (the copy keeps them in code-point order, whatever the collation); the
+neighbourhood is small, comes as lists and is sorted here by code point too.
 """
 
 from __future__ import annotations

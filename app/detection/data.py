@@ -8,6 +8,7 @@ an index, whether or not its metadata was sent. Times are float epoch seconds.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 EDGE_KINDS = ("follow", "retweet", "quote", "reply", "mention", "like")
 STATUSES = ("active", "suspended", "deleted")
@@ -284,7 +286,11 @@ REQUIRED: dict[str, frozenset[str]] = {
 
 # Columns handed to the builder as Arrow arrays (it numbers their distinct values only):
 # the ones with millions of values in a graph-heavy data set.
-ARROW_COLUMNS = {"edges": ("src", "dst", "kind"), "posts": ("post_id", "author_id")}
+ARROW_COLUMNS = {
+    "edges": ("src", "dst", "kind"),
+    "posts": ("post_id", "author_id"),
+    "reports": ("reporter_id", "target_id"),
+}
 
 
 def arrow_columns(batch: pa.RecordBatch, kind: str) -> Columns:
@@ -517,18 +523,31 @@ class DataBuilder:
         self._finish_posts()
         events = [str(event) for event in batch["event_id"]]
         reporters, targets = batch["reporter_id"], batch["target_id"]
-        kept = []
+        # A self-report says nothing about coordination (and one account filing
+        # hundreds against itself must not look like a crowd): stored, not analysed.
+        if isinstance(reporters, pa.Array) and isinstance(targets, pa.Array):
+            own = pc.equal(reporters, targets).to_numpy(zero_copy_only=False)
+        else:
+            own = np.fromiter(map(operator.eq, reporters, targets), bool, len(events))
         seen = self.seen_events
-        for i, event in enumerate(events):
-            # A self-report says nothing about coordination (and one account filing
-            # hundreds against itself must not look like a crowd): stored, not analysed.
-            if event in seen or reporters[i] == targets[i]:
-                continue
-            seen.add(event)
-            kept.append(i)
+        if len(set(events)) == len(events) and seen.isdisjoint(events):
+            kept = np.flatnonzero(~own)
+            seen.update(events[i] for i in kept.tolist())
+        else:
+            rows = []
+            for i, event in enumerate(events):
+                if event in seen or own[i]:
+                    continue
+                seen.add(event)
+                rows.append(i)
+            kept = np.asarray(rows, dtype=np.int64)
 
-        def take(column: Sequence[Any]) -> list[Any]:
-            return [column[i] for i in kept]
+        def take(column: Sequence[Any] | np.ndarray | pa.Array) -> Any:
+            if isinstance(column, np.ndarray):
+                return column[kept]
+            if isinstance(column, pa.Array):
+                return column.take(pa.array(kept, type=pa.int64()))
+            return [column[i] for i in kept.tolist()]
 
         ends = self.account.many(_interleaved(take(reporters), take(targets))).reshape(-1, 2)
         self.report_parts.append(
