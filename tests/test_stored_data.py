@@ -25,6 +25,7 @@ from app.services.stored_data import FULL_EVERY_S, MARGIN_S, StoredData
 from app.tools.simulate import SCENARIOS, generate
 from tests.conftest import send, wait_for_run
 from tests.test_data_builder import assert_same
+from tests.test_idempotency_property import KEYS
 
 KINDS = ("accounts", "edges", "posts", "decisions", "reports")
 
@@ -84,15 +85,6 @@ def _send_all(client: httpx.Client, rows: dict[str, list[Any]]) -> None:
     for kind in KINDS:
         if rows.get(kind):
             send(client, kind, rows[kind])
-
-
-KEYS = {
-    "accounts": lambda x: x["account_id"],
-    "edges": lambda x: (x["src"], x["dst"], x["kind"]),
-    "posts": lambda x: x["post_id"],
-    "decisions": lambda x: x["decision_id"],
-    "reports": lambda x: x["event_id"],
-}
 
 
 def _age(db: Database) -> None:
