@@ -119,7 +119,6 @@ def test_runs_that_read_changes_give_what_reading_everything_gives(
         data, report = stored.load(db)
         assert report.mode == "changes", report
         assert report.reason == "rows changed since the last run"
-        # Only what this step sent was read.
         # Only what this step sent was read, and the reports of the step before: a
         # report committed after the last read was numbered after the read before it.
         sent = {kind: len({KEYS[kind](row) for row in step.get(kind, ())}) for kind in KINDS}

@@ -161,6 +161,11 @@ class Partitions:
         for table in PARTITIONED:
             self._create_missing(table, set(months))
 
+    def to_drop(self, table: str, cutoff: datetime) -> bool:
+        """Whether ``drop_before`` has a partition to drop or to finish dropping."""
+        with self._engine.connect() as conn:
+            return any(_to_drop(partition, cutoff) for partition in partitions(conn, table))
+
     def drop_before(self, table: str, cutoff: datetime) -> int:
         """Drop the partitions of ``table`` wholly older than ``cutoff``; how many rows
         they held. Partitions a pass left half-dropped are finished as well."""
@@ -174,10 +179,8 @@ class Partitions:
                 # Half-dropped ones first: while one is pending detach, no other can start.
                 found = partitions(conn, table)
                 for partition in sorted(found, key=lambda p: p.state == "attached"):
-                    ends = month_start(next_month(partition.month))
-                    if partition.state == "attached" and ends > cutoff:
-                        continue
-                    rows += _drop(conn, partition)
+                    if _to_drop(partition, cutoff):
+                        rows += _drop(conn, partition)
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
         self.forget(table)
@@ -194,6 +197,11 @@ class Partitions:
                     _create(conn, table, month)
         with self._guard:
             self._known |= {(table, month) for month in months}
+
+
+def _to_drop(partition: Partition, cutoff: datetime) -> bool:
+    """Half-dropped, or wholly older than ``cutoff``."""
+    return partition.state != "attached" or month_start(next_month(partition.month)) <= cutoff
 
 
 def _drop(conn: Connection, partition: Partition) -> int:

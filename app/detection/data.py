@@ -523,9 +523,18 @@ class DataBuilder:
         self._finish_posts()
         events = [str(event) for event in batch["event_id"]]
         reporters, targets = batch["reporter_id"], batch["target_id"]
+        both_arrow = (
+            isinstance(reporters, pa.Array)
+            and isinstance(targets, pa.Array)
+            and reporters.type == targets.type
+            and not reporters.null_count
+            and not targets.null_count
+        )
+        if not both_arrow:  # compared and numbered alike only as Python values
+            reporters, targets = _values(reporters), _values(targets)
         # A self-report says nothing about coordination (and one account filing
         # hundreds against itself must not look like a crowd): stored, not analysed.
-        if isinstance(reporters, pa.Array) and isinstance(targets, pa.Array):
+        if both_arrow:
             own = pc.equal(reporters, targets).to_numpy(zero_copy_only=False)
         else:
             own = np.fromiter(map(operator.eq, reporters, targets), bool, len(events))
@@ -639,6 +648,10 @@ class DataBuilder:
             status,
             known_member,
         )
+
+
+def _values(column: Sequence[Any] | pa.Array) -> Sequence[Any]:
+    return column.to_pylist() if isinstance(column, pa.Array) else column
 
 
 def _concat(arrays: list[Any], dtype: Any = np.int64) -> Any:

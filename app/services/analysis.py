@@ -84,11 +84,12 @@ def run_pipeline(
 
 
 def watermark(conn: Connection) -> str:
-    """Changes whenever data is added or changed: compared between runs."""
-    parts = [conn.scalar(select(func.max(Report.seq)))]
+    """Changes whenever data is added, changed or deleted: compared between runs."""
+    parts: list[Any] = [conn.scalar(select(func.max(Report.seq)))]
     for model in (Account, Edge, Post, Decision):
         parts.append(conn.scalar(select(func.max(model.updated_at))))
         parts.append(conn.scalar(select(func.count()).select_from(model)))
+    parts.append(sorted(snapshot.deletions(conn).items()))
     return "|".join(str(p) for p in parts)
 
 

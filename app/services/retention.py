@@ -40,11 +40,15 @@ def apply_retention(db: Database, days: float, now: datetime | None = None) -> d
     deleted = {"reports": 0, "posts": 0, "decisions": 0}
     if db.partitions is not None:
         for table in PARTITIONED:
+            if not db.partitions.to_drop(table, cutoff):
+                continue
             # Counted before and after: a partition leaves outside a transaction.
             noted = partial(note_deletion, kind=table)
             db.run_write(noted)
-            deleted[table] += db.partitions.drop_before(table, cutoff)
-            db.run_write(noted)
+            try:
+                deleted[table] += db.partitions.drop_before(table, cutoff)
+            finally:
+                db.run_write(noted)
     with db.engine.connect() as conn:
         last = conn.scalar(select(func.max(Report.seq))) or 0
     for start in range(0, last + 1, SEQ_WINDOW):
