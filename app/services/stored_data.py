@@ -2,17 +2,17 @@
 reading only what changed since the run before.
 
 The copy (``EntityStore``) keeps each kind's rows as Arrow tables in key order. A run
-reads, in one consistent snapshot of the database, the reports numbered after the
-newest seen by a read that began ``MARGIN_S`` or more before the last one, and the
-rows of the other kinds whose change time is later than ``MARGIN_S`` before the last
-read began: a write stamps its rows in its transaction and commits later, and on PostgreSQL a write that took lower numbers may commit after
-one that took higher. A row read again is the same row, merged once. The run then
-counts each kind and reads its deletion count (``deletions``, raised by retention) in
-the same snapshot. When a kind's deletion count moved, or its row count differs from
-the copy's (an insert slower than the margin was missed), that kind is read whole.
-Everything is read by the first run of a process, a run asked to, and the first run
-after ``FULL_EVERY_S``, which bounds how long a change to an existing row slower
-than the margin (no count shows it) could go unseen.
+reads, in one consistent snapshot of the database, the reports numbered after the newest
+seen by a read that began ``MARGIN_S`` or more before the last one, and the rows of the
+other kinds whose change time is later than ``MARGIN_S`` before the last read began: a
+write stamps its rows in its transaction and commits later, and on PostgreSQL a write
+that took lower numbers may commit after one that took higher. A row read again is the
+same row, merged once. The run then counts each kind and reads its deletion count
+(``deletions``, raised by retention) in the same snapshot. When a kind's deletion count
+moved, or its row count differs from the copy's (an insert slower than the margin was
+missed), that kind is read whole. Everything is read by the first run of a process, a
+run asked to, and the first run after ``FULL_EVERY_S``, which bounds how long a change
+to an existing row slower than the margin (no count shows it) could go unseen.
 
 Both ways give the same ``Data``: the copy is the stored rows, in the same order,
 however they arrived (tests/test_stored_data.py).
