@@ -409,13 +409,13 @@ def test_exactly_one_runner_at_a_time(service: LiveServer, db: Database) -> None
     lock = threading.Lock()
     original = AnalysisRunner._run
 
-    def watched(self: AnalysisRunner, run_id: str) -> None:
+    def watched(self: AnalysisRunner, run_id: str, full_read: bool = False) -> None:
         nonlocal running
         with lock:
             running += 1
             overlap.append(running)
         try:
-            original(self, run_id)
+            original(self, run_id, full_read)
         finally:
             with lock:
                 running -= 1
