@@ -5,6 +5,7 @@ and PostgreSQL, through additions, changes, links and deletions."""
 from __future__ import annotations
 
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -19,7 +20,7 @@ from app.db.models import Account, Report
 from app.detection.data import build_data_batches
 from app.detection.pipeline import analyze
 from app.detection.shapes import shape
-from app.detection.store import EntityStore
+from app.detection.store import EntityStore, conformed, table_of
 from app.services.retention import apply_retention
 from app.services.stored_data import FULL_EVERY_S, MARGIN_S, StoredData
 from app.tools.simulate import SCENARIOS, generate
@@ -145,6 +146,83 @@ def test_a_full_read_gives_what_the_database_gives_in_key_order(
             stored.accounts, stored.edges, stored.posts, stored.reports, stored.decisions
         )
     assert_same(_read_everything(db), expected)
+
+
+def test_the_columnar_reader_reads_what_the_row_reader_reads(
+    client: httpx.Client, db: Database
+) -> None:
+    """SQLite's columnar reader tells each column's type from its values: columns null
+    for thousands of rows before the first value, columns null throughout, labels, and
+    posts with several links, none, or links only, read as the row reader reads them."""
+    quiet = [{"account_id": f"q{i:05d}"} for i in range(3_000)]
+    loud = {
+        "account_id": "z-last",
+        "handle": "ظاهر",
+        "created_at": "2017-01-01T00:00:00Z",
+        "followers_count": 2**62,
+        "labels": ["journalist", "verified_press"],
+        "status": "suspended",
+        "status_changed_at": "2017-08-01T00:00:00Z",
+    }
+    send(client, "accounts", [*quiet, loud])
+    edges = [{"src": f"q{i:05d}", "dst": "z-last", "kind": "follow"} for i in range(2_000)]
+    edges.append({"src": "z-last", "dst": "q00001", "kind": "retweet", "weight": 7,
+                  "created_at": "2017-07-01T00:00:00Z"})  # fmt: skip
+    send(client, "edges", edges)
+    at = {"created_at": "2017-07-01T00:00:00Z"}
+    posts = [{"post_id": f"p{i:05d}", "author_id": "q00002", **at} for i in range(2_000)]
+    posts += [
+        {"post_id": "p1-many", "author_id": "z-last", "created_at": "2017-07-01T00:00:00Z",
+         "mentions": ["q00009", "q00003", "z-last"], "hashtags": ["بلغ", "#Report"]},
+        {"post_id": "p2-reshare", "author_id": "q00004", "reshare_of": "p1-many",
+         "reply_to": "p00001", "mentions": ["q00005"], **at},
+    ]  # fmt: skip
+    send(client, "posts", posts)
+    reports = [_report(f"r{i:05d}", f"q{i % 50:05d}", "z-last") for i in range(2_000)]
+    reports.append(_report("r-last", "q00001", "z-last") | {"content_id": "p1-many", "text": "x"})
+    send(client, "reports", reports)
+    decided = {"outcome": "violation", "decided_at": "2017-07-02T00:00:00Z"}
+    send(client, "decisions", [{"decision_id": "d1", "target_id": "z-last", **decided}])
+    with db.consistent_read() as conn:
+        tables = snapshot.whole_tables(conn, KINDS)
+        if db.dialect != "sqlite":
+            assert tables is None  # PostgreSQL: the row reader
+            return
+        assert tables is not None
+        for kind in KINDS:
+            rows = table_of(kind, snapshot.every(conn, kind))
+            assert conformed(kind, tables[kind]).equals(rows), kind
+    assert_same(_read_everything(db), build_data_batches(*_row_batches(db)))
+    # The driver's own SQLite never runs beside this process's (columnar.py).
+    assert "adbc_driver_sqlite" not in sys.modules
+
+
+def test_a_failed_columnar_read_falls_back_to_the_rows(
+    client: httpx.Client, db: Database, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    world = generate(SCENARIOS["baseline"], seed=50, scale=0.05)
+    _send_all(client, {kind: list(getattr(world, kind)) for kind in KINDS})
+    expected = build_data_batches(*_row_batches(db))
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the reading process fails
+    assert_same(_read_everything(db), expected)
+    if db.dialect == "sqlite":
+        assert "the columnar reader failed (exit code 1): reading the rows instead" in caplog.text
+
+
+def _row_batches(db: Database) -> list[list[Any]]:
+    """Every kind as the row reader gives it, in the builder's order."""
+    with db.engine.connect() as conn:
+        stored = snapshot.everything(conn)
+        return [
+            list(batches)
+            for batches in (
+                stored.accounts,
+                stored.edges,
+                stored.posts,
+                stored.reports,
+                stored.decisions,
+            )
+        ]
 
 
 def test_a_late_write_inside_the_margin_is_read_and_one_outside_is_found_by_the_counts(

@@ -123,17 +123,6 @@ def wave_row(run_id: str, wave: Wave) -> dict[str, Any]:
     return {"run_id": run_id, **wave_columns(wave), "document": as_json(wave)}
 
 
-def account_row(run_id: str, account: AccountRisk) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "account_id": account.account_id,
-        "reporter_risk": account.reporter_risk,
-        "target_risk": account.target_risk,
-        "tier": account.tier,
-        "document": as_json(account),
-    }
-
-
 def store_results(conn: Connection, run_id: str, documents: Documents) -> None:
     """Insert a run's results (called inside the transaction that marks it succeeded)."""
     waves = [wave_row(run_id, w) for w in documents.waves]
@@ -141,16 +130,47 @@ def store_results(conn: Connection, run_id: str, documents: Documents) -> None:
         {"run_id": run_id, "group_id": g.group_id, "size": g.size, "document": as_json(g)}
         for g in documents.groups
     ]
-    accounts = [account_row(run_id, a) for a in documents.accounts]
     network = [{"run_id": run_id, "document": as_json(documents.network)}]
-    for model, rows in (
-        (AnalysisWave, waves),
-        (AnalysisGroup, groups),
-        (AnalysisAccount, accounts),
-        (AnalysisNetwork, network),
-    ):
+    for model, rows in ((AnalysisWave, waves), (AnalysisGroup, groups), (AnalysisNetwork, network)):
         for start in range(0, len(rows), 5_000):
             conn.execute(insert(model), rows[start : start + 5_000])
+    _insert_account_documents(conn, run_id, documents.accounts)
+
+
+ACCOUNT_COLUMNS = ("run_id", "account_id", "reporter_risk", "target_risk", "tier", "document")
+
+
+def _insert_account_documents(
+    conn: Connection, run_id: str, accounts: Sequence[AccountRisk]
+) -> None:
+    """A run's account documents, one row each: the most rows a run writes (one per
+    account it saw). Each document is serialised to JSON text by pydantic in one call
+    and handed to the driver as it is (COPY on PostgreSQL), not turned into Python
+    values and serialised again row by row."""
+    rows = [
+        (
+            run_id,
+            a.account_id,
+            a.reporter_risk,
+            a.target_risk,
+            a.tier,
+            a.model_dump_json(exclude_unset=True),
+        )
+        for a in accounts
+    ]
+    table = AnalysisAccount.__tablename__
+    columns = ", ".join(ACCOUNT_COLUMNS)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(ACCOUNT_COLUMNS))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+    finally:
+        cursor.close()
 
 
 def replace_in_run(
@@ -187,7 +207,7 @@ def replace_in_run(
     if waves:
         conn.execute(insert(AnalysisWave), [wave_row(run_id, w) for w in waves])
     if accounts:
-        conn.execute(insert(AnalysisAccount), [account_row(run_id, a) for a in accounts])
+        _insert_account_documents(conn, run_id, accounts)
     if not touched:
         return
     conn.execute(

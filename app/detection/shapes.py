@@ -24,7 +24,6 @@ from app.detection.documents import (
     Tie,
     TierListing,
     Wave,
-    WaveReporter,
 )
 from app.detection.network import TIER_FEATURES, TIER_LABELS
 from app.detection.pipeline import Analysis
@@ -111,6 +110,8 @@ def shape(analysis: Analysis) -> Documents:
     ]
     active = waves.active(data.now, active_for_s)
     orchestrators = _orchestrators(analysis)
+    # Published already (four decimals), and read once per reporter of every wave.
+    reporter_risk = analysis.reporter_risk.tolist()
 
     wave_docs: list[Wave] = []
     wave_ids: list[str] = []
@@ -152,11 +153,9 @@ def shape(analysis: Analysis) -> Documents:
                 group_ids=[group_ids[g] for g in groups_here],
                 top_reasons=dict(reasons.most_common(5)),
                 arrivals=arrivals(reports.time[rows], waves.start[w], waves.end[w]),
+                # As plain values, made models by the wave's own validation in one go.
                 reporters=[
-                    WaveReporter(
-                        account_id=ids[a],
-                        reporter_risk=round(float(analysis.reporter_risk[a]), 4),
-                    )
+                    {"account_id": ids[a], "reporter_risk": reporter_risk[a]}
                     for a in reporters.tolist()
                 ],
             )
@@ -379,21 +378,22 @@ def _account_docs(
             found.new, found.old, found.shared_ties, found.inherits, strict=True
         )
     }
-    # Columns as Python lists once: indexing numpy per account and field costs more
-    # than everything else here on a graph-heavy data set.
+    # Columns as Python lists once, rounded as published: indexing and rounding per
+    # account and field cost more than everything else here on a graph-heavy data set.
+    # The risks are published values already (pipeline.analyze).
     filed_by, upheld_by, unfounded_by = (
         record.reports.tolist(),
         record.upheld.tolist(),
         record.unfounded.tolist(),
     )
-    record_scores, received_by = record_score.tolist(), received.tolist()
+    record_scores, received_by = np.round(record_score, 4).tolist(), received.tolist()
     group_of, reporter_risk = (
         analysis.groups.account_group.tolist(),
         analysis.reporter_risk.tolist(),
     )
     target_risk, core_risk = analysis.target_risk.tolist(), analysis.core_risk.tolist()
     exposure, tiers = analysis.flagged_exposure.tolist(), analysis.network.tier.tolist()
-    confidence = analysis.network.confidence.tolist()
+    confidence = np.round(analysis.network.confidence, 4).tolist()
     network_cited = analysis.network.cited.tolist()
     docs = []
     for a, account_id in enumerate(data.accounts.ids):
@@ -455,23 +455,23 @@ def _account_docs(
                 account_id=account_id,
                 tier=cast(Literal[1, 2, 3], t) if t else None,
                 tier_label=TIER_LABELS.get(t),
-                tier_confidence=round(confidence[a], 4),
+                tier_confidence=confidence[a],
                 tier_evidence=_tier_evidence(analysis, a) if t else [],
-                reporter_risk=round(reporter_risk[a], 4),
-                target_risk=round(target_risk[a], 4),
-                core_risk=round(core_risk[a], 4),
+                reporter_risk=reporter_risk[a],
+                target_risk=target_risk[a],
+                core_risk=core_risk[a],
                 group_ids=[group_ids[group]] if group >= 0 else [],
                 reliability=Reliability(
                     reports=filed,
                     upheld=upheld_by[a],
                     unfounded=unfounded_by[a],
-                    score=round(record_scores[a], 4),
+                    score=record_scores[a],
                 ),
                 recreated_from=data.accounts.ids[old] if old >= 0 else None,
                 explanations=explanations,
                 content_risk=by_content.get(a, {}),
                 reports_received=received_by[a],
-                orchestrator_risk=round(orchestrator_risk(led), 4),
+                orchestrator_risk=round(orchestrator_risk(led), 4) if led else 0.0,
                 waves_directed=led,
                 updated_at=updated,
             )

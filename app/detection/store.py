@@ -66,6 +66,15 @@ def table_of(kind: str, batches: Iterator[Mapping[str, Sequence[Any]]]) -> pa.Ta
     )
 
 
+def conformed(kind: str, table: pa.Table) -> pa.Table:
+    """A whole table of ``kind`` read by a columnar reader, in the copy's columns and
+    types (a column whose values are all null comes from it as integers)."""
+    schema = SCHEMAS[kind]
+    return pa.Table.from_arrays(
+        [table.column(n).cast(schema.field(n).type) for n in schema.names], schema=schema
+    )
+
+
 def _pairs(table: pa.Table, name: str) -> tuple[Any, Any]:
     column = table.column(name)
     return column.slice(0, len(column) - 1), column.slice(1)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,9 +31,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.db import snapshot
+from app.db.columnar import ColumnarReadFailed
 from app.db.engine import Database
 from app.detection.data import Data
-from app.detection.store import KINDS, EntityStore, table_of
+from app.detection.store import KINDS, EntityStore, conformed, table_of
 
 log = logging.getLogger("mrd.analysis")
 MARGIN_S = 120.0
@@ -50,6 +51,23 @@ class LoadReport:
 
     def as_stats(self) -> dict[str, Any]:
         return {"mode": self.mode, "reason": self.reason, "rows_read": self.rows_read}
+
+
+def _read_whole(conn: Connection, store: EntityStore, kinds: Sequence[str]) -> None:
+    """Every stored row of ``kinds`` into ``store``: as whole Arrow tables where the
+    database has a columnar reader, as column batches otherwise."""
+    if not kinds:
+        return
+    try:
+        tables = snapshot.whole_tables(conn, kinds)
+    except ColumnarReadFailed as failure:
+        log.warning("the columnar reader failed (%s): reading the rows instead", failure)
+        tables = None
+    for kind in kinds:
+        if tables is not None:
+            store.replace(kind, conformed(kind, tables.pop(kind)))
+        else:
+            store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
 
 
 class StoredData:
@@ -94,8 +112,7 @@ class StoredData:
             if reason is not None:
                 self.store = None  # let the old copy go before the new one is read
                 store = EntityStore()
-                for kind in KINDS:
-                    store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
+                _read_whole(conn, store, KINDS)
                 self.store = store
                 self.full_read_at = began_clock
                 self._remember(began, began_clock, newest_seq, deleted)
@@ -105,9 +122,8 @@ class StoredData:
             stored = snapshot.counts(conn)
             gone = [k for k in KINDS if deleted.get(k, 0) != self.deleted.get(k, 0)]
             miscounted = [k for k in KINDS if k not in gone and stored[k] != self.store.rows(k)]
-            for kind in gone + miscounted:
-                self.store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
-                read[kind] = self.store.rows(kind)
+            _read_whole(conn, self.store, gone + miscounted)
+            read |= {kind: self.store.rows(kind) for kind in gone + miscounted}
         self._remember(began, began_clock, newest_seq, deleted)
         if not gone + miscounted:
             return LoadReport("changes", "rows changed since the last run", read)
