@@ -3,6 +3,7 @@
     python -m bench.analysis [--scales 1 3 10] [--engines local spark] [--scenario baseline]
     python -m bench.analysis --service [--database-url URL] [--scales 10] [--engines local spark]
     python -m bench.analysis --service --add-reports 1 [--scales 10] [--scenario graph_heavy]
+    python -m bench.analysis --service --stored --database-url URL
 
 For each scale: simulate the data set once, then time ``mrd analyze`` on it in a
 fresh process per engine (reading the data set, the whole pipeline, writing the
@@ -18,7 +19,9 @@ newest P% of the reports are held back; the first run reads everything (started
 ``MARGIN_S`` after the data set was sent), then they are sent and a second run reads
 only what changed; a third run, in a new service process that reads everything,
 gives the documents the second run's must equal, compared table by table in the
-database. Targets:
+database. With ``--stored``: the database at ``--database-url`` already holds a world
+(``python -m bench.fill``); a service's first run reads everything, a second run, with
+nothing new, reads the changes, and a third is asked to read everything. Targets:
 issue #4, scale 10 (about a million reports) under 60 s and 4 GB; issue #8, at scale
 30 the Spark engine's analysing process peaks lower than the numpy engine's, and its
 time grows about linearly from scale 10 to 30.
@@ -105,7 +108,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--add-reports", type=float, default=None, metavar="PERCENT")
+    parser.add_argument("--stored", action="store_true")
     args = parser.parse_args()
+    if args.service and args.stored:
+        stored_runs(args.database_url, args.port)
+        return
     if args.service and args.add_reports is not None:
         for scale in args.scales:
             incremental(args.scenario, scale, args.database_url, args.port, args.add_reports)
@@ -157,6 +164,20 @@ def in_service(
             )
         if url.startswith("postgresql"):
             print(f"  {stored_per_report(url)}", flush=True)
+
+
+def stored_runs(database_url: str, port: int) -> None:
+    """Three runs of a service on a database that holds a world: the process's first
+    (everything read), one with nothing new (the changes), one asked to read
+    everything; each with its times and the background process's peak memory."""
+    if not database_url:
+        raise SystemExit("--stored needs --database-url of a database holding a world")
+    with service(database_url, port) as client:
+        for name, read_everything in (("first", False), ("nothing new", False), ("asked", True)):
+            run = full_run(client, read_everything)
+            print(f"  {name} run: {_describe(run)}", flush=True)
+        peaks = peaks_by_role(client.server_pid)  # type: ignore[attr-defined]
+    print("  peak: " + ", ".join(f"{role} {mb:,.0f} MB" for role, mb in sorted(peaks.items())))
 
 
 def _describe(run: dict[str, Any]) -> str:

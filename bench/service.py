@@ -31,9 +31,11 @@ def send_world(client: httpx.Client, world: Any, skip_reports: set[str] = frozen
     send(client, "reports", [r for r in world.reports if r["event_id"] not in skip_reports])
 
 
-def full_run(client: httpx.Client) -> dict[str, Any]:
-    """Queue an analysis run and wait until it is over."""
-    run_id = client.post("/v1/analysis/runs").json()["run_id"]
+def full_run(client: httpx.Client, read_everything: bool = False) -> dict[str, Any]:
+    """Queue an analysis run (asked to read everything stored when ``read_everything``)
+    and wait until it is over."""
+    params = {"full": "true"} if read_everything else {}
+    run_id = client.post("/v1/analysis/runs", params=params).json()["run_id"]
     while (run := client.get(f"/v1/analysis/runs/{run_id}").json())["status"] in (
         "queued",
         "running",

@@ -27,7 +27,6 @@ from app.detection.data import (
     Data,
     Decisions,
     IntArray,
-    Interner,
     Posts,
     Reports,
     _last_edges,
@@ -48,6 +47,24 @@ def _floats(values: list[float]) -> Any:
     return np.asarray(values, dtype=np.float64)
 
 
+class Numbering:
+    """Small integers for names in order of first sight, one name at a time (``str``
+    of a name that is not text)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def __call__(self, name: Any) -> int:
+        return self.index.setdefault(name if type(name) is str else str(name), len(self.index))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
 def row_by_row(
     accounts: Iterable[Mapping[str, Any]] = (),
     edges: Iterable[Mapping[str, Any]] = (),
@@ -58,9 +75,9 @@ def row_by_row(
 ) -> Data:
     """The builder's rules read one record at a time: the reference the columnar
     builder must equal."""
-    account = Interner()
-    reason = Interner()
-    content = Interner()
+    account = Numbering()
+    reason = Numbering()
+    content = Numbering()
     meta: dict[int, Mapping[str, Any]] = {}
     for row in accounts:
         meta[account(row["account_id"])] = row
@@ -74,12 +91,12 @@ def row_by_row(
         edge_weight.append(row.get("weight") or 1)
         edge_time.append(to_epoch(row.get("created_at")))
 
-    post_index = Interner()
+    post_index = Numbering()
     post_rows: dict[int, Mapping[str, Any]] = {}
     for row in posts:
         post_rows[post_index(row["post_id"])] = row
         account(row["author_id"])
-    tag = Interner()
+    tag = Numbering()
     author, post_time, reshare, reply = [], [], [], []
     mention_post, mention_account, tag_post, tag_value = [], [], [], []
     for number in range(len(post_index)):

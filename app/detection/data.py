@@ -58,43 +58,77 @@ def to_epoch(value: Any) -> float:
 
 
 class Interner:
-    """Stable small integers for strings, in order of first sight (a dict keeps it)."""
+    """Stable small integers for strings, in order of first sight. The names seen are
+    kept as Arrow arrays and each batch is looked up in them by Arrow's hash tables, in
+    C++: the millions of distinct ids of a graph-heavy world (post ids, edge ends)
+    never meet Python one by one. Names are kept as their UTF-8 bytes, a lone
+    surrogate (possible in a Python string, never in UTF-8 text) included."""
 
     def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-
-    def __call__(self, name: Any) -> int:
-        index = self.index
-        return index.setdefault(name if type(name) is str else str(name), len(index))
+        self._chunks: list[pa.Array] = []
+        self._seen: pa.Array | None = None  # the chunks as one array, once asked
+        self._count = 0
 
     def many(self, names: Sequence[Any] | pa.Array) -> IntArray:
-        """``self(name)`` for each name, in order. The names are dictionary-encoded by
-        Arrow first, so only the distinct ones meet Python, in order of first sight;
-        names that are not all text (numbers, None) are numbered one by one."""
-        if not isinstance(names, pa.Array):
-            try:  # large_string: one array (not chunks) past 2 GiB of text
-                names = pa.array(names, type=pa.large_string())
-            except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
-                return self._one_by_one(names)
-        if names.null_count:
-            return self._one_by_one(names.to_pylist())
-        index = self.index
-        setdefault = index.setdefault
-        encoded = names.dictionary_encode()
-        distinct = encoded.dictionary.to_pylist()
-        codes = np.asarray([setdefault(name, len(index)) for name in distinct], np.int64)
-        positions: IntArray = encoded.indices.to_numpy()
+        """The number of each name, in order; a name not seen before gets the next
+        free one (names not all text are taken as their ``str``)."""
+        encoded = _as_bytes(names).dictionary_encode()
+        distinct = encoded.dictionary
+        codes = np.full(len(distinct), -1, dtype=np.int64)
+        if self._count:
+            found = pc.index_in(distinct, value_set=self._all())
+            codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        fresh = np.flatnonzero(codes < 0)
+        if len(fresh):
+            codes[fresh] = np.arange(self._count, self._count + len(fresh))
+            self._chunks.append(distinct.take(pa.array(fresh)))
+            self._seen = None
+            self._count += len(fresh)
+        positions: IntArray = encoded.indices.to_numpy(zero_copy_only=False)
         return codes[positions]
 
-    def _one_by_one(self, names: Sequence[Any]) -> IntArray:
-        return np.asarray([self(name) for name in names], dtype=np.int64)
+    def _all(self) -> pa.Array:
+        if self._seen is None:
+            self._seen = pa.concat_arrays(self._chunks) if self._chunks else _NO_NAMES
+            self._chunks = [self._seen]
+        return self._seen
 
     @property
     def names(self) -> list[str]:
-        return list(self.index)
+        seen = self._all()
+        try:
+            names: list[str] = seen.cast(pa.large_string()).to_pylist()
+        except pa.ArrowInvalid:  # a lone surrogate: not UTF-8 text
+            names = [name.decode("utf-8", "surrogatepass") for name in seen.to_pylist()]
+        return names
 
     def __len__(self) -> int:
-        return len(self.index)
+        return self._count
+
+
+_NO_NAMES = pa.array([], type=pa.large_binary())
+
+
+def _as_bytes(names: Sequence[Any] | pa.Array) -> pa.Array:
+    """``names`` as one Arrow array of their UTF-8 bytes (names that are not text, None
+    included, as their ``str``)."""
+    if isinstance(names, pa.ChunkedArray):
+        names = names.combine_chunks()
+    if isinstance(names, pa.Array):
+        if not names.null_count and pa.types.is_string(names.type):
+            return names.cast(pa.binary()).cast(pa.large_binary())
+        if not names.null_count and pa.types.is_large_string(names.type):
+            return names.cast(pa.large_binary())
+        names = names.to_pylist()
+    if all(type(name) is str for name in names):
+        try:
+            return pa.array(names, type=pa.large_string()).cast(pa.large_binary())
+        except UnicodeEncodeError:
+            pass
+    return pa.array(
+        [(n if type(n) is str else str(n)).encode("utf-8", "surrogatepass") for n in names],
+        type=pa.large_binary(),
+    )
 
 
 @dataclass(frozen=True)
