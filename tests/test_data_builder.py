@@ -31,6 +31,7 @@ from app.detection.data import (
     Reports,
     _last_edges,
     build_data,
+    distinct,
     entity_path,
     epochs,
     to_epoch,
@@ -482,3 +483,17 @@ def test_files_read_by_arrow_or_line_by_line_give_what_records_give(tmp_path: Pa
     for kind in ("accounts", "edges", "posts", "reports", "decisions"):
         assert _arrow_batches(entity_path(tmp_path / "plain", kind), kind) is not None, kind
     assert_same(load_data(tmp_path / "plain"), row_by_row(*plain))
+
+
+def test_distinct_gives_what_np_unique_gives() -> None:
+    rng = np.random.default_rng(3)
+    for values in (
+        np.empty(0, dtype=np.int64),
+        np.array([5]),
+        np.array([[3, 1], [3, 2]]),
+        rng.integers(0, 50, 1_000),
+        rng.integers(-(2**40), 2**40, 10_000),
+    ):
+        found = distinct(values)
+        np.testing.assert_array_equal(found, np.unique(values))
+        assert found.dtype == np.unique(values).dtype

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
+from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray, distinct
 from app.detection.graph import ranges
 from app.detection.signals import DIRECTIVE_WINDOW_S
 from app.detection.waves import Waves
@@ -50,7 +50,7 @@ def _audience_keys(data: Data) -> IntArray:
     """Sorted (reporter, account) keys: the reporter follows or amplifies the account."""
     edges = data.edges
     keep = np.isin(edges.kind, AUDIENCE_KINDS)
-    keys: IntArray = np.unique(edges.src[keep] * len(data.accounts) + edges.dst[keep])
+    keys: IntArray = distinct(edges.src[keep] * len(data.accounts) + edges.dst[keep])
     return keys
 
 
@@ -77,7 +77,7 @@ def attribute(
     audience = _audience_keys(data)
     named, author, when, post = _naming_posts(data)
     member = np.flatnonzero(waves.report_wave >= 0)
-    crowd_keys = np.unique(waves.report_wave[member] * n + data.reports.reporter[member])
+    crowd_keys = distinct(waves.report_wave[member] * n + data.reports.reporter[member])
     crowd_wave, crowd = crowd_keys // n, crowd_keys % n
     bounds = np.searchsorted(crowd_wave, np.arange(len(waves) + 1))
     naming_key = named * 1e11 + when

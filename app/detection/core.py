@@ -22,7 +22,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.stats import poisson
 
-from app.detection.data import BoolArray, Data, FloatArray, IntArray, Reports
+from app.detection.data import BoolArray, Data, FloatArray, IntArray, Reports, distinct
 from app.detection.engine import Engine
 from app.detection.graph import ranges
 from app.detection.groups import GroupParams, find_groups
@@ -187,7 +187,7 @@ def repeating_cells(
     target = core.target[candidates]
     meets = (shared.data >= 2) & (target[shared.row] != target[shared.col])
     observed = np.bincount(shared.row[meets], minlength=len(candidates))
-    population = len(np.unique(reporter))
+    population = len(distinct(reporter))
     size = np.diff(membership.indptr).astype(float)
     couples = size * (size - 1) / 2
     chance = couples / max(population * (population - 1) / 2, 1.0)

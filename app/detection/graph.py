@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from app.detection.data import EDGE_KINDS, BoolArray, Data, IntArray
+from app.detection.data import EDGE_KINDS, BoolArray, Data, IntArray, distinct
 
 FOLLOW = EDGE_KINDS.index("follow")
 ENGAGE = tuple(EDGE_KINDS.index(k) for k in ("retweet", "quote", "reply", "like"))
@@ -67,7 +67,7 @@ def exposure(data: Data, followees: csr_matrix, reporter: IntArray, target: IntA
     original_author = posts.author[posts.reshare_of[reshared]]
     sharer = posts.author[reshared]
     ok = (original_author >= 0) & (sharer >= 0) & (original_author != sharer)
-    shared = np.unique(pair_keys(sharer[ok], original_author[ok], n))
+    shared = distinct(pair_keys(sharer[ok], original_author[ok], n))
     seen |= contains(shared, pair)
     # The accounts each reporter follows, each paired with the target it reported.
     asked, position = np.unique(pair, return_inverse=True)

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csc_matrix
 from scipy.sparse.csgraph import connected_components
 
-from app.detection.data import FloatArray, IntArray
+from app.detection.data import FloatArray, IntArray, distinct
 from app.detection.waves import Waves
 
 
@@ -59,13 +59,13 @@ def find_groups(
     if n_waves < 2:
         return Groups([], np.empty(0), none)
     rows = np.flatnonzero(report_wave >= 0)
-    pairs = np.unique(reporter[rows] * n_waves + report_wave[rows])
+    pairs = distinct(reporter[rows] * n_waves + report_wave[rows])
     who, which = pairs // n_waves, pairs % n_waves
     membership: csc_matrix = coo_matrix(
         (np.ones(len(who)), (who, which)), shape=(n_accounts, n_waves)
     ).tocsc()
     size = np.diff(membership.indptr)
-    population = max(1, len(np.unique(who)))
+    population = max(1, len(distinct(who)))
     overlap = (membership.T @ membership).tocoo()
     w, v, shared = overlap.row, overlap.col, overlap.data
     smaller = np.minimum(size[w], size[v])
@@ -97,7 +97,7 @@ def find_groups(
     linked[np.concatenate(dst)] = True
     sizes = np.bincount(label[linked], minlength=label.max() + 1)
     keep = linked & (sizes[label] >= params.min_size)
-    kept_labels = np.unique(label[keep])
+    kept_labels = distinct(label[keep])
     account_group = none.copy()
     account_group[keep] = np.searchsorted(kept_labels, label[keep])
     members = [np.flatnonzero(account_group == g) for g in range(len(kept_labels))]

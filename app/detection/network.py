@@ -40,7 +40,7 @@ from scipy.sparse import csr_matrix, diags
 from scipy.stats import poisson
 
 from app.detection.attribution import Attribution
-from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray
+from app.detection.data import EDGE_KINDS, BoolArray, Data, FloatArray, IntArray, distinct
 from app.detection.model import LogisticModel
 
 
@@ -357,7 +357,7 @@ def find_network(
     # reach supporters too, so only a count beyond chance triggers the rule; where most
     # accounts are never reported, the tail falls to a few reporters and the rule asks
     # conduct of most reported accounts: fewer taken in, never more.
-    pairs = np.unique(data.reports.target.astype(np.int64) * max(n, 1) + data.reports.reporter)
+    pairs = distinct(data.reports.target.astype(np.int64) * max(n, 1) + data.reports.reporter)
     reported_by = np.bincount(pairs // max(n, 1), minlength=n)
     reported = _beyond_chance(reported_by, reported_by, params.target_tail)
     amplifying = amplifications @ member.astype(np.float64)

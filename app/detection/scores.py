@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from app.detection.data import BoolArray, Data, FloatArray, IntArray, report_verdicts
+from app.detection.data import BoolArray, Data, FloatArray, IntArray, distinct, report_verdicts
 from app.detection.graph import followee_lists
 from app.detection.groups import Groups
 from app.detection.model import LogisticModel
@@ -114,7 +114,7 @@ def reporter_features(
     score_of_report = np.append(wave_score, 0.0)[waves.report_wave]
     max_score = np.zeros(n)
     np.maximum.at(max_score, reporter, score_of_report)
-    pairs = np.unique(reporter[member] * max(len(waves), 1) + waves.report_wave[member])
+    pairs = distinct(reporter[member] * max(len(waves), 1) + waves.report_wave[member])
     who, which = pairs // max(len(waves), 1), pairs % max(len(waves), 1)
     wave_count = np.bincount(who, minlength=n)
     mean_score = np.divide(

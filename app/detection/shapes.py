@@ -8,7 +8,7 @@ from typing import Literal, cast
 
 import numpy as np
 
-from app.detection.data import EDGE_KINDS, BoolArray, to_iso
+from app.detection.data import EDGE_KINDS, BoolArray, distinct, to_iso
 from app.detection.documents import (
     AccountRisk,
     Action,
@@ -118,7 +118,7 @@ def shape(analysis: Analysis) -> Documents:
     groups_waves: dict[int, set[int]] = {}
     for w in range(len(waves)):
         rows = order[bounds[w] : bounds[w + 1]]
-        reporters = np.unique(reports.reporter[rows])
+        reporters = distinct(reports.reporter[rows])
         wave_id = _stable_id("wave", ids[waves.target[w]], analysis.wave_first_event[w])
         wave_ids.append(wave_id)
         in_groups = Counter(group_of[reporters][group_of[reporters] >= 0].tolist())

@@ -20,6 +20,7 @@ from app.detection.data import (
     Data,
     FloatArray,
     IntArray,
+    distinct,
     report_verdicts,
 )
 from app.detection.graph import followee_lists, neighbours_of, pair_keys
@@ -211,7 +212,7 @@ def _graph_signals(
         member[members] = True
         inside = member[followed]
         member[members] = False
-        values[w, column["follow_within_share"]] = len(np.unique(owner[inside])) / len(members)
+        values[w, column["follow_within_share"]] = len(distinct(owner[inside])) / len(members)
         the_target = target[bounds[w]]
         others = followed != the_target
         if not others.any():
@@ -255,14 +256,14 @@ def _repeat_overlap(
     |U_w & U_v| / |U_w| - |U_v| / (all reporters in waves). Huge organic waves share
     people by chance; a brigade shares them because it is the same brigade."""
     n_waves = len(waves)
-    pairs = np.unique(pair_keys(reporter, wave, n_waves))
+    pairs = distinct(pair_keys(reporter, wave, n_waves))
     who, which = pairs // n_waves, pairs % n_waves
     membership = coo_matrix(
         (np.ones(len(pairs)), (who, which)), shape=(n_accounts, n_waves)
     ).tocsc()
     overlap = (membership.T @ membership).tocoo()
     size = np.asarray(membership.sum(axis=0)).ravel()
-    population = max(1, len(np.unique(who)))
+    population = max(1, len(distinct(who)))
     keep = waves.target[overlap.row] != waves.target[overlap.col]
     row, col, shared = overlap.row[keep], overlap.col[keep], overlap.data[keep]
     excess = shared / np.maximum(size[row], 1) - size[col] / population

@@ -57,6 +57,7 @@ from app.detection.data import (
     IntArray,
     Posts,
     Reports,
+    distinct,
     entity_path,
 )
 from app.detection.graph import ENGAGE, FOLLOW
@@ -614,7 +615,7 @@ class SparkEngine:
     ) -> BoolArray:
         n = len(data.accounts)
         keys = reporter.astype(np.int64) * n + target
-        asked = np.unique(keys)
+        asked = distinct(keys)
         pairs = self._frame(
             {"reporter": asked // n, "target": asked % n}, "reporter long, target long"
         )
@@ -679,7 +680,7 @@ class SparkEngine:
     def event_ids(self, data: Data, rows: IntArray) -> list[str]:
         if len(rows) == 0:
             return []
-        wanted = self._frame({"line": np.unique(self.lines[rows])}, "line long")
+        wanted = self._frame({"line": distinct(self.lines[rows])}, "line long")
         found = _numpy(wanted.join(self.reports.select("line", "event_id"), on="line"), "line")
         slot = np.searchsorted(found["line"].astype(np.int64), self.lines[rows])
         ids: list[str] = found["event_id"][slot].tolist()
