@@ -228,9 +228,12 @@ def whole_tables(conn: Connection, kinds: Sequence[str]) -> dict[str, pa.Table] 
     """Every stored row of each of ``kinds`` as one Arrow table, in key order, with the
     values ``every`` gives (each post's links and each account's labels as lists),
     read by the columnar reader (``columnar``); None where there is none (PostgreSQL,
-    a database in memory): read ``every`` then. Its read transaction begins after
-    ``conn``'s, so it sees the same rows or later ones, never fewer: what a run's copy
-    reads again by change time (``stored_data``) is read again, not missed."""
+    a database in memory): read ``every`` then. Its read transaction is its own, begun
+    after ``conn``'s: it sees the database as it was then or later. For a full read of
+    a run's copy (``stored_data``) that is safe: rows added or changed since ``conn``'s
+    snapshot are read again by the next run (its margin), and rows deleted since make
+    the next run read their kind whole (the deletion counts it compares with were read
+    in ``conn``'s snapshot)."""
     database = conn.engine.url.database
     if conn.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
@@ -268,7 +271,9 @@ def _sql(conn: Connection, statement: Any) -> str:
 def _lists_by_post(post_ids: pa.ChunkedArray, links: pa.Table) -> pa.Array:
     """Per post of ``post_ids``, the values linked to it (``links``: post id and value,
     sorted by post id), in their order; null for a post with none."""
-    owner = links.column(0).combine_chunks()
+    # A column with no value at all comes from the reader as integers.
+    post_ids = post_ids.cast(pa.string())
+    owner = links.column(0).combine_chunks().cast(pa.string())
     values = links.column(1).combine_chunks().cast(pa.string())
     if len(owner) == 0:
         return pa.nulls(len(post_ids), pa.list_(pa.string()))

@@ -35,9 +35,13 @@ BoolArray = npt.NDArray[np.bool_]
 
 def distinct(values: npt.ArrayLike) -> IntArray:
     """The distinct integers of ``values``, sorted, as ``np.unique`` gives them but by a
-    sort: numpy 2.3 and later find them with a hash table instead, many times slower on
-    millions of distinct keys (5.5 s against 0.06 s for five million here)."""
-    ordered: IntArray = np.sort(np.asarray(values).ravel())
+    sort: numpy 2.4 finds them with a hash table instead, many times slower on millions
+    of distinct keys (5.5 s against 0.06 s for five million here). Integers only: a
+    sort keeps every NaN apart, where ``np.unique`` keeps one."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "iub":
+        raise TypeError(f"distinct() takes integers, not {array.dtype}")
+    ordered: IntArray = np.sort(array.ravel())
     if len(ordered) < 2:
         return ordered
     keep = np.empty(len(ordered), dtype=bool)
@@ -72,33 +76,51 @@ def to_epoch(value: Any) -> float:
 
 class Interner:
     """Stable small integers for strings, in order of first sight. The names seen are
-    kept as Arrow arrays and each batch is looked up in them by Arrow's hash tables, in
-    C++: the millions of distinct ids of a graph-heavy world (post ids, edge ends)
-    never meet Python one by one. Names are kept as their UTF-8 bytes, a lone
+    kept as Arrow arrays and a large batch is looked up in them by Arrow's hash tables,
+    in C++: the millions of distinct ids of a graph-heavy world (post ids, edge ends)
+    never meet Python one by one. A batch much smaller than the names seen is looked up
+    in a dict of them instead, built once, so that many small batches cost what they
+    hold and not the names seen each time. Names are kept as their UTF-8 bytes, a lone
     surrogate (possible in a Python string, never in UTF-8 text) included."""
 
     def __init__(self) -> None:
         self._chunks: list[pa.Array] = []
         self._seen: pa.Array | None = None  # the chunks as one array, once asked
         self._count = 0
+        self._index: dict[bytes, int] | None = None  # built for the first small batch
 
     def many(self, names: Sequence[Any] | pa.Array) -> IntArray:
         """The number of each name, in order; a name not seen before gets the next
         free one (names not all text are taken as their ``str``)."""
         encoded = _as_bytes(names).dictionary_encode()
         distinct = encoded.dictionary
-        codes = np.full(len(distinct), -1, dtype=np.int64)
-        if self._count:
-            found = pc.index_in(distinct, value_set=self._all())
-            codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = self._numbers(distinct)
         fresh = np.flatnonzero(codes < 0)
         if len(fresh):
             codes[fresh] = np.arange(self._count, self._count + len(fresh))
-            self._chunks.append(distinct.take(pa.array(fresh)))
+            new = distinct.take(pa.array(fresh))
+            self._chunks.append(new)
             self._seen = None
+            if self._index is not None:
+                self._index.update(zip(new.to_pylist(), codes[fresh].tolist(), strict=True))
             self._count += len(fresh)
         positions: IntArray = encoded.indices.to_numpy(zero_copy_only=False)
         return codes[positions]
+
+    def _numbers(self, distinct: pa.Array) -> IntArray:
+        """The number of each of ``distinct``, -1 for a name not seen yet."""
+        if not self._count:
+            return np.full(len(distinct), -1, dtype=np.int64)
+        if self._index is None and len(distinct) * SMALL_BATCH_SHARE < self._count:
+            self._index = {name: number for number, name in enumerate(self._all().to_pylist())}
+        if self._index is not None and len(distinct) * SMALL_BATCH_SHARE < self._count:
+            index = self._index
+            return np.fromiter(
+                (index.get(name, -1) for name in distinct.to_pylist()), np.int64, len(distinct)
+            )
+        found = pc.index_in(distinct, value_set=self._all())
+        numbers: IntArray = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return numbers
 
     def _all(self) -> pa.Array:
         if self._seen is None:
@@ -119,6 +141,9 @@ class Interner:
         return self._count
 
 
+# A batch with fewer distinct names than the names seen divided by this is looked up in
+# a dict (``Interner``).
+SMALL_BATCH_SHARE = 8
 _NO_NAMES = pa.array([], type=pa.large_binary())
 
 

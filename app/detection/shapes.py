@@ -378,22 +378,23 @@ def _account_docs(
             found.new, found.old, found.shared_ties, found.inherits, strict=True
         )
     }
-    # Columns as Python lists once, rounded as published: indexing and rounding per
-    # account and field cost more than everything else here on a graph-heavy data set.
-    # The risks are published values already (pipeline.analyze).
+    # Columns as Python lists once: indexing numpy per account and field costs more
+    # than everything else here on a graph-heavy data set. The risks are published
+    # values already (pipeline.analyze): rounding them again would change nothing.
     filed_by, upheld_by, unfounded_by = (
         record.reports.tolist(),
         record.upheld.tolist(),
         record.unfounded.tolist(),
     )
-    record_scores, received_by = np.round(record_score, 4).tolist(), received.tolist()
+    record_scores = [round(score, 4) for score in record_score.tolist()]
+    received_by = received.tolist()
     group_of, reporter_risk = (
         analysis.groups.account_group.tolist(),
         analysis.reporter_risk.tolist(),
     )
     target_risk, core_risk = analysis.target_risk.tolist(), analysis.core_risk.tolist()
     exposure, tiers = analysis.flagged_exposure.tolist(), analysis.network.tier.tolist()
-    confidence = np.round(analysis.network.confidence, 4).tolist()
+    confidence = [round(c, 4) for c in analysis.network.confidence.tolist()]
     network_cited = analysis.network.cited.tolist()
     docs = []
     for a, account_id in enumerate(data.accounts.ids):
@@ -471,7 +472,7 @@ def _account_docs(
                 explanations=explanations,
                 content_risk=by_content.get(a, {}),
                 reports_received=received_by[a],
-                orchestrator_risk=round(orchestrator_risk(led), 4) if led else 0.0,
+                orchestrator_risk=round(orchestrator_risk(led), 4),
                 waves_directed=led,
                 updated_at=updated,
             )

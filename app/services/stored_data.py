@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Connection
 
 from app.db import snapshot
@@ -53,17 +54,16 @@ class LoadReport:
         return {"mode": self.mode, "reason": self.reason, "rows_read": self.rows_read}
 
 
-def _read_whole(conn: Connection, store: EntityStore, kinds: Sequence[str]) -> None:
-    """Every stored row of ``kinds`` into ``store``: as whole Arrow tables where the
-    database has a columnar reader, as column batches otherwise."""
-    if not kinds:
-        return
+def _read_everything(conn: Connection, store: EntityStore) -> None:
+    """Every stored row into ``store``: as whole Arrow tables where the database has a
+    columnar reader (``snapshot.whole_tables``), as column batches otherwise or when
+    that reader fails."""
     try:
-        tables = snapshot.whole_tables(conn, kinds)
-    except ColumnarReadFailed as failure:
+        tables = snapshot.whole_tables(conn, KINDS)
+    except (ColumnarReadFailed, OSError, pa.ArrowException) as failure:
         log.warning("the columnar reader failed (%s): reading the rows instead", failure)
         tables = None
-    for kind in kinds:
+    for kind in KINDS:
         if tables is not None:
             store.replace(kind, conformed(kind, tables.pop(kind)))
         else:
@@ -112,7 +112,7 @@ class StoredData:
             if reason is not None:
                 self.store = None  # let the old copy go before the new one is read
                 store = EntityStore()
-                _read_whole(conn, store, KINDS)
+                _read_everything(conn, store)
                 self.store = store
                 self.full_read_at = began_clock
                 self._remember(began, began_clock, newest_seq, deleted)
@@ -122,7 +122,9 @@ class StoredData:
             stored = snapshot.counts(conn)
             gone = [k for k in KINDS if deleted.get(k, 0) != self.deleted.get(k, 0)]
             miscounted = [k for k in KINDS if k not in gone and stored[k] != self.store.rows(k)]
-            _read_whole(conn, self.store, gone + miscounted)
+            # In this snapshot, as the changes merged with them were read.
+            for kind in gone + miscounted:
+                self.store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
             read |= {kind: self.store.rows(kind) for kind in gone + miscounted}
         self._remember(began, began_clock, newest_seq, deleted)
         if not gone + miscounted:
