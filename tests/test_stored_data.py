@@ -7,12 +7,13 @@ from __future__ import annotations
 import random
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import create_engine, delete, insert, select, update
 
 from app.db import snapshot
 from app.db.engine import Database
@@ -195,6 +196,16 @@ def test_the_columnar_reader_reads_what_the_row_reader_reads(
     assert_same(_read_everything(db), build_data_batches(*_row_batches(db)))
     # The driver's own SQLite never runs beside this process's (columnar.py).
     assert "adbc_driver_sqlite" not in sys.modules
+
+
+def test_the_columnar_reader_reads_database_files_only(tmp_path: Path) -> None:
+    """A ``file:`` URI keeps options of its own (read only, say) and a database in memory
+    is not a file another process could open: the rows are read there."""
+    for url in (f"sqlite:///file:{tmp_path / 'uri.db'}?uri=true", "sqlite://"):
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert snapshot.whole_tables(conn, KINDS) is None, url
+        engine.dispose()
 
 
 def test_a_failed_columnar_read_falls_back_to_the_rows(

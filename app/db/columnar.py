@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,10 +38,9 @@ class ColumnarReadFailed(RuntimeError):
 
 
 def read_tables(database: str, statements: Sequence[str]) -> list[pa.Table]:
-    """The result of each of ``statements`` on the SQLite ``database`` (a file name or a
-    ``file:`` URI), all read in one transaction of a child process."""
-    if not database.startswith("file:"):
-        database = os.path.abspath(database)  # the child runs in the code's folder
+    """The result of each of ``statements`` on the SQLite ``database`` file (a path,
+    not a ``file:`` URI), all read in one transaction of a child process."""
+    database = os.path.abspath(database)  # the child runs in the code's folder
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen(
             [sys.executable, "-m", "app.db.columnar", database],
@@ -58,6 +57,8 @@ def read_tables(database: str, statements: Sequence[str]) -> list[pa.Table]:
         except (OSError, pa.ArrowException):
             tables = []  # the child stopped early: its error output says why
         finally:
+            with suppress(OSError):
+                child.stdin.close()
             child.stdout.close()
             code = child.wait()
         if code != 0 or len(tables) != len(statements):

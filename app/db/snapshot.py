@@ -228,14 +228,19 @@ def whole_tables(conn: Connection, kinds: Sequence[str]) -> dict[str, pa.Table] 
     """Every stored row of each of ``kinds`` as one Arrow table, in key order, with the
     values ``every`` gives (each post's links and each account's labels as lists),
     read by the columnar reader (``columnar``); None where there is none (PostgreSQL,
-    a database in memory): read ``every`` then. Its read transaction is its own, begun
-    after ``conn``'s: it sees the database as it was then or later. For a full read of
-    a run's copy (``stored_data``) that is safe: rows added or changed since ``conn``'s
-    snapshot are read again by the next run (its margin), and rows deleted since make
-    the next run read their kind whole (the deletion counts it compares with were read
-    in ``conn``'s snapshot)."""
+    a database in memory, a ``file:`` URI): read ``every`` then. Its read transaction
+    is its own, begun after ``conn``'s: it sees the database as it was then or later.
+    For a full read of a run's copy (``stored_data``) that is safe: rows added or
+    changed since ``conn``'s snapshot are read again by the next run (its margin), and
+    rows deleted since make the next run read their kind whole (the deletion counts it
+    compares with were read in ``conn``'s snapshot)."""
     database = conn.engine.url.database
-    if conn.dialect.name != "sqlite" or not database or database == ":memory:":
+    if (
+        conn.dialect.name != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")  # a URI, with options of its own
+    ):
         return None
     statements = [_every_statement(conn, kind) for kind in kinds]
     links = [

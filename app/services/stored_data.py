@@ -28,11 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
 from sqlalchemy import Connection
 
 from app.db import snapshot
-from app.db.columnar import ColumnarReadFailed
 from app.db.engine import Database
 from app.detection.data import Data
 from app.detection.store import KINDS, EntityStore, conformed, table_of
@@ -60,12 +58,13 @@ def _read_everything(conn: Connection, store: EntityStore) -> None:
     that reader fails."""
     try:
         tables = snapshot.whole_tables(conn, KINDS)
-    except (ColumnarReadFailed, OSError, pa.ArrowException) as failure:
+        columns = None if tables is None else {k: conformed(k, tables.pop(k)) for k in KINDS}
+    except Exception as failure:  # a faster way failed: the rows are still there
         log.warning("the columnar reader failed (%s): reading the rows instead", failure)
-        tables = None
+        columns = None
     for kind in KINDS:
-        if tables is not None:
-            store.replace(kind, conformed(kind, tables.pop(kind)))
+        if columns is not None:
+            store.replace(kind, columns.pop(kind))
         else:
             store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
 
