@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from app.detection.data import MEMBER_LABEL
+from app.detection.data import MEMBER_LABEL, distinct
 from app.detection.data import to_iso as iso
 from app.tools.simulate import text
 from app.tools.simulate.scenarios import Scenario
@@ -271,7 +271,7 @@ class _Builder:
         src_all = np.concatenate(src).astype(np.int64)
         dst_all = np.concatenate(dst).astype(np.int64)
         keep = src_all != dst_all
-        pairs = np.unique(src_all[keep] * len(self.role) + dst_all[keep])
+        pairs = distinct(src_all[keep] * len(self.role) + dst_all[keep])
         self.follow_src = pairs // len(self.role)
         self.follow_dst = pairs % len(self.role)
         self._index_followers()
@@ -526,7 +526,7 @@ class _Builder:
             src_all = np.concatenate([self.follow_src, *src]).astype(np.int64)
             dst_all = np.concatenate([self.follow_dst, *dst]).astype(np.int64)
             keep = src_all != dst_all
-            pairs = np.unique(src_all[keep] * len(self.role) + dst_all[keep])
+            pairs = distinct(src_all[keep] * len(self.role) + dst_all[keep])
             self.follow_src = pairs // len(self.role)
             self.follow_dst = pairs % len(self.role)
             self._index_followers()
@@ -565,7 +565,7 @@ class _Builder:
             extra = round(len(reporters) * s.extra_hub_share) if s.cell_size is None else 0
             if extra:
                 others = self.tier3[self.active(self.tier3, start + 2 * HOUR)]
-                reporters = np.unique(np.concatenate([reporters, rng.choice(others, size=extra)]))
+                reporters = distinct(np.concatenate([reporters, rng.choice(others, size=extra)]))
             directive = None
             tag = f"#حملة_{int(rng.integers(100, 999))}"
             if rng.random() < s.directive_share:
@@ -671,7 +671,7 @@ class _Builder:
             if s.supporters_join_organic_share and not official:
                 joiners = int(len(reporters) * s.supporters_join_organic_share)
                 active = self.tier3[self.active(self.tier3, start)]
-                reporters = np.unique(
+                reporters = distinct(
                     np.concatenate(
                         [
                             reporters,
@@ -706,7 +706,7 @@ class _Builder:
             fans = followers[self.role[followers] == ORGANIC]
             spreaders = self._reshares(post, fans, start, int(np.clip(len(fans) // 3, 5, 80)))
         seen = [followers, *(self.followers(int(a)) for a in spreaders)]
-        return np.unique(np.concatenate(seen))
+        return distinct(np.concatenate(seen))
 
     def _add_wave(
         self,
