@@ -185,7 +185,7 @@ def test_the_columnar_reader_reads_what_the_row_reader_reads(
     decided = {"outcome": "violation", "decided_at": "2017-07-02T00:00:00Z"}
     send(client, "decisions", [{"decision_id": "d1", "target_id": "z-last", **decided}])
     with db.consistent_read() as conn:
-        tables = snapshot.whole_tables(conn, KINDS)
+        tables = snapshot.whole_tables(conn)
         if db.dialect != "sqlite":
             assert tables is None  # PostgreSQL: the row reader
             return
@@ -204,7 +204,7 @@ def test_the_columnar_reader_reads_database_files_only(tmp_path: Path) -> None:
     for url in (f"sqlite:///file:{tmp_path / 'uri.db'}?uri=true", "sqlite://"):
         engine = create_engine(url)
         with engine.connect() as conn:
-            assert snapshot.whole_tables(conn, KINDS) is None, url
+            assert snapshot.whole_tables(conn) is None, url
         engine.dispose()
 
 

@@ -109,6 +109,8 @@ def _columns(kind: str, dialect: str, with_text: bool = True) -> list[Any]:
     ]
 
 
+# The entity kinds, in the order the builder takes them (``Snapshot``'s fields).
+KINDS = ("accounts", "edges", "posts", "reports", "decisions")
 # The order of each entity's records: its key.
 ORDER = {
     "accounts": ("account_id",),
@@ -224,8 +226,8 @@ _LINK_TABLES = (
 )
 
 
-def whole_tables(conn: Connection, kinds: Sequence[str]) -> dict[str, pa.Table] | None:
-    """Every stored row of each of ``kinds`` as one Arrow table, in key order, with the
+def whole_tables(conn: Connection) -> dict[str, pa.Table] | None:
+    """Every stored row of each kind (``KINDS``) as one Arrow table, in key order, with the
     values ``every`` gives (each post's links and each account's labels as lists),
     read by the columnar reader (``columnar``); None where there is none (PostgreSQL,
     a database in memory, a ``file:`` URI): read ``every`` then. Its read transaction
@@ -242,30 +244,24 @@ def whole_tables(conn: Connection, kinds: Sequence[str]) -> dict[str, pa.Table] 
         or database.startswith("file:")  # a URI, with options of its own
     ):
         return None
-    statements = [_every_statement(conn, kind) for kind in kinds]
-    links = [
+    statements = [_every_statement(conn, kind) for kind in KINDS]
+    statements += [
         select(model.post_id, value).order_by(model.post_id, value)
         for _, model, value in _LINK_TABLES
     ]
-    with_links = "posts" in kinds
-    read = columnar.read_tables(
-        database, [_sql(conn, s) for s in [*statements, *(links if with_links else [])]]
+    read = columnar.read_tables(database, [_sql(conn, s) for s in statements])
+    tables = dict(zip(KINDS, read, strict=False))
+    accounts = tables["accounts"]
+    labels = [orjson.loads(v) if v is not None else None for v in accounts["labels"].to_pylist()]
+    tables["accounts"] = accounts.set_column(
+        accounts.schema.get_field_index("labels"),
+        "labels",
+        pa.array(labels, pa.list_(pa.string())),
     )
-    tables = dict(zip(kinds, read, strict=False))
-    if "accounts" in tables:
-        accounts = tables["accounts"]
-        labels = [
-            orjson.loads(v) if v is not None else None for v in accounts["labels"].to_pylist()
-        ]
-        index = accounts.schema.get_field_index("labels")
-        tables["accounts"] = accounts.set_column(
-            index, "labels", pa.array(labels, pa.list_(pa.string()))
+    for (name, _, _), links in zip(_LINK_TABLES, read[len(KINDS) :], strict=True):
+        tables["posts"] = tables["posts"].append_column(
+            name, _lists_by_post(tables["posts"]["post_id"], links)
         )
-    if with_links:
-        posts = tables["posts"]
-        for (name, _, _), found in zip(_LINK_TABLES, read[len(kinds) :], strict=True):
-            posts = posts.append_column(name, _lists_by_post(posts["post_id"], found))
-        tables["posts"] = posts
     return tables
 
 
@@ -291,8 +287,7 @@ def _lists_by_post(post_ids: pa.ChunkedArray, links: pa.Table) -> pa.Array:
 
 def everything(conn: Connection) -> Snapshot[Iterator[Batch]]:
     """Every stored entity, streamed in key order as column batches."""
-    kinds = ("accounts", "edges", "posts", "reports", "decisions")
-    return Snapshot(*(every(conn, kind) for kind in kinds))
+    return Snapshot(*(every(conn, kind) for kind in KINDS))
 
 
 # The upserted kinds, each with its change time.

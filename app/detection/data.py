@@ -111,9 +111,9 @@ class Interner:
         """The number of each of ``distinct``, -1 for a name not seen yet."""
         if not self._count:
             return np.full(len(distinct), -1, dtype=np.int64)
-        if self._index is None and len(distinct) * SMALL_BATCH_SHARE < self._count:
-            self._index = {name: number for number, name in enumerate(self._all().to_pylist())}
-        if self._index is not None and len(distinct) * SMALL_BATCH_SHARE < self._count:
+        if len(distinct) * SMALL_BATCH_SHARE < self._count:
+            if self._index is None:
+                self._index = {name: n for n, name in enumerate(self._all().to_pylist())}
             index = self._index
             return np.fromiter(
                 (index.get(name, -1) for name in distinct.to_pylist()), np.int64, len(distinct)
@@ -153,10 +153,9 @@ def _as_bytes(names: Sequence[Any] | pa.Array) -> pa.Array:
     if isinstance(names, pa.ChunkedArray):
         names = names.combine_chunks()
     if isinstance(names, pa.Array):
-        if not names.null_count and pa.types.is_string(names.type):
-            return names.cast(pa.binary()).cast(pa.large_binary())
-        if not names.null_count and pa.types.is_large_string(names.type):
-            return names.cast(pa.large_binary())
+        text = pa.types.is_string(names.type) or pa.types.is_large_string(names.type)
+        if text and not names.null_count:
+            return names.cast(pa.large_string()).cast(pa.large_binary())
         names = names.to_pylist()
     if all(type(name) is str for name in names):
         try:

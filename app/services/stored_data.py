@@ -57,16 +57,14 @@ def _read_everything(conn: Connection, store: EntityStore) -> None:
     columnar reader (``snapshot.whole_tables``), as column batches otherwise or when
     that reader fails."""
     try:
-        tables = snapshot.whole_tables(conn, KINDS)
+        tables = snapshot.whole_tables(conn)
         columns = None if tables is None else {k: conformed(k, tables.pop(k)) for k in KINDS}
     except Exception as failure:  # a faster way failed: the rows are still there
         log.warning("the columnar reader failed (%s): reading the rows instead", failure)
         columns = None
     for kind in KINDS:
-        if columns is not None:
-            store.replace(kind, columns.pop(kind))
-        else:
-            store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
+        rows = columns.pop(kind) if columns else table_of(kind, snapshot.every(conn, kind))
+        store.replace(kind, rows)
 
 
 class StoredData:
@@ -124,7 +122,7 @@ class StoredData:
             # In this snapshot, as the changes merged with them were read.
             for kind in gone + miscounted:
                 self.store.replace(kind, table_of(kind, snapshot.every(conn, kind)))
-            read |= {kind: self.store.rows(kind) for kind in gone + miscounted}
+                read[kind] = self.store.rows(kind)
         self._remember(began, began_clock, newest_seq, deleted)
         if not gone + miscounted:
             return LoadReport("changes", "rows changed since the last run", read)
